@@ -1,0 +1,151 @@
+"""Check kinds: judge one probe outcome against the reference's, on the trusted side.
+
+A check returns whether it passed, a feedback code and the facts behind
+it (shapes, errors, which index is worst). Facts never carry whole
+expected arrays: at most one expected number, for scalars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.execution import ProbeOutcome
+from grader.spec import CheckSpec, ProbeSpec
+
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    code: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may need beyond the two outcomes."""
+
+    heldout: Callable[[], tuple[np.ndarray, np.ndarray]]   # the test split, never sent to the sandbox
+
+
+def absent(outcome: ProbeOutcome, name: str) -> Verdict | None:
+    """Why an output is not there to be judged (a crash, timeout, exception or odd type), if so."""
+    if outcome.failure is not None and name not in outcome.types:
+        return Verdict(False, outcome.failure["code"], dict(outcome.failure))
+    if name in outcome.errors:
+        return Verdict(False, "raised", dict(outcome.errors[name]))
+    meta = outcome.types.get(name)
+    if meta is None:
+        return Verdict(False, "no_output", {})
+    if meta.get("type") not in {"array", "number"} or outcome.values.get(name) is None:
+        return Verdict(False, "wrong_type", {"got_type": meta.get("pytype", "?")})
+    return None
+
+
+def _shape(value: np.ndarray | float) -> tuple[int, ...]:
+    return tuple(np.shape(value))
+
+
+def compare(got: np.ndarray | float, expected: np.ndarray | float, rtol: float, atol: float) -> Verdict:
+    g = np.asarray(got, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    if g.shape != e.shape:
+        return Verdict(False, "wrong_shape", {"got_shape": list(g.shape), "expected_shape": list(e.shape)})
+    close = np.isclose(g, e, rtol=rtol, atol=atol)
+    if close.all():
+        return Verdict(True, "ok", {})
+    err = np.where(np.isnan(g) | np.isnan(e), np.inf, np.abs(g - e))
+    err = np.where(np.isinf(g) & np.isinf(e) & (np.sign(g) == np.sign(e)), 0.0, err)
+    worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    facts = {"max_abs_error": float(err[worst]), "wrong": int((~close).sum()), "total": int(close.size),
+             "index": [int(i) for i in worst], "shape": list(g.shape), "rtol": rtol, "atol": atol}
+    if g.ndim == 0:
+        facts.update(got=float(g), expected=float(e))
+    return Verdict(False, "not_finite" if not np.isfinite(g).all() and np.isfinite(e).all() else "mismatch",
+                   facts)
+
+
+def close(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+          ctx: CheckContext) -> Verdict:
+    if (why := absent(got, check.output)) is not None:
+        return why
+    if expected is None or (ref := absent(expected, check.output)) is not None:
+        raise RuntimeError(f"reference has no output {check.output!r} for probe {probe.name}: {ref}")
+    return compare(got.values[check.output], expected.values[check.output],
+                   float(check.options.get("rtol", DEFAULT_RTOL)), float(check.options.get("atol", DEFAULT_ATOL)))
+
+
+def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+           ctx: CheckContext) -> Verdict:
+    if (why := absent(got, check.output)) is not None:
+        return why
+    shape = _shape(got.values[check.output])
+    if shape != ():
+        return Verdict(False, "not_scalar", {"got_shape": list(shape), "got_type": got.types[check.output]["pytype"]})
+    return Verdict(True, "ok", {})
+
+
+def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+                   ctx: CheckContext) -> Verdict:
+    """Mean |backprop - numerical| for one parameter, the numerical gradient taken from the
+    student's own loss; that loss must agree with the reference's, so a constant loss cannot pass."""
+    param, h = check.options["param"], float(probe.params["h"])
+    names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}")
+    for name in names:
+        if (why := absent(got, name)) is not None:
+            return why
+    grad, plus, minus = (np.asarray(got.values[n], dtype=float) for n in names)
+    ref_plus, ref_minus = (np.asarray(expected.values[n], dtype=float) for n in names[1:])
+    ref_shape = _shape(expected.values[names[0]])
+    if grad.shape != ref_shape or plus.shape != ref_plus.shape or minus.shape != ref_minus.shape:
+        return Verdict(False, "wrong_shape", {"got_shape": list(grad.shape), "expected_shape": list(ref_shape)})
+    numerical = ((plus - minus) / (2 * h)).reshape(ref_shape)
+    ref_numerical = ((ref_plus - ref_minus) / (2 * h)).reshape(ref_shape)
+    if not np.allclose(numerical, ref_numerical, rtol=1e-3, atol=1e-6):
+        err = float(np.max(np.abs(numerical - ref_numerical))) if np.isfinite(numerical).all() else float("inf")
+        return Verdict(False, "loss_mismatch", {"param": param, "max_abs_error": err})
+    diff = float(np.mean(np.abs(grad - numerical)))
+    threshold = float(check.options["threshold"])
+    facts = {"param": param, "diff": diff, "threshold": threshold}
+    return Verdict(diff < threshold, "ok" if diff < threshold else "gradient_check_failed", facts)
+
+
+def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+                     ctx: CheckContext) -> Verdict:
+    """Score the trained parameters on the held-out split with the reference forward pass."""
+    import reference
+
+    params = {}
+    for key in ("W1", "b1", "W2", "b2"):
+        if (why := absent(got, f"param_{key}")) is not None:
+            return why
+        params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
+    x_test, t_test = ctx.heldout()
+    net = reference.TwoLayerNet(*probe.params["sizes"])
+    for key, value in params.items():
+        if value.shape != net.params[key].shape:
+            return Verdict(False, "wrong_shape", {"got_shape": list(value.shape),
+                                                  "expected_shape": list(net.params[key].shape)})
+        net.params[key][...] = value
+    with np.errstate(all="ignore"):
+        accuracy = net.accuracy(x_test, t_test)
+    threshold = float(check.options["threshold"])
+    facts = {"accuracy": round(accuracy, 4), "threshold": threshold, "n_test": int(len(t_test)),
+             "steps": probe.params.get("steps")}
+    return Verdict(accuracy >= threshold, "ok" if accuracy >= threshold else "accuracy_low", facts)
+
+
+CheckFn = Callable[[CheckSpec, ProbeSpec, ProbeOutcome, ProbeOutcome | None, CheckContext], Verdict]
+CHECK_KINDS: dict[str, CheckFn] = {
+    "close": close,
+    "scalar": scalar,
+    "gradient_check": gradient_check,
+    "heldout_accuracy": heldout_accuracy,
+}
+NEEDS_REFERENCE = {"close", "gradient_check"}

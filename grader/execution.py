@@ -1,0 +1,214 @@
+"""Drive one submission through a sandbox session: load definitions, run every unit.
+
+A session can die or hang at any point (student code is hostile or just
+broken). Whatever it was doing then is charged to that statement or unit
+alone: the session is restarted without it and grading goes on, within
+the submission's overall wall-clock budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.extraction import Program
+from grader.inputs import FileInput, Value
+from grader.sandbox import Limits, Session, SessionLost
+
+MARGIN = 5.0  # seconds the grader waits beyond a limit the harness enforces itself
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    name: str
+    kind: str
+    params: dict[str, Any]
+    inputs: dict[str, Value]
+
+
+@dataclass(frozen=True)
+class UnitRun:
+    """One forked child in the sandbox: a unit's probes, with or without reference substitutes."""
+
+    unit: str
+    variant: str                  # "own" or "reference_deps"
+    timeout: float
+    probes: tuple[ProbeRequest, ...]
+    substitutes: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.unit}:{self.variant}"
+
+
+@dataclass
+class ProbeOutcome:
+    """What one probe produced: values by output name, or why each one is missing."""
+
+    values: dict[str, np.ndarray | float | None] = field(default_factory=dict)
+    types: dict[str, dict] = field(default_factory=dict)
+    errors: dict[str, dict] = field(default_factory=dict)
+    failure: dict | None = None   # the whole probe did not run to the end: timeout, crash, lost
+
+
+@dataclass
+class RunResult:
+    probes: dict[str, ProbeOutcome]
+    output: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Execution:
+    statement_errors: dict[int, dict] = field(default_factory=dict)   # id -> error (or failure) info
+    runs: dict[str, RunResult] = field(default_factory=dict)
+    output: str = ""
+    output_dropped: int = 0
+    restarts: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], limits: Limits,
+            files: dict[str, Path], unsafe: bool = False) -> Execution:
+    """Load the program, then run what `plan` asks for given which statements failed to load."""
+    result = Execution()
+    deadline = time.monotonic() + limits.wall_seconds
+    pending: list[UnitRun] | None = None
+    skip: set[int] = set()
+    while True:
+        started = time.monotonic()
+        if started >= deadline:
+            _fail_all(result, pending or [], {"code": "submission_timeout", "seconds": limits.wall_seconds})
+            return result
+        budget = Limits(**{**limits.as_dict(), "wall_seconds": deadline - started})
+        with Session(budget, files, unsafe) as session:
+            try:
+                _load(session, program, skip, limits, result)
+                result.timings.setdefault("load", time.monotonic() - started)
+                if pending is None:
+                    pending = plan(dict(result.statement_errors))
+                while pending:
+                    _run(session, pending[0], result)
+                    pending.pop(0)
+                _stop(session)
+                return result
+            except _Restart as restart:
+                result.restarts += 1
+                if restart.statement is not None:
+                    skip.add(restart.statement)
+                elif pending:
+                    run = pending.pop(0)
+                    result.runs[run.key] = _failed(run, restart.failure)
+            finally:
+                result.output += session.output.decode(errors="replace")
+                result.output_dropped += session.output_dropped
+
+
+class _Restart(Exception):
+    def __init__(self, failure: dict, statement: int | None = None) -> None:
+        super().__init__(failure["code"])
+        self.failure = failure
+        self.statement = statement
+
+
+def _load(session: Session, program: Program, skip: set[int], limits: Limits, result: Execution) -> None:
+    session.send({
+        "op": "load", "limits": limits.for_harness() if not session.unsafe else {},
+        "files": session.files, "skip": sorted(skip),
+        "statements": [{"id": s.id, "source": s.source, "filename": s.filename} for s in program.statements],
+    })
+    current = last = None
+    while True:
+        try:
+            header, _ = session.receive(limits.statement_seconds if last is not None else 30)
+        except SessionLost as lost:
+            if last is None:
+                raise RuntimeError(f"the sandbox did not start: {session.output.decode(errors='replace')[-500:]}"
+                                   ) from None
+            failure = {"code": "statement_timeout" if lost.reason == "timeout" else "statement_crashed",
+                       "seconds": limits.statement_seconds, "reason": lost.reason}
+            result.statement_errors[last] = failure
+            raise _Restart(failure, last) from None
+        op = header.get("op")
+        if op == "stmt_start" and isinstance(header.get("id"), int):
+            current = last = header["id"]
+        elif op == "stmt_done" and header.get("id") == current:
+            if isinstance(header.get("error"), dict):
+                result.statement_errors[current] = header["error"]
+            current = None
+        elif op == "loaded":
+            return
+
+
+def _run(session: Session, run: UnitRun, result: Execution) -> None:
+    started = time.monotonic()
+    arrays: dict[str, np.ndarray] = {}
+    probes = []
+    for probe in run.probes:
+        inline = {k: v for k, v in probe.inputs.items() if not isinstance(v, FileInput)}
+        arrays.update({f"{probe.name}/{k}": v for k, v in inline.items()})
+        probes.append({"name": probe.name, "kind": probe.kind, "params": probe.params,
+                       "inputs": sorted(inline),
+                       "files": {k: v.name for k, v in probe.inputs.items() if isinstance(v, FileInput)}})
+    try:
+        session.send({"op": "run", "unit": run.key, "timeout": run.timeout, "probes": probes,
+                      "substitutes": run.substitutes}, arrays)
+        header, values = session.receive(run.timeout + MARGIN)
+    except SessionLost as lost:
+        raise _Restart({"code": "lost", "reason": lost.reason}) from None
+    if header.get("op") != "result" or header.get("unit") != run.key:
+        raise _Restart({"code": "lost", "reason": "garbled"})
+    result.runs[run.key] = _parse_result(run, header, values, time.monotonic() - started)
+
+
+def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], seconds: float) -> RunResult:
+    """Turn the harness's frame into outcomes; anything malformed counts as missing."""
+    outcomes = {p.name: ProbeOutcome() for p in run.probes}
+    for frame in header.get("probes", []) if isinstance(header.get("probes"), list) else []:
+        outcome = outcomes.get(frame.get("probe")) if isinstance(frame, dict) else None
+        if outcome is None:
+            continue
+        metas = frame.get("outputs") if isinstance(frame.get("outputs"), dict) else {}
+        for name, meta in metas.items():
+            if not isinstance(meta, dict):
+                continue
+            outcome.types[name] = meta
+            if meta.get("type") == "array":
+                outcome.values[name] = values.get(f"{frame['probe']}/{name}")
+            elif meta.get("type") == "number" and isinstance(meta.get("value"), (int, float)):
+                outcome.values[name] = float(meta["value"])
+            else:
+                outcome.values[name] = None
+        errors = frame.get("errors") if isinstance(frame.get("errors"), dict) else {}
+        outcome.errors = {k: v for k, v in errors.items() if isinstance(v, dict)}
+    status = header.get("status")
+    code = header.get("exit_code")
+    for outcome in outcomes.values():
+        if not outcome.types and not outcome.errors:
+            if status == "timeout":
+                outcome.failure = {"code": "unit_timeout", "seconds": run.timeout}
+            else:
+                outcome.failure = {"code": "unit_crashed", "exit_code": code}
+    output = header.get("output") if isinstance(header.get("output"), str) else ""
+    return RunResult(outcomes, output, seconds)
+
+
+def _failed(run: UnitRun, failure: dict) -> RunResult:
+    return RunResult({p.name: ProbeOutcome(failure=failure) for p in run.probes})
+
+
+def _fail_all(result: Execution, pending: list[UnitRun], failure: dict) -> None:
+    for run in pending:
+        result.runs[run.key] = _failed(run, failure)
+
+
+def _stop(session: Session) -> None:
+    try:
+        session.send({"op": "exit"})
+    except SessionLost:
+        pass

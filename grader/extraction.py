@@ -1,0 +1,197 @@
+"""Code extraction: turn a notebook's code cells into a program of top-level statements.
+
+IPython syntax is neutralised here (it never runs), each top-level statement
+is classified, and in the default "definitions" mode only imports, def,
+class and literal assignments are kept: training loops and other top-level
+work are skipped and listed in the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from grader.intake import Cell
+
+_MAGIC_LINE = re.compile(r"^(\s*)(%|!|[\w.,\s]+=\s*[%!](?!=))")
+_HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$")
+_DEF_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    id: int
+    cell: Cell
+    line: int                       # first line within the cell, from 1
+    source: str                     # padded with blank lines so line numbers match the cell
+    kind: str                       # import | definition | assignment | code
+    defines: tuple[str, ...] = ()   # names bound by def/class
+    methods: tuple[str, ...] = ()   # for a class: the methods it defines
+    imports: dict[str, str] = field(default_factory=dict)  # bound name (or "*") -> module
+
+    @property
+    def filename(self) -> str:
+        return self.cell.label
+
+
+@dataclass(frozen=True)
+class Skipped:
+    cell: Cell
+    line: int
+    reason: str                     # code | magic_cell | syntax_error
+    detail: str = ""
+    names: tuple[str, ...] = ()     # def/class names lost with it (syntax errors)
+
+
+@dataclass(frozen=True)
+class Program:
+    statements: tuple[Statement, ...]   # what will run, in notebook order
+    skipped: tuple[Skipped, ...]
+
+
+def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
+    statements: list[Statement] = []
+    skipped: list[Skipped] = []
+    for cell in cells:
+        text = strip_magics(cell.source)
+        if text is None:
+            skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
+            continue
+        for first_line, tree, error in _parse_chunks(text):
+            if error is not None:
+                skipped.append(Skipped(cell, first_line, "syntax_error", error,
+                                       tuple(_DEF_NAME.findall(_chunk_text(text, first_line)))))
+                continue
+            for node in tree.body:
+                kind = classify(node)
+                if kind == "noise":
+                    continue
+                if mode == "definitions" and kind == "code":
+                    skipped.append(Skipped(cell, node.lineno, "code", ast.get_source_segment(
+                        text, node, padded=False).splitlines()[0][:80]))
+                    continue
+                statements.append(_statement(len(statements), cell, text, node, kind))
+    return Program(tuple(statements), tuple(skipped))
+
+
+def strip_magics(source: str) -> str | None:
+    """Replace IPython-only lines by `pass` (keeping indentation); None for a non-Python cell."""
+    lines = source.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        magic = lines[first].lstrip()[2:].split()[0] if lines[first].strip() != "%%" else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            return None
+        lines[first] = ""
+    out = []
+    for line in lines:
+        match = _MAGIC_LINE.match(line)
+        if (match and not line.lstrip().startswith("!=")) or _HELP_LINE.match(line):
+            indent = match.group(1) if match else re.match(r"\s*", line).group(0)
+            out.append(f"{indent}pass")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def classify(node: ast.stmt) -> str:
+    if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+        return "noise"
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return "import"
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return "definition"
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal_assignment(node):
+        return "assignment"
+    if isinstance(node, ast.Try) and all(
+        classify(n) in {"import", "noise"} for n in [*node.body, *(s for h in node.handlers for s in h.body)]
+    ):
+        return "import"
+    return "code"
+
+
+def _is_literal_assignment(node: ast.Assign | ast.AnnAssign) -> bool:
+    """`h = 1e-4`, `numerical_gradient = numerical_grad`, `f = lambda x: ...`: nothing runs."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return node.value is not None and all(_plain_target(t) for t in targets) and _literal(node.value)
+
+
+def _literal(expr: ast.expr) -> bool:
+    """Constants, names and attributes, combined by operators or containers; a lambda is not called."""
+    if isinstance(expr, (ast.Constant, ast.Name, ast.Lambda)):
+        return True
+    if isinstance(expr, ast.Attribute):
+        return _literal(expr.value)
+    if isinstance(expr, ast.UnaryOp):
+        return _literal(expr.operand)
+    if isinstance(expr, ast.BinOp):
+        return _literal(expr.left) and _literal(expr.right)
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        return all(_literal(e) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return all(_literal(e) for e in [*expr.values, *(k for k in expr.keys if k is not None)])
+    return False
+
+
+def _plain_target(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, (ast.Tuple, ast.List)) and all(_plain_target(e) for e in target.elts)
+
+
+def _statement(index: int, cell: Cell, text: str, node: ast.stmt, kind: str) -> Statement:
+    segment = "\n".join(text.splitlines()[node.lineno - 1:node.end_lineno])
+    source = "\n" * (node.lineno - 1) + _dedent_first(segment, node.col_offset) + "\n"
+    defines: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        defines = (node.name,)
+    if isinstance(node, ast.ClassDef):
+        methods = tuple(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return Statement(index, cell, node.lineno, source, kind, defines, methods, _imports(node))
+
+
+def _dedent_first(segment: str, col: int) -> str:
+    return segment[col:] if col else segment
+
+
+def _imports(node: ast.stmt) -> dict[str, str]:
+    """Names an import binds, mapped to the module they come from (for 'not provided' feedback)."""
+    found: dict[str, str] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Import):
+            for alias in sub.names:
+                found[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(sub, ast.ImportFrom):
+            module = "." * sub.level + (sub.module or "")
+            for alias in sub.names:
+                found[alias.asname or alias.name] = module
+    return found
+
+
+def _parse_chunks(text: str) -> list[tuple[int, ast.Module | None, str | None]]:
+    """Parse a cell; if it has a syntax error, salvage the top-level blocks that do parse."""
+    try:
+        return [(1, ast.parse(text), None)]
+    except SyntaxError:
+        pass
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines)
+              if line and not line[0].isspace() and not line.startswith(("#", ")", "]", "}"))]
+    starts = [s for s in starts if not re.match(r"(else|elif|except|finally)\b", lines[s])]
+    chunks = []
+    for begin, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        chunk = "\n" * begin + "\n".join(lines[begin:end]) + "\n"
+        try:
+            chunks.append((begin + 1, ast.parse(chunk), None))
+        except SyntaxError as exc:
+            chunks.append((begin + 1, None, f"line {exc.lineno}: {exc.msg}"))
+    return chunks
+
+
+def _chunk_text(text: str, first_line: int) -> str:
+    lines = text.splitlines()[first_line - 1:]
+    end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines))
+    return "\n".join(lines[:end])

@@ -1,0 +1,183 @@
+"""Sandbox entry point: load the student's definitions, then run unit commands.
+
+Protocol (frames from wire.py): the grader sends `load` on stdin; this
+process answers `stmt_start`/`stmt_done` per top-level statement, then
+`loaded`. Each `run` command is executed in a forked child (one per unit
+and variant), which streams one frame per probe to this process; the
+result goes back as one `result` frame. The child's stdout and stderr are
+captured separately, so nothing a student prints can pass for a result.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+sys.path[:0] = [p for p in os.environ.get("GRADER_SANDBOX_PATH", "").split(":") if p]
+
+import numpy as np  # noqa: E402
+
+from inside import probes, wire  # noqa: E402
+
+# Bound before any student code runs, so monkeypatching the modules later cannot reach them.
+_fork, _pipe, _read, _close, _dup2, _exit = os.fork, os.pipe, os.read, os.close, os.dup2, os._exit
+_waitpid, _kill, _select, _now, _setpgid = os.waitpid, os.kill, select.select, time.monotonic, os.setpgid
+_closerange, _open = os.closerange, os.open
+_write_frame, _encode, _decode = wire.write_frame, wire.encode, wire.decode
+_LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
+           "file_size_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
+           "max_processes": resource.RLIMIT_NPROC}
+OUTPUT_CAP = 16 * 1024
+
+
+def apply_limits(limits: dict[str, int]) -> None:
+    """Lower hard limits for this process and everything it starts (irreversible)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for key, which in _LIMITS.items():
+        if key in limits:
+            resource.setrlimit(which, (limits[key], limits[key]))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversize write fails instead of killing
+
+
+def probe_frame(name: str, rec: probes.Recorder) -> bytes:
+    metas, arrays = {}, {}
+    for key, value in rec.outputs.items():
+        try:
+            meta, array = wire.pack(value)
+        except Exception as exc:  # a hostile __array__ or __float__
+            rec.errors[key] = probes.describe_exception(exc)
+            continue
+        metas[key] = meta
+        if array is not None:
+            arrays[key] = array
+    return _encode({"probe": name, "outputs": metas, "errors": rec.errors}, arrays)
+
+
+def child(ns: dict, command: dict, inputs: dict[str, dict], result_w: int, out_w: int) -> None:
+    """Runs in the forked process: student code only ever runs with these fds open."""
+    _setpgid(0, 0)
+    _dup2(_open(os.devnull, os.O_RDONLY), 0)
+    _dup2(out_w, 1)
+    _dup2(out_w, 2)
+    _closerange(3, result_w)
+    _closerange(result_w + 1, 65536)
+    if command.get("substitutes"):
+        exec(compile(command["substitutes"], "<reference>", "exec"), ns)
+    for probe in command["probes"]:
+        rec = probes.run_probe(ns, probe["kind"], inputs[probe["name"]], probe["params"])
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        _write_frame(result_w, probe_frame(probe["name"], rec))
+
+
+def run_unit(ns: dict, command: dict, inputs: dict[str, dict], result_fd: int) -> None:
+    result_r, result_w = _pipe()
+    out_r, out_w = _pipe()
+    pid = _fork()
+    if pid == 0:
+        try:
+            child(ns, command, inputs, result_w, out_w)
+        finally:
+            _exit(0)
+    _close(result_w)
+    _close(out_w)
+    deadline = _now() + float(command["timeout"])
+    data, output, status, code, done = bytearray(), bytearray(), "ok", None, False
+    open_fds = [result_r, out_r]
+    while open_fds:
+        remaining = deadline - _now()
+        if remaining <= 0:
+            status = "timeout"
+            break
+        ready, _, _ = _select(open_fds, [], [], min(remaining, 0.5))
+        for fd in ready:
+            chunk = _read(fd, 1 << 20)
+            if not chunk:
+                open_fds.remove(fd)
+            elif fd == result_r and len(data) < wire.MAX_FRAME:
+                data += chunk
+            elif fd == out_r and len(output) < OUTPUT_CAP:
+                output += chunk
+        if not done:
+            done, wait_status = _waitpid(pid, os.WNOHANG)
+            code = os.waitstatus_to_exitcode(wait_status) if done else None
+        elif not ready:
+            break  # exited, but its own children still hold the pipes open
+    for target in (-pid, pid):
+        try:
+            _kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+    if not done:
+        _, wait_status = _waitpid(pid, 0)
+        code = None if status == "timeout" else os.waitstatus_to_exitcode(wait_status)
+    _close(result_r)
+    _close(out_r)
+    frames, arrays = [], {}
+    view = bytes(data)
+    while len(view) >= 8:
+        head_len = int.from_bytes(view[:4], "big")
+        total = 8 + head_len + int.from_bytes(view[4:8], "big")
+        if len(view) < total:
+            break
+        try:
+            header, found = _decode(view[8:8 + head_len], view[8 + head_len:total])
+        except wire.WireError:
+            break
+        frames.append(header)
+        arrays.update({f"{header['probe']}/{k}": v for k, v in found.items()})
+        view = view[total:]
+    _write_frame(result_fd, _encode({"op": "result", "unit": command["unit"], "status": status,
+                                     "exit_code": code, "probes": frames,
+                                     "output": output[:OUTPUT_CAP].decode(errors="replace")}, arrays))
+
+
+def load(ns: dict, command: dict, result_fd: int) -> None:
+    skip = set(command.get("skip", []))
+    for stmt in command["statements"]:
+        if stmt["id"] in skip:
+            continue
+        _write_frame(result_fd, _encode({"op": "stmt_start", "id": stmt["id"]}))
+        error = None
+        try:
+            exec(compile(stmt["source"], stmt["filename"], "exec", dont_inherit=True), ns)
+        except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
+            error = probes.describe_exception(exc)
+        _write_frame(result_fd, _encode({"op": "stmt_done", "id": stmt["id"], "error": error}))
+    _write_frame(result_fd, _encode({"op": "loaded"}))
+
+
+def main() -> None:
+    result_fd = int(sys.argv[1])
+    header, _ = wire.read_frame(0)
+    apply_limits(header.get("limits", {}))
+    file_inputs = {name: np.load(path, mmap_mode="r", allow_pickle=False)
+                   for name, path in header.get("files", {}).items()}
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    load(ns, header, result_fd)
+    while True:
+        try:
+            command, arrays = wire.read_frame(0)
+        except EOFError:
+            break
+        if command.get("op") != "run":
+            break
+        inputs: dict[str, dict] = {}
+        for probe in command["probes"]:
+            inputs[probe["name"]] = {
+                **{k: file_inputs[v] for k, v in probe.get("files", {}).items()},
+                **{k: arrays[f"{probe['name']}/{k}"] for k in probe.get("inputs", [])},
+            }
+        run_unit(ns, command, inputs, result_fd)
+    _exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Probes: the calls the grader makes into a namespace of definitions.
+
+A probe runs the same way on the student's namespace (inside the sandbox)
+and on the reference namespace (in the trusted process, to compute the
+expected outputs), so both sides see exactly the same call sequence.
+A probe records every value it gets back, or the exception that stopped
+it, per named output; it never judges anything.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+PARAMS = ("W1", "b1", "W2", "b2")
+STUDENT_FILES = ("In [", "cell ")
+
+# Functions handed to the student's numerical gradient, by name (the spec names them).
+TEST_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
+    "sum_of_squares": lambda x: np.sum(x ** 2),
+    "sum_of_cubes": lambda x: np.sum(x ** 3),
+    "coupled": lambda x: np.sum(x) ** 2 + np.sum(np.sin(x)),
+}
+
+
+def describe_exception(exc: BaseException) -> dict[str, Any]:
+    """Type, message and the frames in the student's cells, for feedback."""
+    try:
+        message = str(exc)[:500]
+    except Exception:  # a hostile __str__
+        message = "<unprintable>"
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(STUDENT_FILES) or frame.filename == "<reference>":
+            frames.append([frame.filename, frame.lineno, frame.name])
+    return {"type": type(exc).__name__, "message": message, "frames": frames[-5:]}
+
+
+class Recorder:
+    """Collects a probe's outputs (snapshotted) and the error that stopped each one."""
+
+    def __init__(self) -> None:
+        self.outputs: dict[str, Any] = {}
+        self.errors: dict[str, dict[str, Any]] = {}
+
+    def put(self, name: str, value: Any) -> None:
+        if isinstance(value, np.ndarray):
+            value = np.array(value, copy=True)
+        self.outputs[name] = value
+
+    def failed(self, *names: str) -> bool:
+        return any(n in self.errors for n in names)
+
+    @contextmanager
+    def stage(self, *names: str) -> Iterator[None]:
+        """Run one step; an exception there (even SystemExit) is charged to `names`."""
+        try:
+            yield
+        except BaseException as exc:  # noqa: B036 - student code may raise anything
+            info = describe_exception(exc)
+            for name in names:
+                if name not in self.outputs:
+                    self.errors.setdefault(name, info)
+
+
+def _args(spec: list, inputs: dict[str, np.ndarray]) -> list:
+    """Fresh copies of named inputs (student code may modify them); numbers pass as they are."""
+    return [np.array(inputs[a], copy=True) if isinstance(a, str) else a for a in spec]
+
+
+def call(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    with rec.stage("out"):
+        rec.put("out", ns[p["target"]](*_args(p["args"], inputs)))
+
+
+def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    x = np.array(inputs["x"], copy=True)
+    with rec.stage("grad", "x_after"):
+        rec.put("grad", ns[p["target"]](TEST_FUNCTIONS[p["function"]], x))
+        rec.put("x_after", x)
+
+
+def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    names = ("out", "dx", *p.get("attrs", ()))
+    obj = None
+    with rec.stage(*names):
+        obj = ns[p["target"]](*_args(p.get("init", []), inputs))
+    if obj is None:
+        return
+    with rec.stage(*names):
+        rec.put("out", obj.forward(*_args(p["forward"], inputs)))
+    if rec.failed("out"):
+        return
+    with rec.stage(*names[1:]):
+        rec.put("dx", obj.backward(*_args(p["backward"], inputs)))
+        for attr in p.get("attrs", ()):
+            rec.put(attr, getattr(obj, attr))
+
+
+def _network(ns: dict, p: dict, inputs: dict) -> Any:
+    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
+    net = ns["TwoLayerNet"](*p["sizes"])
+    for key in PARAMS:
+        target = net.params[key]
+        if np.shape(target) != inputs[key].shape:
+            raise ValueError(f"params['{key}'] has shape {np.shape(target)}, expected {inputs[key].shape}")
+        target[...] = inputs[key]
+    return net
+
+
+def _gradient_fn(ns: dict, net: Any) -> Callable[[Any, np.ndarray, np.ndarray], dict]:
+    """The network's own `gradient` method, or else a free function `gradient(network, x, t)`."""
+    if callable(getattr(net, "gradient", None)):
+        return lambda net, x, t: net.gradient(x, t)
+    free = ns["gradient"]
+    return lambda net, x, t: free(net, x, t)
+
+
+def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
+    names = tuple(f"grad_{k}" for k in PARAMS)
+    net = grads = None
+    with rec.stage(*names):
+        net = _network(ns, p, inputs)
+        grads = _gradient_fn(ns, net)(net, *_args(["x", "t"], inputs))
+    for key in PARAMS if grads is not None else ():
+        with rec.stage(f"grad_{key}"):
+            rec.put(f"grad_{key}", grads[key])
+    return net
+
+
+def network_gradient(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    _gradients(ns, inputs, p, rec)
+
+
+def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """Backprop gradients plus the network's loss at x +/- h for every parameter element."""
+    net = _gradients(ns, inputs, p, rec)
+    if net is None:
+        return
+    h = float(p["h"])
+    for key in PARAMS:
+        with rec.stage(f"lplus_{key}", f"lminus_{key}"):
+            param = net.params[key]
+            plus, minus = np.empty(param.size), np.empty(param.size)
+            for i in range(param.size):
+                idx = np.unravel_index(i, param.shape)
+                saved = float(param[idx])
+                param[idx] = saved + h
+                plus[i] = float(net.loss(*_args(["x", "t"], inputs)))
+                param[idx] = saved - h
+                minus[i] = float(net.loss(*_args(["x", "t"], inputs)))
+                param[idx] = saved
+            rec.put(f"lplus_{key}", plus)
+            rec.put(f"lminus_{key}", minus)
+
+
+def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """The grader's own SGD loop around the student's network and gradient."""
+    names = tuple(f"param_{k}" for k in PARAMS)
+    with rec.stage(*names):
+        x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
+        t = np.eye(p["sizes"][2])[labels]
+        np.random.seed(p["seed"])
+        net = ns["TwoLayerNet"](*p["sizes"])
+        step = _gradient_fn(ns, net)
+        rng = np.random.default_rng(p["seed"])
+        lr = float(p["learning_rate"])
+        for _ in range(int(p["steps"])):
+            idx = rng.integers(0, x.shape[0], int(p["batch_size"]))
+            grads = step(net, x[idx], t[idx])
+            for key in PARAMS:
+                net.params[key] -= lr * grads[key]
+        for key in PARAMS:
+            rec.put(f"param_{key}", net.params[key])
+
+
+PROBES: dict[str, Callable[[dict, dict, dict, Recorder], None]] = {
+    "call": call,
+    "numerical_grad": numerical_grad,
+    "layer": layer,
+    "network_gradient": network_gradient,
+    "gradient_check": gradient_check,
+    "train": train,
+}
+
+
+def run_probe(ns: dict, kind: str, inputs: dict, params: dict) -> Recorder:
+    rec = Recorder()
+    PROBES[kind](ns, inputs, params, rec)
+    return rec

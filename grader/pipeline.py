@@ -1,0 +1,199 @@
+"""The grading pipeline for one submission: notebook -> program -> sandbox -> checks -> report."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from pathlib import Path
+
+import numpy as np
+
+from grader import data, feedback, probing, scoring
+from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
+from grader.config import Settings
+from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
+from grader.extraction import Program, extract
+from grader.inputs import FileInput
+from grader.intake import IntakeError, Notebook, guess_language, read_bytes
+from grader.reports import CheckReport, SubmissionReport, UnitReport
+from grader.spec import Assignment, UnitSpec
+
+_NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+def grade_file(path: Path, assignment: Assignment, settings: Settings, seed: int | None = None,
+               lang: str = "auto") -> SubmissionReport:
+    with open(path, "rb") as fh:
+        blob = fh.read(settings.max_notebook_bytes + 1)
+    return grade_bytes(blob, str(path), assignment, settings, seed, lang)
+
+
+def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: Settings,
+                seed: int | None = None, lang: str = "auto") -> SubmissionReport:
+    seed = new_seed() if seed is None else seed
+    started = time.monotonic()
+    try:
+        notebook = read_bytes(blob, settings.max_notebook_bytes)
+    except IntakeError as err:
+        language = lang if lang != "auto" else guess_language(blob[:100_000].decode(errors="ignore"))
+        return error_report(submission, assignment, seed, language, feedback.render(err.code, err.params, language))
+    language = notebook.language if lang == "auto" else lang
+    program = extract(notebook.code_cells, assignment.mode)
+    timings = {"intake": time.monotonic() - started}
+    plans: dict[str, probing.Definitions] = {}
+
+    def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
+        plans["defs"] = probing.definitions(program, statement_errors)
+        return probing.plan(assignment, plans["defs"], seed)
+
+    try:
+        execution = execute(program, plan, assignment.limits, _files(assignment, settings),
+                            unsafe=settings.unsafe_no_sandbox)
+    except RuntimeError as exc:
+        return error_report(submission, assignment, seed, language,
+                             feedback.render("sandbox_failed", {"detail": str(exc)}, language))
+    timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
+    timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
+    defs = plans.get("defs") or probing.definitions(program, execution.statement_errors)
+    checked = time.monotonic()
+    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
+    units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
+    timings["checks"] = time.monotonic() - checked
+    timings["total"] = time.monotonic() - started
+    score, max_score = scoring.total([scoring.UnitScore(n, u.score, u.max_score, ()) for n, u in units.items()])
+    return SubmissionReport(
+        submission=submission, assignment=assignment.name, score=score, max_score=max_score, seed=seed,
+        language=language, units=units, notes=_notes(program, execution, language),
+        output=_output(execution), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
+        timings=timings)
+
+
+def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
+    """Data files the sandbox needs, mounted read-only: the training split only, never the test split."""
+    wanted = {g.get("gen") for u in assignment.units.values() for p in u.probes.values() for g in p.inputs.values()}
+    if "mnist_train" not in wanted:
+        return {}
+    paths = data.train_files(settings)
+    return {FileInput("mnist_train", "x").name: paths["x_train"], FileInput("mnist_train", "t").name: paths["t_train"]}
+
+
+class _Judge:
+    """Judges one submission's sandbox outcomes against the reference, check by check."""
+
+    def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
+                 defs: probing.Definitions, execution: Execution, seed: int) -> None:
+        self.assignment, self.program, self.defs, self.execution = assignment, program, defs, execution
+        self.seed = seed
+        self.requests: dict[tuple[str, str], ProbeRequest] = {}
+        self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
+        self.ctx = CheckContext(heldout=lambda: data.test_split(settings))
+        self.expected: dict[tuple[str, str], ProbeOutcome] = {}
+
+    def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
+        lost = probing.missing(unit, self.defs, self.assignment.aliases)
+        verdicts = {}
+        for variant in scoring.variants(unit):
+            run = self.execution.runs.get(f"{unit.name}:{variant}")
+            for check in unit.checks:
+                if lost:
+                    verdict = Verdict(False, "not_defined", self._not_defined(lost))
+                elif run is None:
+                    verdict = Verdict(False, "lost", {"reason": "not run"})
+                else:
+                    verdict = self._judge(unit, check, run.probes[check.probe])
+                verdicts[(check.name, variant)] = verdict
+        scored = scoring.score_unit(unit, verdicts)
+        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
+                                   self._message(unit, c, lang)) for c in scored.checks)
+        return UnitReport(scored.score, scored.max_score, checks)
+
+    def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
+        probe = unit.probes[check.probe]
+        expected = None
+        if check.kind in NEEDS_REFERENCE:
+            key = (unit.name, probe.name)
+            if key not in self.expected:
+                self.expected[key] = probing.reference_outcome(self.request(unit, probe.name),
+                                                               self.assignment.aliases)
+            expected = self.expected[key]
+        return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
+
+    def request(self, unit: UnitSpec, probe: str) -> ProbeRequest:
+        """The probe exactly as the sandbox got it (inputs are a pure function of the seed)."""
+        key = (unit.name, probe)
+        if key not in self.requests:
+            self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed)
+        return self.requests[key]
+
+    def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str) -> str:
+        spec = next(c for c in unit.checks if c.name == check.name)
+        probe = unit.probes[spec.probe]
+        request = self.request(unit, probe.name)
+        shapes = {k: (tuple(v.shape) if isinstance(v, np.ndarray) else None) for k, v in request.inputs.items()}
+        facts = {**check.verdict.facts, "output": spec.output,
+                 "call": feedback.describe_call(probe.kind, request.params, shapes)}
+        if check.variant != "own":
+            facts["variant_names"] = ", ".join(unit.substitute)
+        frames = facts.get("frames")
+        if check.verdict.code == "raised" and frames:
+            cell, line = frames[-1][0], frames[-1][1]
+            text = self.lines.get(cell, [])[line - 1].strip() if 0 < line <= len(self.lines.get(cell, [])) else ""
+            facts["where"] = {"cell": cell, "line": line, "text": text[:120]}
+            name = _NAME_ERROR.search(str(facts.get("message", "")))
+            if facts.get("type") == "NameError" and name:
+                why = self._why(name.group(1))
+                if why:
+                    facts["hint"] = {"names": f"`{name.group(1)}`", "why": why[0]}
+        return feedback.check_message(check.verdict.code, facts, lang)
+
+    def _not_defined(self, names: list[str]) -> dict:
+        return {"names": ", ".join(f"`{n}`" for n in names), "why": [w for n in names for w in self._why(n)]}
+
+    def _why(self, name: str) -> list[dict]:
+        """Why a name is missing, as far as the program tells: an import, a syntax error, a failure."""
+        if name in self.defs.imported:
+            return [{"code": "why_imported", "module": self.defs.imported[name]}]
+        if name in self.defs.unparsed:
+            skipped = self.defs.unparsed[name]
+            return [{"code": "why_unparsed", "cell": skipped.cell.label, "detail": skipped.detail}]
+        for stmt_id, error in self.execution.statement_errors.items():
+            stmt = self.program.statements[stmt_id]
+            if name in stmt.defines:
+                detail = f"{error.get('type', error.get('code'))}: {error.get('message', '')}".strip(": ")
+                return [{"code": "why_failed", "cell": stmt.filename, "detail": detail[:200]}]
+        if self.defs.star_imports:
+            return [{"code": "why_star", "module": self.defs.star_imports[0]}]
+        return []
+
+
+def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]:
+    notes = []
+    for stmt in program.statements:
+        error = execution.statement_errors.get(stmt.id)
+        if error is None:
+            continue
+        code = error.get("code", "statement_error")
+        line = error.get("frames", [[None, stmt.line]])[-1][1] if error.get("frames") else stmt.line
+        notes.append(feedback.render(code, {**error, "cell": stmt.filename, "line": line}, lang))
+    for skipped in program.skipped:
+        notes.append(feedback.render(f"skipped_{skipped.reason}", {"cell": skipped.cell.label, "line": skipped.line,
+                                                                   "detail": skipped.detail}, lang))
+    return tuple(notes)
+
+
+def _output(execution: Execution) -> str:
+    text = execution.output[:4000]
+    if execution.output_dropped or len(execution.output) > 4000:
+        text += "\n[... output truncated]"
+    return text
+
+
+def error_report(submission: str, assignment: Assignment, seed: int, lang: str, message: str) -> SubmissionReport:
+    units = {name: UnitReport(0.0, unit.max_score, ()) for name, unit in assignment.units.items()}
+    return SubmissionReport(submission=submission, assignment=assignment.name, score=0.0,
+                            max_score=assignment.max_score, seed=seed, language=lang, error=message, units=units)

@@ -1,0 +1,111 @@
+"""Probing: decide what to ask the sandbox, and what the reference answers to the same question.
+
+The student's definitions are known from the program and from which of its
+statements loaded without error. A unit whose definitions are missing is
+not run at all. Every other unit runs with the student's own definitions,
+and units with `substitute` run once more with the reference's versions of
+those dependencies swapped in; those runs come last, after every
+own-definition run, so reference code never shares a process with a
+unit it could help to fake.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import reference
+from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
+from grader.extraction import Program, Skipped, Statement
+from grader.inputs import generate
+from grader.inside import probes, wire
+from grader.spec import Assignment, UnitSpec
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """What the student's own loaded code defines, and what it tried to import instead."""
+
+    names: dict[str, Statement]
+    imported: dict[str, str] = field(default_factory=dict)     # name -> module whose import failed
+    star_imports: tuple[str, ...] = ()                         # modules of failed `import *`
+    unparsed: dict[str, Skipped] = field(default_factory=dict)  # names lost to a syntax error
+
+    def has(self, qualified: str) -> bool:
+        """`name`, or `Class.method` for a method of a class the student defined."""
+        owner, _, method = qualified.partition(".")
+        stmt = self.names.get(owner)
+        return stmt is not None and (not method or method in stmt.methods)
+
+    def resolve(self, name: str, aliases: dict[str, tuple[str, ...]]) -> str | None:
+        return next((n for n in (name, *aliases.get(name, ())) if self.has(n)), None)
+
+
+def definitions(program: Program, statement_errors: dict[int, dict]) -> Definitions:
+    names: dict[str, Statement] = {}
+    imported: dict[str, str] = {}
+    stars: list[str] = []
+    for stmt in program.statements:
+        failed = stmt.id in statement_errors
+        if not failed:
+            names.update({n: stmt for n in stmt.defines})
+        elif stmt.kind == "import":
+            for name, module in stmt.imports.items():
+                if name == "*":
+                    stars.append(module)
+                elif name not in names:
+                    imported[name] = module
+    unparsed = {n: s for s in program.skipped for n in s.names if n not in names}
+    return Definitions(names, imported, tuple(stars), unparsed)
+
+
+def missing(unit: UnitSpec, defs: Definitions, aliases: dict[str, tuple[str, ...]]) -> list[str]:
+    """The definitions a unit needs that the student's own code does not provide."""
+    lost = [n for n in (*unit.defines, *unit.requires) if defs.resolve(n, aliases) is None]
+    if unit.defines_any and not any(defs.has(q) for q in unit.defines_any):
+        lost.append(" / ".join(unit.defines_any))
+    return lost
+
+
+def plan(assignment: Assignment, defs: Definitions, seed: int) -> list[UnitRun]:
+    own, substituted = [], []
+    for unit in assignment.units.values():
+        if missing(unit, defs, assignment.aliases):
+            continue
+        requests = tuple(request(unit, name, defs, assignment, seed) for name in unit.probes)
+        own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
+        if unit.substitute:
+            substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
+                                       reference_source(unit.substitute)))
+    return own + substituted
+
+
+def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment, seed: int) -> ProbeRequest:
+    spec = unit.probes[name]
+    params = dict(spec.params)
+    if "target" in params:
+        params["target"] = defs.resolve(params["target"], assignment.aliases)
+    if spec.kind == "train":
+        params["seed"] = seed
+    inputs = generate(seed, unit.name, name, spec.inputs, spec.constraint)
+    return ProbeRequest(name, spec.kind, params, inputs)
+
+
+def reference_source(names: tuple[str, ...]) -> str:
+    """Source of the named reference definitions, to exec into the student's namespace."""
+    header = "import numpy as np\nfrom collections import OrderedDict\n\n"
+    return header + "\n\n".join(inspect.getsource(reference.NAMESPACE[n]) for n in names)
+
+
+def reference_outcome(request: ProbeRequest, aliases: dict[str, tuple[str, ...]]) -> ProbeOutcome:
+    """Run the same probe on the reference, in this (trusted) process: the expected outputs."""
+    ns = dict(reference.NAMESPACE)
+    for name, alternatives in aliases.items():
+        ns.update({alt: ns[name] for alt in alternatives if name in ns})
+    rec = probes.run_probe(ns, request.kind, dict(request.inputs), request.params)
+    outcome = ProbeOutcome(errors=rec.errors)
+    for key, value in rec.outputs.items():
+        meta, array = wire.pack(value)
+        outcome.types[key] = meta
+        outcome.values[key] = array if array is not None else meta.get("value")
+    return outcome

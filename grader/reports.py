@@ -1,0 +1,108 @@
+"""Reports: the public result of grading one submission, and its JSON/CSV/table forms.
+
+The JSON form is a public interface (documented in README.md): keep its
+keys stable and only ever add new ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    name: str
+    variant: str
+    passed: bool
+    score: float
+    max_score: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
+        return {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
+                "message": self.message, "variant": self.variant}
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    score: float
+    max_score: float
+    checks: tuple[CheckReport, ...]
+
+
+@dataclass(frozen=True)
+class SubmissionReport:
+    submission: str
+    assignment: str
+    score: float
+    max_score: float
+    seed: int
+    language: str
+    error: str | None = None
+    units: dict[str, UnitReport] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()           # what was skipped or failed while loading, per cell
+    output: str = ""                      # what the student's code printed (truncated)
+    sandbox: str = "bubblewrap"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submission": self.submission, "assignment": self.assignment,
+            "score": self.score, "max_score": self.max_score, "seed": self.seed, "error": self.error,
+            "language": self.language, "sandbox": self.sandbox,
+            "units": {name: {"score": u.score, "max_score": u.max_score,
+                             "checks": [c.to_dict() for c in u.checks]} for name, u in self.units.items()},
+            "notes": list(self.notes), "output": self.output,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def to_csv(reports: list[SubmissionReport], unit_names: list[str]) -> str:
+    """One row per submission, one column per unit (its score)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["submission", "score", "max_score", "seed", "error", *unit_names])
+    for r in reports:
+        writer.writerow([r.submission, _fmt(r.score), _fmt(r.max_score), r.seed, r.error or "",
+                         *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)])
+    return buf.getvalue()
+
+
+def to_table(reports: list[SubmissionReport], unit_names: list[str], details: bool = True) -> str:
+    """A fixed-width score table, then the failed checks of each submission."""
+    headers = ["submission", *unit_names, "total"]
+    rows = []
+    for r in reports:
+        cells = [r.units[u].score if u in r.units else None for u in unit_names]
+        rows.append([_short(r.submission), *("-" if c is None else _fmt(c) for c in cells),
+                     "error" if r.error else f"{_fmt(r.score)}/{_fmt(r.max_score)}"])
+    if reports:
+        maxima = next((r for r in reports if r.units), None)
+        if maxima is not None:
+            rows.append(["(max)", *(_fmt(maxima.units[u].max_score) for u in unit_names), _fmt(maxima.max_score)])
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+             for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if details:
+        for r in reports:
+            failed = [(u, c) for u, unit in r.units.items() for c in unit.checks if not c.passed]
+            if r.error or failed:
+                lines += ["", f"{_short(r.submission)}:"]
+            if r.error:
+                lines.append(f"  error: {r.error}")
+            for unit, check in failed:
+                lines.append(f"  {unit}.{check.to_dict()['name']}: {check.message}")
+    return "\n".join(lines)
+
+
+def _short(path: str) -> str:
+    return path.rsplit("/", 1)[-1]

@@ -1,0 +1,60 @@
+"""Scoring: verdicts -> points per check -> a score per unit. Pure functions.
+
+A unit with `substitute` is scored on two variants: its own definitions
+(worth `own_share` of each check's points) and with the reference's
+dependencies (the rest), so a correct unit over a broken or missing
+dependency still earns part of its points, and only there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.checks import Verdict
+from grader.spec import UnitSpec
+
+VARIANTS = ("own", "reference_deps")
+
+
+@dataclass(frozen=True)
+class ScoredCheck:
+    name: str
+    variant: str
+    passed: bool
+    score: float
+    max_score: float
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    name: str
+    score: float
+    max_score: float
+    checks: tuple[ScoredCheck, ...]
+
+
+def variants(unit: UnitSpec) -> tuple[str, ...]:
+    return VARIANTS if unit.substitute else VARIANTS[:1]
+
+
+def share(unit: UnitSpec, variant: str) -> float:
+    if not unit.substitute:
+        return 1.0
+    return unit.own_share if variant == "own" else 1.0 - unit.own_share
+
+
+def score_unit(unit: UnitSpec, verdicts: dict[tuple[str, str], Verdict]) -> UnitScore:
+    """`verdicts` maps (check name, variant) to its verdict; every pair must be present."""
+    checks = []
+    for variant in variants(unit):
+        for check in unit.checks:
+            verdict = verdicts[(check.name, variant)]
+            worth = round(check.points * share(unit, variant), 6)
+            checks.append(ScoredCheck(check.name, variant, verdict.passed,
+                                      worth if verdict.passed else 0.0, worth, verdict))
+    return UnitScore(unit.name, round(sum(c.score for c in checks), 6), round(unit.max_score, 6), tuple(checks))
+
+
+def total(units: list[UnitScore]) -> tuple[float, float]:
+    return round(sum(u.score for u in units), 6), round(sum(u.max_score for u in units), 6)

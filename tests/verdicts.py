@@ -1,0 +1,22 @@
+"""Compare a grading report with the verdicts of an expected.json (full/partial/zero/notfull/any)."""
+
+from __future__ import annotations
+
+from grader.reports import SubmissionReport
+
+
+def mismatches(report: SubmissionReport, expected_units: dict[str, str]) -> list[str]:
+    problems = []
+    for unit, verdict in expected_units.items():
+        got = report.units[unit]
+        ok = {
+            "full": got.score == got.max_score,
+            "zero": got.score == 0,
+            "partial": 0 < got.score < got.max_score,
+            "notfull": got.score < got.max_score,
+            "any": True,
+        }[verdict]
+        if not ok:
+            failed = [f"{c.name}[{c.variant}]: {c.message}" for c in got.checks if not c.passed][:4]
+            problems.append(f"{unit}: expected {verdict}, got {got.score:g}/{got.max_score:g} {failed}")
+    return problems
