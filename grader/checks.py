@@ -99,12 +99,13 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}")
     for name in names:
         if (why := absent(got, name)) is not None:
-            return why
+            return Verdict(why.passed, why.code, {"output": name, **why.facts})
     grad, plus, minus = (np.asarray(got.values[n], dtype=float) for n in names)
     ref_plus, ref_minus = (np.asarray(expected.values[n], dtype=float) for n in names[1:])
     ref_shape = _shape(expected.values[names[0]])
     if grad.shape != ref_shape or plus.shape != ref_plus.shape or minus.shape != ref_minus.shape:
-        return Verdict(False, "wrong_shape", {"got_shape": list(grad.shape), "expected_shape": list(ref_shape)})
+        return Verdict(False, "wrong_shape", {"got_shape": list(grad.shape), "expected_shape": list(ref_shape),
+                                              "output": names[0]})
     numerical = ((plus - minus) / (2 * h)).reshape(ref_shape)
     ref_numerical = ((ref_plus - ref_minus) / (2 * h)).reshape(ref_shape)
     if not np.allclose(numerical, ref_numerical, rtol=1e-3, atol=1e-6):
@@ -124,13 +125,13 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     params = {}
     for key in ("W1", "b1", "W2", "b2"):
         if (why := absent(got, f"param_{key}")) is not None:
-            return why
+            return Verdict(why.passed, why.code, {"output": f"param_{key}", **why.facts})
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
     net = reference.TwoLayerNet(*probe.params["sizes"])
     for key, value in params.items():
         if value.shape != net.params[key].shape:
-            return Verdict(False, "wrong_shape", {"got_shape": list(value.shape),
+            return Verdict(False, "wrong_shape", {"got_shape": list(value.shape), "output": f"param_{key}",
                                                   "expected_shape": list(net.params[key].shape)})
         net.params[key][...] = value
     with np.errstate(all="ignore"):

@@ -95,6 +95,24 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 }
 
 
+OUTPUT_LABELS: dict[str, dict[Lang, str]] = {
+    "out": {"en": "the result", "ja": "結果"},
+    "dx": {"en": "backward's dx", "ja": "backward の dx"},
+    "grad": {"en": "the gradient", "ja": "勾配"},
+    "x_after": {"en": "x after the call (it must be restored)", "ja": "呼び出し後の x（元に戻す必要があります）"},
+}
+
+
+def output_label(name: str, lang: Lang) -> str:
+    """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2']."""
+    if name in OUTPUT_LABELS:
+        return OUTPUT_LABELS[name][lang]
+    for prefix, owner in (("grad_", "grads"), ("param_", "params")):
+        if name.startswith(prefix):
+            return f"{owner}['{name[len(prefix):]}']"
+    return name
+
+
 class _Facts(dict):
     def __missing__(self, key: str) -> str:
         return "?"

@@ -45,8 +45,11 @@ def _probs(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
 
 
 def _labels(rng: np.random.Generator, g: dict, _: dict) -> np.ndarray:
-    n = int(g["n"])
-    return rng.integers(0, int(g["classes"]), size=n if n else ()).astype(np.int64)
+    """Random class indices; `balanced` draws each class equally often (in random order)."""
+    n, classes = int(g["n"]), int(g["classes"])
+    if g.get("balanced"):
+        return rng.permutation(np.arange(n) % classes).astype(np.int64)
+    return rng.integers(0, classes, size=n if n else ()).astype(np.int64)
 
 
 def _one_hot(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:

@@ -135,13 +135,15 @@ class _Judge:
         probe = unit.probes[spec.probe]
         request = self.request(unit, probe.name)
         shapes = {k: (tuple(v.shape) if isinstance(v, np.ndarray) else None) for k, v in request.inputs.items()}
-        facts = {**check.verdict.facts, "output": spec.output,
+        facts = {"output": spec.output, **check.verdict.facts,
                  "call": feedback.describe_call(probe.kind, request.params, shapes)}
+        facts["output"] = feedback.output_label(facts["output"], lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
         frames = facts.get("frames")
-        if check.verdict.code == "raised" and frames:
-            cell, line = frames[-1][0], frames[-1][1]
+        own_frames = [f for f in frames or [] if f[0] in self.lines]
+        if check.verdict.code == "raised" and own_frames:
+            cell, line = own_frames[-1][0], own_frames[-1][1]
             text = self.lines.get(cell, [])[line - 1].strip() if 0 < line <= len(self.lines.get(cell, [])) else ""
             facts["where"] = {"cell": cell, "line": line, "text": text[:120]}
             name = _NAME_ERROR.search(str(facts.get("message", "")))

@@ -21,7 +21,6 @@ import time
 sys.path[:0] = [p for p in os.environ.get("GRADER_SANDBOX_PATH", "").split(":") if p]
 
 import numpy as np  # noqa: E402
-
 from inside import probes, wire  # noqa: E402
 
 # Bound before any student code runs, so monkeypatching the modules later cannot reach them.
