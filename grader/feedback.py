@@ -36,7 +36,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "{max_abs_error:.3g}）。そのため誤差逆伝播の確認ができません"},
     "gradient_check_failed": {
         "en": "{call}: mean |backprop - numerical| for {param} is {diff:.3g}, above the threshold {threshold:g}",
-        "ja": "{call}: {param} の |誤差逆伝播 - 数値微分| の平均が {diff:.3g} で、しきい値 {threshold:g} を超えています"},
+        "ja": "{call}: {param} の |誤差逆伝播 - 数値微分| の平均が {diff:.3g} で、"
+              "しきい値 {threshold:g} を超えています"},
     "gradient_check_ok": {"en": "mean |backprop - numerical| for {param} = {diff:.2g}",
                           "ja": "{param} の |誤差逆伝播 - 数値微分| の平均 = {diff:.2g}"},
     "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}",
@@ -60,7 +61,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                      "ja": "。`{module}` からインポートされていますが、採点環境にはこのモジュールがありません。"
                            "ノートブック内で定義してください"},
     "why_star": {"en": "; it may come from `from {module} import *`, which the grader does not provide",
-                 "ja": "。`from {module} import *` から来ている可能性がありますが、採点環境にはこのモジュールがありません"},
+                 "ja": "。`from {module} import *` から来ている可能性がありますが、"
+                       "採点環境にはこのモジュールがありません"},
     "why_unparsed": {"en": ": {cell} has a syntax error ({detail})",
                      "ja": "。{cell} に構文エラーがあります（{detail}）"},
     "why_failed": {"en": ": its definition in {cell} failed ({detail})",

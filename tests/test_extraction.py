@@ -1,0 +1,71 @@
+"""Code extraction keeps the definitions of a notebook and never runs IPython syntax or top-level work."""
+
+from __future__ import annotations
+
+from grader.extraction import extract, strip_magics
+from grader.intake import Cell
+
+
+def cells(*sources: str) -> tuple[Cell, ...]:
+    return tuple(Cell(i, i + 1, s) for i, s in enumerate(sources))
+
+
+def test_magics_and_shell_escapes_become_pass_keeping_definitions():
+    source = "!pip install numpy\n%matplotlib inline\nimport numpy as np\ndef f(x):\n    %timeit x\n    return x\n"
+    stripped = strip_magics(source)
+    assert "pip" not in stripped and "matplotlib" not in stripped and "timeit" not in stripped
+    program = extract(cells(source))
+    assert [s.kind for s in program.statements] == ["import", "definition"]
+    assert program.statements[1].defines == ("f",)
+
+
+def test_python_cell_magics_keep_their_body_and_others_are_dropped():
+    program = extract(cells("%%time\ndef g():\n    return 1\n", "%%bash\nrm -rf /\n", "%%writefile x.py\nprint(1)\n"))
+    assert [s.defines for s in program.statements] == [("g",)]
+    assert [s.reason for s in program.skipped] == ["magic_cell", "magic_cell"]
+
+
+def test_assignment_with_magic_and_comparison_operator_survive():
+    stripped = strip_magics("files = !ls\nx = 1\nif x != 2:\n    y = 3\n")
+    assert "ls" not in stripped
+    assert "x != 2" in stripped
+
+
+def test_definitions_mode_skips_top_level_work_and_reports_it_by_cell():
+    program = extract(cells(
+        "import numpy as np\nh = 1e-4\nnet = TwoLayerNet(784, 50, 10)\n",
+        "for i in range(10000):\n    train()\n",
+        "class A:\n    def m(self):\n        return 1\nf = lambda x: np.sum(x ** 2)\nalias = A\n",
+    ))
+    kinds = [(s.filename, s.kind, s.defines) for s in program.statements]
+    assert kinds == [("In [1]", "import", ()), ("In [1]", "assignment", ()), ("In [3]", "definition", ("A",)),
+                     ("In [3]", "assignment", ()), ("In [3]", "assignment", ())]
+    assert program.statements[2].methods == ("m",)
+    assert [(s.cell.label, s.line, s.reason) for s in program.skipped] == [("In [1]", 3, "code"), ("In [2]", 1, "code")]
+
+
+def test_full_mode_runs_everything():
+    program = extract(cells("x = compute()\nfor i in range(3):\n    pass\n"), mode="full")
+    assert [s.kind for s in program.statements] == ["code", "code"]
+    assert program.skipped == ()
+
+
+def test_statement_source_keeps_the_cells_line_numbers():
+    program = extract(cells("import numpy as np\n\n\ndef f():\n    return 1\n"))
+    stmt = program.statements[1]
+    assert stmt.line == 4
+    assert compile(stmt.source, stmt.filename, "exec").co_consts  # compiles as is
+    assert stmt.source.splitlines()[3] == "def f():"
+
+
+def test_a_syntax_error_loses_only_its_own_block():
+    program = extract(cells("def good():\n    return 1\n\ndef bad(:\n    return 2\n\nclass Fine:\n    pass\n"))
+    assert [s.defines for s in program.statements] == [("good",), ("Fine",)]
+    (skipped,) = program.skipped
+    assert skipped.reason == "syntax_error" and skipped.names == ("bad",) and skipped.line == 4
+
+
+def test_failed_imports_are_recorded_with_their_module():
+    program = extract(cells("from common.functions import softmax, cross_entropy_error\nfrom common.layers import *\n"))
+    assert program.statements[0].imports == {"softmax": "common.functions", "cross_entropy_error": "common.functions"}
+    assert program.statements[1].imports == {"*": "common.layers"}

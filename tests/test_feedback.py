@@ -1,0 +1,50 @@
+"""Feedback says what failed, where, by how much, and in the student's language."""
+
+from __future__ import annotations
+
+from grader import pipeline
+from tests.notebooks import notebook_bytes, solution_cells
+
+
+def failed(report, unit):
+    return [c for c in report.units[unit].checks if not c.passed]
+
+
+def test_imported_dependency_gets_partial_credit_and_a_hint(settings, backprop):
+    cells = solution_cells()
+    functions = cells[1].replace("def softmax(", "def _unused_softmax(")
+    blob = notebook_bytes("from common.functions import softmax\n", *cells[:1], functions, *cells[2:5],
+                          markdown="# Report")
+    report = pipeline.grade_bytes(blob, "imports.ipynb", backprop, settings, seed=4, lang="en")
+    unit = report.units["SoftmaxWithLoss"]
+    assert 0 < unit.score < unit.max_score
+    assert all(c.passed for c in unit.checks if c.variant == "reference_deps")
+    message = failed(report, "SoftmaxWithLoss")[0].message
+    assert "`softmax` is not defined in your notebook: it was imported from `common.functions`, " \
+           "which the grader does not provide" in message
+
+
+def test_missing_unit_scores_zero_and_says_so_in_japanese(settings, backprop):
+    cells = solution_cells()
+    without_relu = [c for c in cells[:5] if not c.startswith("class Relu")]
+    blob = notebook_bytes(*without_relu, markdown="# 第4回レポート")
+    report = pipeline.grade_bytes(blob, "no_relu.ipynb", backprop, settings, seed=4)
+    assert report.units["Relu"].score == 0
+    assert "`Relu` がノートブック内で定義されていません" in failed(report, "Relu")[0].message
+    assert report.units["cross_entropy_error"].score == report.units["cross_entropy_error"].max_score
+
+
+def test_wrong_values_report_the_call_shapes_and_error_without_the_expected_array(settings, backprop):
+    cells = [c.replace("self.db = np.sum(dout, axis=0)", "self.db = np.sum(dout, axis=0) * 2") for c in solution_cells()]
+    report = pipeline.grade_bytes(notebook_bytes(*cells[:5]), "db.ipynb", backprop, settings, seed=4, lang="en")
+    (check,) = [c for c in failed(report, "Affine") if c.name == "backward_db"]
+    assert check.message.startswith("Affine(W (5, 3), b (3,)).forward(x (4, 5)) / .backward(dout (4, 3)): db is "
+                                    "wrong in 3 of 3 values; largest error")
+    assert "tolerance" in check.message
+
+
+def test_exceptions_quote_the_students_own_line(settings, backprop):
+    cells = [c.replace("t = t.argmax(axis=1)", "t = t.argmax(axis=7)") for c in solution_cells()]
+    report = pipeline.grade_bytes(notebook_bytes(*cells[:5]), "axis.ipynb", backprop, settings, seed=4, lang="en")
+    message = failed(report, "cross_entropy_error")[0].message
+    assert "raised AxisError" in message and "`t = t.argmax(axis=7)`" in message and "line" in message
