@@ -1,0 +1,76 @@
+"""Where grading time goes: per notebook (intake, sandbox start, each unit) and for whole batches.
+
+Usage: python benchmarks/grade_examples.py [FOLDER]   (default: the bundled examples)
+Measures wall-clock on this machine; run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grader import pipeline, spec  # noqa: E402
+from grader.config import Settings  # noqa: E402
+from grader.extraction import Program  # noqa: E402
+from grader.sandbox import Limits, Session  # noqa: E402
+
+GRADER = str(Path(sys.executable).with_name("grader"))
+
+
+def sandbox_start(repeats: int = 10) -> float:
+    """Median seconds to start a sandbox, load nothing and stop: the fixed cost per session."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with Session(Limits(), {}) as session:
+            session.send({"op": "load", "statements": [], "limits": Limits().for_harness()})
+            session.receive(30)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def command(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([GRADER, "grade", "--assignment", "backprop", *args], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "assignments" / "backprop" / "examples"
+    notebooks = sorted(folder.glob("*.ipynb"))
+    assignment, settings = spec.load("backprop"), Settings.from_env()
+    pipeline.grade_file(notebooks[0], assignment, settings, seed=1)  # warm the data cache
+
+    print(f"per notebook (in-process, seed 1), seconds — {len(notebooks)} notebooks from {folder}")
+    units = list(assignment.units)
+    header = ["notebook", "intake", "start+load", *units, "checks", "total"]
+    print("  ".join(header))
+    for path in notebooks:
+        t = pipeline.grade_file(path, assignment, settings, seed=1).timings
+        per_unit = [sum(v for k, v in t.items() if k.startswith(f"unit:{u}:")) for u in units]
+        row = [t.get("intake", 0), t.get("sandbox_start_and_load", 0), *per_unit, t.get("checks", 0), t["total"]]
+        print("  ".join([path.name[:28].ljust(28), *(f"{x:.3f}" for x in row)]))
+
+    start = sandbox_start()
+    runs = sum(2 if u.substitute else 1 for u in assignment.units.values())
+    print(f"\nsandbox start overhead (bwrap + interpreter + numpy, median of 10): {start:.3f} s per notebook")
+    print(f"  one sandbox per submission, a fork per unit ({runs} runs): {start:.3f} s of start-up")
+    print(f"  one sandbox per unit run instead:                          {start * runs:.3f} s of start-up")
+
+    one = command(str(notebooks[0]))
+    print(f"\nwhole `grader grade` command, 1 notebook: {one:.2f} s (aim < 1.5 s)")
+    ten = [notebooks[i % len(notebooks)] for i in range(10)]
+    for jobs in (1, 2):
+        seconds = command("--jobs", str(jobs), *map(str, ten))
+        print(f"whole command, 10 notebooks, --jobs {jobs}: {seconds:.2f} s" + ("  (aim < 5 s)" if jobs == 2 else ""))
+
+
+if __name__ == "__main__":
+    main()

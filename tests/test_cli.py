@@ -1,0 +1,85 @@
+"""The `grader` command as a user runs it: formats, batch behaviour, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "assignments" / "backprop" / "examples"
+GRADER = str(Path(sys.executable).with_name("grader"))
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([GRADER, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+
+
+def test_json_report_follows_the_documented_schema(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    good = EXAMPLES / "01_correct.ipynb"
+    result = run("grade", "--assignment", "backprop", "--format", "json", "--jobs", "2", "--seed", "5",
+                 str(good), str(broken))
+    assert result.returncode == 0, result.stderr
+    reports = json.loads(result.stdout)
+    assert [r["submission"] for r in reports] == [str(good), str(broken)]
+    first, second = reports
+    assert {"submission", "score", "max_score", "seed", "error", "units"} <= set(first)
+    assert first["error"] is None and first["seed"] == 5 and first["score"] == first["max_score"]
+    unit = first["units"]["Affine"]
+    assert unit["score"] == unit["max_score"] == sum(c["max_score"] for c in unit["checks"])
+    assert set(unit["checks"][0]) >= {"name", "passed", "score", "max_score", "message"}
+    assert second["error"].startswith("the file is not JSON") and second["score"] == 0
+
+
+def test_csv_has_one_row_per_notebook_and_one_column_per_unit(tmp_path):
+    out = tmp_path / "grades.csv"
+    result = run("grade", "--assignment", "backprop", "--format", "csv", "--out", str(out), "--jobs", "2",
+                 str(EXAMPLES / "04_relu_forward_inplace_backward_wrong.ipynb"), str(EXAMPLES / "01_correct.ipynb"))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [Path(r["submission"]).name for r in rows] == ["04_relu_forward_inplace_backward_wrong.ipynb",
+                                                          "01_correct.ipynb"]
+    assert float(rows[0]["Relu"]) < 4 and float(rows[1]["Relu"]) == 4
+    assert float(rows[1]["score"]) == float(rows[1]["max_score"])
+
+
+def test_folder_table_and_progress(tmp_path):
+    for name in ("01_correct.ipynb", "05_affine_db_wrong_axis.ipynb"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    result = run("grade", "--assignment", "backprop", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "2/2" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["submission", "cross_entropy_error", "numerical_grad", "Relu", "Affine",
+                                "SoftmaxWithLoss", "gradient", "gradient_check", "accuracy", "total"]
+    assert any(line.startswith("  Affine.backward_db") for line in lines)
+
+
+def test_usage_errors_exit_non_zero():
+    assert run("grade", "--assignment", "nope", str(EXAMPLES)).returncode == 2
+    assert run("grade", "--assignment", "backprop", "/no/such/file.ipynb").returncode == 2
+    assert run("grade", "--assignment", "backprop").returncode == 2
+
+
+def test_assignments_are_listed():
+    result = run("assignments")
+    assert result.returncode == 0 and result.stdout.startswith("backprop\t8 units")
+
+
+def test_refuses_without_bubblewrap_unless_unsafe_is_allowed(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on PATH
+    refused = run("grade", "--assignment", "backprop", str(EXAMPLES / "01_correct.ipynb"), env=env)
+    assert refused.returncode == 3 and "bubblewrap" in refused.stderr
+    allowed = run("grade", "--assignment", "backprop", "--format", "json", "--unsafe-no-sandbox",
+                  str(EXAMPLES / "01_correct.ipynb"), env=env)
+    assert allowed.returncode == 0, allowed.stderr
+    (report,) = json.loads(allowed.stdout)
+    assert report["sandbox"] == "none (unsafe)" and report["score"] == report["max_score"]
