@@ -1,0 +1,20 @@
+# The grader image: CLI (and, later, web and workers) with bubblewrap for the sandbox.
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap make \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY grader ./grader
+COPY reference ./reference
+COPY assignments ./assignments
+RUN pip install --no-cache-dir .
+
+# Not root: RLIMIT_NPROC (the fork-bomb cap) does not bind root, and bwrap needs no privileges.
+RUN useradd --create-home --uid 10001 grader
+USER grader
+ENV GRADER_CACHE_DIR=/home/grader/.cache/nn-grader
+ENTRYPOINT ["grader"]
+CMD ["grade", "--assignment", "backprop", "/app/assignments/backprop/examples"]
