@@ -119,9 +119,11 @@ class _Restart(Exception):
 def _load(session: Session, program: Program, skip: set[int], limits: Limits, result: Execution) -> None:
     session.send({
         "op": "load", "limits": limits.for_harness() if not session.unsafe else {},
+        "own_pid_namespace": not session.unsafe,
         "files": session.files, "skip": sorted(skip),
         "statements": [{"id": s.id, "source": s.source, "filename": s.filename} for s in program.statements],
     })
+    ids = {s.id for s in program.statements if s.id not in skip}
     current = last = None
     while True:
         try:
@@ -135,11 +137,11 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
             result.statement_errors[last] = failure
             raise _Restart(failure, last) from None
         op = header.get("op")
-        if op == "stmt_start" and isinstance(header.get("id"), int):
+        if op == "stmt_start" and type(header.get("id")) is int and header["id"] in ids:  # could be forged
             current = last = header["id"]
-        elif op == "stmt_done" and header.get("id") == current:
+        elif op == "stmt_done" and current is not None and header.get("id") == current:
             if isinstance(header.get("error"), dict):
-                result.statement_errors[current] = header["error"]
+                result.statement_errors[current] = _clean_error(header["error"])
             current = None
         elif op == "loaded":
             return
@@ -170,24 +172,26 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
     """Turn the harness's frame into outcomes; anything malformed counts as missing."""
     outcomes = {p.name: ProbeOutcome() for p in run.probes}
     for frame in header.get("probes", []) if isinstance(header.get("probes"), list) else []:
-        outcome = outcomes.get(frame.get("probe")) if isinstance(frame, dict) else None
+        probe = frame.get("probe") if isinstance(frame, dict) else None
+        outcome = outcomes.get(probe) if isinstance(probe, str) else None
         if outcome is None:
             continue
         metas = frame.get("outputs") if isinstance(frame.get("outputs"), dict) else {}
         for name, meta in metas.items():
             if not isinstance(meta, dict):
                 continue
-            outcome.types[name] = meta
-            if meta.get("type") == "array":
-                outcome.values[name] = values.get(f"{frame['probe']}/{name}")
-            elif meta.get("type") == "number" and isinstance(meta.get("value"), (int, float)):
-                outcome.values[name] = float(meta["value"])
+            kind, value = _text(meta.get("type"), 10), meta.get("value")
+            outcome.types[name] = {"type": kind, "pytype": _text(meta.get("pytype"), 100)}
+            if kind == "array":
+                outcome.values[name] = values.get(f"{probe}/{name}")
+            elif kind == "number" and type(value) in (int, float):
+                outcome.values[name] = float(value) if type(value) is float or abs(value) < 2**1023 else None
             else:
                 outcome.values[name] = None
         errors = frame.get("errors") if isinstance(frame.get("errors"), dict) else {}
-        outcome.errors = {k: v for k, v in errors.items() if isinstance(v, dict)}
+        outcome.errors = {k: _clean_error(v) for k, v in errors.items() if isinstance(v, dict)}
     status = header.get("status")
-    code = header.get("exit_code")
+    code = header.get("exit_code") if isinstance(header.get("exit_code"), int) else None
     for outcome in outcomes.values():
         if not outcome.types and not outcome.errors:
             if status == "timeout":
@@ -196,6 +200,20 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
     output = header.get("output") if isinstance(header.get("output"), str) else ""
     return RunResult(outcomes, output, seconds)
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else "?"
+
+
+def _clean_error(error: dict) -> dict:
+    """An exception as the harness describes it (probes.describe_exception), and nothing else:
+    it comes from the process student code runs in, so any other key or type could be forged."""
+    frames = error.get("frames") if isinstance(error.get("frames"), list) else []
+    return {"type": _text(error.get("type"), 100), "message": _text(error.get("message"), 500),
+            "frames": [[f[0][:200], f[1], _text(f[2], 200)] for f in frames[-5:]
+                       if isinstance(f, list) and len(f) == 3 and isinstance(f[0], str)
+                       and type(f[1]) is int and abs(f[1]) < 10**9]}
 
 
 def _failed(run: UnitRun, failure: dict) -> RunResult:

@@ -112,7 +112,8 @@ def bwrap_argv(limits: Limits, files: dict[str, Path]) -> list[str]:
         argv += ["--ro-bind", str(source), target]
     for name, path in files.items():
         argv += ["--ro-bind", str(path), f"/data/{name}"]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.scratch_mb << 20),
+    # /dev is a tmpfs without a size cap (half the host's RAM): read-only, so scratch stays /tmp only
+    argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--size", str(limits.scratch_mb << 20),
              "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
     for key, value in {**SANDBOX_ENV, "GRADER_SANDBOX_PATH": "/opt/harness:/opt/site"}.items():
         argv += ["--setenv", key, value]
@@ -150,7 +151,8 @@ class _PidsCgroup:
     def wrap(self, argv: list[str]) -> list[str]:
         if self.path is None:
             return argv
-        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path), *argv]
+        # unset PWD: sh exports it, and bwrap would pass the grader's directory on to /proc/1/environ
+        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && unset PWD && exec "$@"', str(self.path), *argv]
 
     def remove(self) -> None:
         if self.path is None:

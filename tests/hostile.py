@@ -75,7 +75,7 @@ def in_numerical_grad(code: str) -> list[str]:
 def substitute(cells: list[str], old: str, new: str) -> list[str]:
     joined = [c.count(old) for c in cells]
     assert sum(joined) == 1, f"{old!r} found {sum(joined)} times"
-    return [c.replace(old, textwrap.dedent(new).strip("\n")) for c in cells]
+    return [c.replace(old, new) for c in cells]
 
 
 def notebook_bytes(cells: list[str]) -> bytes:

@@ -26,12 +26,13 @@ from inside import probes, wire  # noqa: E402
 # Bound before any student code runs, so monkeypatching the modules later cannot reach them.
 _fork, _pipe, _read, _close, _dup2, _exit = os.fork, os.pipe, os.read, os.close, os.dup2, os._exit
 _waitpid, _kill, _select, _now, _setpgid = os.waitpid, os.kill, select.select, time.monotonic, os.setpgid
-_closerange, _open = os.closerange, os.open
+_closerange, _open, _sleep = os.closerange, os.open, time.sleep
 _write_frame, _encode, _decode = wire.write_frame, wire.encode, wire.decode
 _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
            "file_size_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
            "max_processes": resource.RLIMIT_NPROC}
 OUTPUT_CAP = 16 * 1024
+_OWN_PID_NAMESPACE = [False]  # set from the load command: True only inside bwrap's PID namespace
 
 
 def apply_limits(limits: dict[str, int]) -> None:
@@ -41,6 +42,27 @@ def apply_limits(limits: dict[str, int]) -> None:
         if key in limits:
             resource.setrlimit(which, (limits[key], limits[key]))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversize write fails instead of killing
+
+
+def kill_strays() -> None:
+    """End every process in the sandbox but this one and its init: nothing student code started
+    (a daemon from a class body, a fork bomb that left its process group with setsid) may outlive
+    the statement or unit that started it, hold the pids limit or read this process's stdin."""
+    if _OWN_PID_NAMESPACE[0]:  # kill(-1) outside a PID namespace would reach the grader's own user
+        try:
+            _kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def fork() -> int:
+    """fork(), waiting up to ~2 s while killed strays still hold the pids limit (EAGAIN)."""
+    for _ in range(100):
+        try:
+            return _fork()
+        except BlockingIOError:
+            _sleep(0.02)
+    return _fork()
 
 
 def probe_frame(name: str, rec: probes.Recorder) -> bytes:
@@ -79,7 +101,7 @@ def child(ns: dict, command: dict, inputs: dict[str, dict], result_w: int, out_w
 def run_unit(ns: dict, command: dict, inputs: dict[str, dict], result_fd: int) -> None:
     result_r, result_w = _pipe()
     out_r, out_w = _pipe()
-    pid = _fork()
+    pid = fork()
     if pid == 0:
         try:
             child(ns, command, inputs, result_w, out_w)
@@ -114,6 +136,7 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], result_fd: int) -
             _kill(target, signal.SIGKILL)
         except OSError:
             pass
+    kill_strays()
     if not done:
         _, wait_status = _waitpid(pid, 0)
         code = None if status == "timeout" else os.waitstatus_to_exitcode(wait_status)
@@ -150,6 +173,7 @@ def load(ns: dict, command: dict, result_fd: int) -> None:
         except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
             error = probes.describe_exception(exc)
         _write_frame(result_fd, _encode({"op": "stmt_done", "id": stmt["id"], "error": error}))
+    kill_strays()
     _write_frame(result_fd, _encode({"op": "loaded"}))
 
 
@@ -157,6 +181,7 @@ def main() -> None:
     result_fd = int(sys.argv[1])
     header, _ = wire.read_frame(0)
     apply_limits(header.get("limits", {}))
+    _OWN_PID_NAMESPACE[0] = header.get("own_pid_namespace") is True
     file_inputs = {name: np.load(path, mmap_mode="r", allow_pickle=False)
                    for name, path in header.get("files", {}).items()}
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
