@@ -17,7 +17,6 @@ sys.path.insert(0, str(REPO))
 
 from grader import pipeline, spec  # noqa: E402
 from grader.config import Settings  # noqa: E402
-from grader.extraction import Program  # noqa: E402
 from grader.sandbox import Limits, Session  # noqa: E402
 
 GRADER = str(Path(sys.executable).with_name("grader"))

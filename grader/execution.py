@@ -39,7 +39,7 @@ class UnitRun:
     variant: str                  # "own" or "reference_deps"
     timeout: float
     probes: tuple[ProbeRequest, ...]
-    substitutes: str | None = None
+    substitutes: bytes | None = None  # marshalled code of reference definitions to swap in
 
     @property
     def key(self) -> str:
@@ -121,7 +121,8 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
         "op": "load", "limits": limits.for_harness() if not session.unsafe else {},
         "own_pid_namespace": not session.unsafe,
         "files": session.files, "skip": sorted(skip),
-        "statements": [{"id": s.id, "source": s.source, "filename": s.filename} for s in program.statements],
+        "statements": [{"id": s.id, "source": s.source, "filename": s.filename, "line": s.line}
+                       for s in program.statements],
     })
     ids = {s.id for s in program.statements if s.id not in skip}
     current = last = None
@@ -158,8 +159,9 @@ def _run(session: Session, run: UnitRun, result: Execution) -> None:
                        "inputs": sorted(inline),
                        "files": {k: v.name for k, v in probe.inputs.items() if isinstance(v, FileInput)}})
     try:
-        session.send({"op": "run", "unit": run.key, "timeout": run.timeout, "probes": probes,
-                      "substitutes": run.substitutes}, arrays)
+        if run.substitutes is not None:
+            arrays["substitutes"] = np.frombuffer(run.substitutes, dtype=np.uint8)
+        session.send({"op": "run", "unit": run.key, "timeout": run.timeout, "probes": probes}, arrays)
         header, values = session.receive(run.timeout + MARGIN)
     except SessionLost as lost:
         raise _Restart({"code": "lost", "reason": lost.reason}) from None

@@ -25,7 +25,7 @@ class Statement:
     id: int
     cell: Cell
     line: int                       # first line within the cell, from 1
-    source: str                     # padded with blank lines so line numbers match the cell
+    source: str                     # the statement's text; its first line is `line` of the cell
     kind: str                       # import | definition | assignment | code
     defines: tuple[str, ...] = ()   # names bound by def/class
     methods: tuple[str, ...] = ()   # for a class: the methods it defines
@@ -59,20 +59,21 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
         if text is None:
             skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
             continue
-        for first_line, tree, error in _parse_chunks(text):
+        lines = text.splitlines()
+        for first_line, tree, error in _parse_chunks(text, lines):
             if error is not None:
                 skipped.append(Skipped(cell, first_line, "syntax_error", error,
-                                       tuple(_DEF_NAME.findall(_chunk_text(text, first_line)))))
+                                       tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
                 continue
             for node in tree.body:
                 kind = classify(node)
                 if kind == "noise":
                     continue
                 if mode == "definitions" and kind == "code":
-                    skipped.append(Skipped(cell, node.lineno, "code", ast.get_source_segment(
-                        text, node, padded=False).splitlines()[0][:80]))
+                    detail = lines[node.lineno - 1][node.col_offset:][:80]
+                    skipped.append(Skipped(cell, node.lineno, "code", detail))
                     continue
-                statements.append(_statement(len(statements), cell, text, node, kind))
+                statements.append(_statement(len(statements), cell, lines, node, kind))
     return Program(tuple(statements), tuple(skipped))
 
 
@@ -97,6 +98,14 @@ def strip_magics(source: str) -> str | None:
 
 
 def classify(node: ast.stmt) -> str:
+    """import | definition | assignment | code | noise (pass, bare constants: dropped silently)."""
+    try:
+        return _classify(node)
+    except RecursionError:  # absurdly nested expressions are not definitions
+        return "code"
+
+
+def _classify(node: ast.stmt) -> str:
     if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
         return "noise"
     if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -106,7 +115,7 @@ def classify(node: ast.stmt) -> str:
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and _is_literal_assignment(node):
         return "assignment"
     if isinstance(node, ast.Try) and all(
-        classify(n) in {"import", "noise"} for n in [*node.body, *(s for h in node.handlers for s in h.body)]
+        _classify(n) in {"import", "noise"} for n in [*node.body, *(s for h in node.handlers for s in h.body)]
     ):
         return "import"
     return "code"
@@ -141,20 +150,19 @@ def _plain_target(target: ast.expr) -> bool:
     return isinstance(target, (ast.Tuple, ast.List)) and all(_plain_target(e) for e in target.elts)
 
 
-def _statement(index: int, cell: Cell, text: str, node: ast.stmt, kind: str) -> Statement:
-    segment = "\n".join(text.splitlines()[node.lineno - 1:node.end_lineno])
-    source = "\n" * (node.lineno - 1) + _dedent_first(segment, node.col_offset) + "\n"
+def _statement(index: int, cell: Cell, lines: list[str], node: ast.stmt, kind: str) -> Statement:
+    decorators = getattr(node, "decorator_list", [])
+    first = min([node.lineno, *(d.lineno for d in decorators)])
+    segment = "\n".join(lines[first - 1:node.end_lineno])
+    col = min([node.col_offset, *(d.col_offset - 1 for d in decorators)])  # a decorator's '@' precedes it
+    source = (segment[col:] if col > 0 else segment) + "\n"
     defines: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         defines = (node.name,)
     if isinstance(node, ast.ClassDef):
         methods = tuple(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    return Statement(index, cell, node.lineno, source, kind, defines, methods, _imports(node))
-
-
-def _dedent_first(segment: str, col: int) -> str:
-    return segment[col:] if col else segment
+    return Statement(index, cell, first, source, kind, defines, methods, _imports(node))
 
 
 def _imports(node: ast.stmt) -> dict[str, str]:
@@ -171,27 +179,35 @@ def _imports(node: ast.stmt) -> dict[str, str]:
     return found
 
 
-def _parse_chunks(text: str) -> list[tuple[int, ast.Module | None, str | None]]:
+def _parse_chunks(text: str, lines: list[str]) -> list[tuple[int, ast.Module | None, str | None]]:
     """Parse a cell; if it has a syntax error, salvage the top-level blocks that do parse."""
-    try:
-        return [(1, ast.parse(text), None)]
-    except SyntaxError:
-        pass
-    lines = text.splitlines()
+    tree, error = _parse(text)
+    if tree is not None:
+        return [(1, tree, None)]
     starts = [i for i, line in enumerate(lines)
-              if line and not line[0].isspace() and not line.startswith(("#", ")", "]", "}"))]
-    starts = [s for s in starts if not re.match(r"(else|elif|except|finally)\b", lines[s])]
+              if line and not line[0].isspace() and not line.startswith(("#", ")", "]", "}"))
+              and not re.match(r"(else|elif|except|finally)\b", line)]
+    if len(starts) <= 1:
+        return [(1, None, error)]
     chunks = []
     for begin, end in zip(starts, [*starts[1:], len(lines)], strict=True):
-        chunk = "\n" * begin + "\n".join(lines[begin:end]) + "\n"
-        try:
-            chunks.append((begin + 1, ast.parse(chunk), None))
-        except SyntaxError as exc:
-            chunks.append((begin + 1, None, f"line {exc.lineno}: {exc.msg}"))
+        tree, error = _parse("\n".join(lines[begin:end]) + "\n")
+        if tree is not None:
+            ast.increment_lineno(tree, begin)
+        chunks.append((begin + 1, tree, error))
     return chunks
 
 
-def _chunk_text(text: str, first_line: int) -> str:
-    lines = text.splitlines()[first_line - 1:]
-    end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines))
-    return "\n".join(lines[:end])
+def _parse(text: str) -> tuple[ast.Module | None, str | None]:
+    try:
+        return ast.parse(text), None
+    except SyntaxError as exc:
+        return None, f"line {exc.lineno}: {exc.msg}"
+    except (RecursionError, MemoryError, ValueError) as exc:  # nesting too deep for the parser, NUL bytes
+        return None, f"{type(exc).__name__}: code nested too deeply or malformed"
+
+
+def _chunk_text(lines: list[str], first_line: int) -> str:
+    rest = lines[first_line - 1:]
+    end = next((i for i, line in enumerate(rest[1:], 1) if line and not line[0].isspace()), len(rest))
+    return "\n".join(rest[:end])

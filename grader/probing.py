@@ -12,6 +12,7 @@ unit it could help to fake.
 from __future__ import annotations
 
 import inspect
+import marshal
 from dataclasses import dataclass, field
 
 import reference
@@ -76,7 +77,7 @@ def plan(assignment: Assignment, defs: Definitions, seed: int) -> list[UnitRun]:
         own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
         if unit.substitute:
             substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
-                                       reference_source(unit.substitute)))
+                                       reference_code(unit.substitute)))
     return own + substituted
 
 
@@ -91,10 +92,12 @@ def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment
     return ProbeRequest(name, spec.kind, params, inputs)
 
 
-def reference_source(names: tuple[str, ...]) -> str:
-    """Source of the named reference definitions, to exec into the student's namespace."""
+def reference_code(names: tuple[str, ...]) -> bytes:
+    """The named reference definitions, compiled without docstrings and marshalled (code, not
+    source, goes into the sandbox; marshal carries only code objects and constants, no pickle)."""
     header = "import numpy as np\nfrom collections import OrderedDict\n\n"
-    return header + "\n\n".join(inspect.getsource(reference.NAMESPACE[n]) for n in names)
+    source = header + "\n\n".join(inspect.getsource(reference.NAMESPACE[n]) for n in names)
+    return marshal.dumps(compile(source, "<reference>", "exec", dont_inherit=True, optimize=2))
 
 
 def reference_outcome(request: ProbeRequest, aliases: dict[str, tuple[str, ...]]) -> ProbeOutcome:

@@ -5,8 +5,8 @@ Python runtime, numpy, the harness in grader/inside and the files it is
 given (read-only), a size-capped scratch /tmp, no network, no other
 processes and no environment from the grader. Limits are applied by the
 harness before any student code runs; the process count is capped with a
-pids cgroup when the grader runs as root (RLIMIT_NPROC does not bind root),
-and the wall clock is enforced from here.
+cgroup when the grader runs as root (see grader/cgroups.py), and the wall
+clock is enforced from here.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.cgroups import SandboxCgroups
 from grader.inside import wire
 
 HARNESS_DIR = Path(__file__).resolve().parent / "inside"
 SANDBOX_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "LANG": "C.UTF-8", "HOME": "/tmp", "PYTHONIOENCODING": "utf-8"}
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 
 class SandboxUnavailable(RuntimeError):
@@ -49,7 +49,8 @@ class SessionLost(RuntimeError):
 class Limits:
     wall_seconds: float = 120
     cpu_seconds: int = 60
-    memory_mb: int = 2048
+    memory_mb: int = 2048            # address space of each process
+    total_memory_mb: int = 3072      # all of the sandbox's processes together (cgroup, where available)
     max_processes: int = 64
     file_size_mb: int = 64
     open_files: int = 256
@@ -127,56 +128,6 @@ def unsafe_argv() -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-I", "-S", "-B", str(HARNESS_DIR / "main.py")], env
 
 
-class _PidsCgroup:
-    """A pids cgroup for one sandbox, where the machine lets us make one (root, cgroup v1 or v2)."""
-
-    def __init__(self, max_processes: int) -> None:
-        self.path: Path | None = None
-        if os.geteuid() != 0:
-            return
-        for root in CGROUP_ROOTS:
-            path = root / f"nn-grader-{os.getpid()}-{time.monotonic_ns()}"
-            try:
-                path.mkdir()
-            except OSError:
-                continue
-            try:
-                (path / "pids.max").write_text(str(max_processes))
-            except OSError:  # no pids controller here
-                path.rmdir()
-                continue
-            self.path = path
-            return
-
-    def wrap(self, argv: list[str]) -> list[str]:
-        if self.path is None:
-            return argv
-        # unset PWD: sh exports it, and bwrap would pass the grader's directory on to /proc/1/environ
-        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && unset PWD && exec "$@"', str(self.path), *argv]
-
-    def remove(self) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):
-            for pid in _read(self.path / "cgroup.procs").split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.01)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
 class Session:
     """A running sandboxed interpreter, spoken to in frames over two pipes."""
 
@@ -187,7 +138,7 @@ class Session:
         self.output_dropped = 0
         self._buffer = bytearray()
         result_r, result_w = os.pipe()
-        self._cgroup = _PidsCgroup(limits.max_processes)
+        self._cgroup = SandboxCgroups(limits.max_processes, limits.total_memory_mb << 20)
         if unsafe:
             argv, env = unsafe_argv()
             self.files = {name: str(path) for name, path in files.items()}

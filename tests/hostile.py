@@ -6,7 +6,6 @@ whatever the injected code does not break must still earn full marks.
 
 from __future__ import annotations
 
-import ast
 import json
 import socket
 import textwrap
@@ -14,17 +13,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import nbformat
-from nbformat import v4
-
 from grader import pipeline
 from grader.config import Settings
-from grader.extraction import classify
 from grader.reports import SubmissionReport
 from grader.spec import Assignment
+from tests.notebooks import notebook_bytes, solution_cells
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTION = REPO / "assignments" / "backprop" / "solution.ipynb"
 SEED = 20240611
 
 # Unit time limits for the suite: short where student code may hang, generous for training.
@@ -35,19 +30,6 @@ ACCURACY_SECONDS = 20.0
 # Sandbox start, loading, every unit that finishes normally and the checks take ~1.5 s; a
 # loaded machine (2 CPUs shared with a spinning hostile process) may need several times that.
 BASE_SECONDS = 12.0
-
-
-def solution_cells() -> list[str]:
-    """The solution's code cells that hold only definitions (not its self-check or demo)."""
-    nb = nbformat.read(SOLUTION, as_version=4)
-    cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        body = ast.parse(cell.source).body
-        if all(classify(node) in {"import", "definition", "noise"} for node in body):
-            cells.append(cell.source)
-    return cells
 
 
 def inject(cells: list[str], anchor: str, code: str) -> list[str]:
@@ -76,12 +58,6 @@ def substitute(cells: list[str], old: str, new: str) -> list[str]:
     joined = [c.count(old) for c in cells]
     assert sum(joined) == 1, f"{old!r} found {sum(joined)} times"
     return [c.replace(old, new) for c in cells]
-
-
-def notebook_bytes(cells: list[str]) -> bytes:
-    nb = v4.new_notebook(cells=[v4.new_code_cell(source) for source in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nbformat.writes(nb).encode()
 
 
 def fast(assignment: Assignment, **unit_limits: float) -> Assignment:
@@ -127,7 +103,7 @@ class Graded:
 
 def grade(cells: list[str] | bytes, assignment: Assignment, settings: Settings, name: str = "hostile.ipynb"
           ) -> Graded:
-    blob = cells if isinstance(cells, bytes) else notebook_bytes(cells)
+    blob = cells if isinstance(cells, bytes) else notebook_bytes(*cells)
     started = time.monotonic()
     report = pipeline.grade_bytes(blob, name, assignment, settings, seed=SEED, lang="en")
     return Graded(report, time.monotonic() - started)

@@ -54,8 +54,19 @@ def test_statement_source_keeps_the_cells_line_numbers():
     program = extract(cells("import numpy as np\n\n\ndef f():\n    return 1\n"))
     stmt = program.statements[1]
     assert stmt.line == 4
-    assert compile(stmt.source, stmt.filename, "exec").co_consts  # compiles as is
-    assert stmt.source.splitlines()[3] == "def f():"
+    assert stmt.source == "def f():\n    return 1\n"
+
+
+def test_decorators_stay_with_their_definition():
+    program = extract(cells("import functools\n@functools.lru_cache()\ndef f():\n    return 1\n"))
+    assert program.statements[1].line == 2
+    assert program.statements[1].source.startswith("@functools.lru_cache()\ndef f():")
+
+
+def test_code_too_deeply_nested_to_parse_is_a_syntax_error_of_that_cell():
+    program = extract(cells("x = " + "-" * 100_000 + "1\n", "def ok():\n    return 1\n"))
+    assert [s.defines for s in program.statements] == [("ok",)]
+    assert program.skipped[0].reason == "syntax_error"
 
 
 def test_a_syntax_error_loses_only_its_own_block():

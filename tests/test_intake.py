@@ -24,7 +24,7 @@ def test_reads_code_cells_with_execution_counts_and_language():
 
 def test_sources_as_lists_of_lines_are_joined():
     nb = json.loads(notebook_bytes("placeholder"))
-    nb["cells"][1]["source"] = ["def f(x):\n", "    return x\n"]
+    nb["cells"][0]["source"] = ["def f(x):\n", "    return x\n"]
     assert read_bytes(json.dumps(nb).encode(), LIMIT).code_cells[0].source == "def f(x):\n    return x\n"
 
 

@@ -10,7 +10,9 @@ captured separately, so nothing a student prints can pass for a result.
 
 from __future__ import annotations
 
+import ast
 import builtins
+import marshal
 import os
 import resource
 import select
@@ -79,7 +81,8 @@ def probe_frame(name: str, rec: probes.Recorder) -> bytes:
     return _encode({"probe": name, "outputs": metas, "errors": rec.errors}, arrays)
 
 
-def child(ns: dict, command: dict, inputs: dict[str, dict], result_w: int, out_w: int) -> None:
+def child(ns: dict, command: dict, inputs: dict[str, dict], substitutes: bytes | None, result_w: int,
+          out_w: int) -> None:
     """Runs in the forked process: student code only ever runs with these fds open."""
     _setpgid(0, 0)
     _dup2(_open(os.devnull, os.O_RDONLY), 0)
@@ -87,8 +90,9 @@ def child(ns: dict, command: dict, inputs: dict[str, dict], result_w: int, out_w
     _dup2(out_w, 2)
     _closerange(3, result_w)
     _closerange(result_w + 1, 65536)
-    if command.get("substitutes"):
-        exec(compile(command["substitutes"], "<reference>", "exec"), ns)
+    if substitutes is not None:  # compiled reference definitions, without source or docstrings
+        exec(marshal.loads(substitutes), ns)
+        del substitutes
     for probe in command["probes"]:
         rec = probes.run_probe(ns, probe["kind"], inputs[probe["name"]], probe["params"])
         try:
@@ -98,13 +102,13 @@ def child(ns: dict, command: dict, inputs: dict[str, dict], result_w: int, out_w
         _write_frame(result_w, probe_frame(probe["name"], rec))
 
 
-def run_unit(ns: dict, command: dict, inputs: dict[str, dict], result_fd: int) -> None:
+def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: bytes | None, result_fd: int) -> None:
     result_r, result_w = _pipe()
     out_r, out_w = _pipe()
     pid = fork()
     if pid == 0:
         try:
-            child(ns, command, inputs, result_w, out_w)
+            child(ns, command, inputs, substitutes, result_w, out_w)
         finally:
             _exit(0)
     _close(result_w)
@@ -169,7 +173,9 @@ def load(ns: dict, command: dict, result_fd: int) -> None:
         _write_frame(result_fd, _encode({"op": "stmt_start", "id": stmt["id"]}))
         error = None
         try:
-            exec(compile(stmt["source"], stmt["filename"], "exec", dont_inherit=True), ns)
+            tree = ast.parse(stmt["source"], stmt["filename"])
+            ast.increment_lineno(tree, stmt["line"] - 1)  # tracebacks name the cell's own line numbers
+            exec(compile(tree, stmt["filename"], "exec", dont_inherit=True), ns)
         except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
             error = probes.describe_exception(exc)
         _write_frame(result_fd, _encode({"op": "stmt_done", "id": stmt["id"], "error": error}))
@@ -199,7 +205,9 @@ def main() -> None:
                 **{k: file_inputs[v] for k, v in probe.get("files", {}).items()},
                 **{k: arrays[f"{probe['name']}/{k}"] for k in probe.get("inputs", [])},
             }
-        run_unit(ns, command, inputs, result_fd)
+        substitutes = arrays.pop("substitutes", None)
+        run_unit(ns, command, inputs, None if substitutes is None else substitutes.tobytes(), result_fd)
+        del substitutes, arrays
     _exit(0)
 
 

@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-MAX_HEADER = 1 << 20
+MAX_HEADER = 16 << 20  # a 5 MB notebook's statements fit
 MAX_FRAME = 64 << 20
 _LEN = struct.Struct(">II")  # header length, payload length
 _ALLOWED_KINDS = set("biuf")
@@ -35,7 +35,7 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
         data = buf.getvalue()
         index.append([name, len(data)])
         blobs.append(data)
-    head = json.dumps({**header, "arrays": index}, allow_nan=True).encode()
+    head = json.dumps({**header, "arrays": index}, allow_nan=True, ensure_ascii=False).encode(errors="surrogatepass")
     payload = b"".join(blobs)
     return _LEN.pack(len(head), len(payload)) + head + payload
 
@@ -43,7 +43,7 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
 def decode(head: bytes, payload: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """Parse a frame's parts; raise WireError on anything unexpected."""
     try:
-        header = json.loads(head.decode())
+        header = json.loads(head.decode(errors="surrogatepass"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError(f"header is not JSON: {exc}") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
