@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -11,6 +12,10 @@ from tests.conftest import SHARED_EXAMPLES
 from tests.verdicts import mismatches
 
 EXPECTED = json.loads((SHARED_EXAMPLES / "expected.json").read_text()) if SHARED_EXAMPLES.is_dir() else {}
+
+
+def test_shared_examples_are_present_in_ci():
+    assert EXPECTED or not os.environ.get("CI"), f"{SHARED_EXAMPLES} is missing"
 
 
 @pytest.mark.skipif(not EXPECTED, reason="../shared/examples is not present")
