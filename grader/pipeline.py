@@ -65,9 +65,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
     timings["checks"] = time.monotonic() - checked
     timings["total"] = time.monotonic() - started
-    score, max_score = scoring.total([scoring.UnitScore(n, u.score, u.max_score, ()) for n, u in units.items()])
     return SubmissionReport(
-        submission=submission, assignment=assignment.name, score=score, max_score=max_score, seed=seed,
+        submission=submission, assignment=assignment.name, seed=seed,
+        score=round(sum(u.score for u in units.values()), 6), max_score=round(assignment.max_score, 6),
         language=language, units=units, notes=_notes(program, execution, language),
         output=_output(execution), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
         timings=timings)

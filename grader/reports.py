@@ -92,6 +92,10 @@ def to_table(reports: list[SubmissionReport], unit_names: list[str], details: bo
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
              for row in [headers, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    unsandboxed = [r for r in reports if r.sandbox != "bubblewrap"]
+    if unsandboxed:
+        mode = unsandboxed[0].sandbox
+        lines.insert(0, f"WARNING: {len(unsandboxed)} submission(s) graded without a sandbox ({mode})")
     if details:
         for r in reports:
             failed = [(u, c) for u, unit in r.units.items() for c in unit.checks if not c.passed]

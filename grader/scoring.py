@@ -55,6 +55,3 @@ def score_unit(unit: UnitSpec, verdicts: dict[tuple[str, str], Verdict]) -> Unit
                                       worth if verdict.passed else 0.0, worth, verdict))
     return UnitScore(unit.name, round(sum(c.score for c in checks), 6), round(unit.max_score, 6), tuple(checks))
 
-
-def total(units: list[UnitScore]) -> tuple[float, float]:
-    return round(sum(u.score for u in units), 6), round(sum(u.max_score for u in units), 6)

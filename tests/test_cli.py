@@ -83,3 +83,5 @@ def test_refuses_without_bubblewrap_unless_unsafe_is_allowed(tmp_path):
     assert allowed.returncode == 0, allowed.stderr
     (report,) = json.loads(allowed.stdout)
     assert report["sandbox"] == "none (unsafe)" and report["score"] == report["max_score"]
+    table = run("grade", "--assignment", "backprop", "--unsafe-no-sandbox", str(EXAMPLES / "01_correct.ipynb"), env=env)
+    assert table.stdout.startswith("WARNING: 1 submission(s) graded without a sandbox")
