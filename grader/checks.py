@@ -67,8 +67,9 @@ def compare(got: np.ndarray | float, expected: np.ndarray | float, rtol: float, 
              "index": [int(i) for i in worst], "shape": list(g.shape), "rtol": rtol, "atol": atol}
     if g.ndim == 0:
         facts.update(got=float(g), expected=float(e))
-    return Verdict(False, "not_finite" if not np.isfinite(g).all() and np.isfinite(e).all() else "mismatch",
-                   facts)
+    if not np.isfinite(g).all() and np.isfinite(e).all():
+        return Verdict(False, "not_finite", facts)
+    return Verdict(False, "mismatch_scalar" if g.ndim == 0 else "mismatch", facts)
 
 
 def close(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -25,6 +25,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                        " at index {index}{values} (tolerance rtol={rtol:g}, atol={atol:g})",
                  "ja": "{call}: {output} の {total} 個中 {wrong} 個の値が誤っています。最大誤差 {max_abs_error:.3g}"
                        "（インデックス {index}）{values}（許容誤差 rtol={rtol:g}, atol={atol:g}）"},
+    "mismatch_scalar": {"en": "{call}: {output} is {got:.6g}, expected {expected:.6g} (error {max_abs_error:.3g};"
+                              " tolerance rtol={rtol:g}, atol={atol:g})",
+                        "ja": "{call}: {output} が {got:.6g} です（正しくは {expected:.6g}、誤差 {max_abs_error:.3g}、"
+                              "許容誤差 rtol={rtol:g}, atol={atol:g}）"},
     "not_finite": {"en": "{call}: {output} contains inf or nan where a finite value is expected{values}",
                    "ja": "{call}: {output} に inf または nan が含まれています（有限の値が正しい）{values}"},
     "not_scalar": {"en": "{call} returned a {got_type} of shape {got_shape}; a single number is expected",
@@ -99,16 +103,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 
 OUTPUT_LABELS: dict[str, dict[Lang, str]] = {
     "out": {"en": "the result", "ja": "結果"},
+    "layer:out": {"en": "forward's result", "ja": "forward の結果"},
     "dx": {"en": "backward's dx", "ja": "backward の dx"},
     "grad": {"en": "the gradient", "ja": "勾配"},
     "x_after": {"en": "x after the call (it must be restored)", "ja": "呼び出し後の x（元に戻す必要があります）"},
 }
 
 
-def output_label(name: str, lang: Lang) -> str:
+def output_label(name: str, kind: str, lang: Lang) -> str:
     """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2']."""
-    if name in OUTPUT_LABELS:
-        return OUTPUT_LABELS[name][lang]
+    for key in (f"{kind}:{name}", name):
+        if key in OUTPUT_LABELS:
+            return OUTPUT_LABELS[key][lang]
     for prefix, owner in (("grad_", "grads"), ("param_", "params")):
         if name.startswith(prefix):
             return f"{owner}['{name[len(prefix):]}']"

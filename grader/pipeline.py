@@ -137,7 +137,7 @@ class _Judge:
         shapes = {k: (tuple(v.shape) if isinstance(v, np.ndarray) else None) for k, v in request.inputs.items()}
         facts = {"output": spec.output, **check.verdict.facts,
                  "call": feedback.describe_call(probe.kind, request.params, shapes)}
-        facts["output"] = feedback.output_label(facts["output"], lang)
+        facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
         frames = facts.get("frames")

@@ -98,14 +98,24 @@ def to_table(reports: list[SubmissionReport], unit_names: list[str], details: bo
         lines.insert(0, f"WARNING: {len(unsandboxed)} submission(s) graded without a sandbox ({mode})")
     if details:
         for r in reports:
-            failed = [(u, c) for u, unit in r.units.items() for c in unit.checks if not c.passed]
-            if r.error or failed:
+            failed = {u: [c for c in unit.checks if not c.passed] for u, unit in r.units.items()}
+            if r.error or any(failed.values()):
                 lines += ["", f"{_short(r.submission)}:"]
             if r.error:
                 lines.append(f"  error: {r.error}")
-            for unit, check in failed:
-                lines.append(f"  {unit}.{check.to_dict()['name']}: {check.message}")
+            for unit, checks in failed.items():
+                lines += _first_failures(unit, checks)
     return "\n".join(lines)
+
+
+def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:
+    """The first failed check of each variant in full; the rest only counted (the JSON has them all)."""
+    lines = []
+    for variant in dict.fromkeys(c.variant for c in checks):
+        same = [c for c in checks if c.variant == variant]
+        more = f" (+{len(same) - 1} more failed)" if len(same) > 1 else ""
+        lines.append(f"  {unit}.{same[0].to_dict()['name']}: {same[0].message}{more}")
+    return lines
 
 
 def _short(path: str) -> str:

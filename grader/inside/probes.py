@@ -173,6 +173,9 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             idx = rng.integers(0, x.shape[0], int(p["batch_size"]))
             grads = step(net, x[idx], t[idx])
             for key in PARAMS:
+                if np.shape(grads[key]) != np.shape(net.params[key]):
+                    raise ValueError(f"gradient returned grads['{key}'] of shape {np.shape(grads[key])}, "
+                                     f"but params['{key}'] has shape {np.shape(net.params[key])}")
                 net.params[key] -= lr * grads[key]
         for key in PARAMS:
             rec.put(f"param_{key}", net.params[key])
