@@ -27,8 +27,9 @@ class Statement:
     line: int                       # first line within the cell, from 1
     source: str                     # the statement's text; its first line is `line` of the cell
     kind: str                       # import | definition | assignment | code
-    defines: tuple[str, ...] = ()   # names bound by def/class
-    methods: tuple[str, ...] = ()   # for a class: the methods it defines
+    defines: tuple[str, ...] = ()   # names bound by def, class or a literal assignment
+    methods: tuple[str, ...] = ()   # for a class: the methods (and other attributes) its body binds
+    bases: tuple[str, ...] = ()     # for a class: base classes named plainly; for `A = B`: ("B",)
     imports: dict[str, str] = field(default_factory=dict)  # bound name (or "*") -> module
 
     @property
@@ -42,7 +43,7 @@ class Skipped:
     line: int
     reason: str                     # code | magic_cell | syntax_error
     detail: str = ""
-    names: tuple[str, ...] = ()     # def/class names lost with it (syntax errors)
+    names: tuple[str, ...] = ()     # names it would have bound, had it run
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
                     continue
                 if mode == "definitions" and kind == "code":
                     detail = lines[node.lineno - 1][node.col_offset:][:80]
-                    skipped.append(Skipped(cell, node.lineno, "code", detail))
+                    skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
                     continue
                 statements.append(_statement(len(statements), cell, lines, node, kind))
     return Program(tuple(statements), tuple(skipped))
@@ -156,13 +157,24 @@ def _statement(index: int, cell: Cell, lines: list[str], node: ast.stmt, kind: s
     segment = "\n".join(lines[first - 1:node.end_lineno])
     col = min([node.col_offset, *(d.col_offset - 1 for d in decorators)])  # a decorator's '@' precedes it
     source = (segment[col:] if col > 0 else segment) + "\n"
-    defines: tuple[str, ...] = ()
+    defines = tuple(_bound_names(node))
     methods: tuple[str, ...] = ()
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        defines = (node.name,)
+    bases: tuple[str, ...] = ()
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+        bases = (node.value.id,)  # an alias, `Relu = ReLU`: defined if what it names is
     if isinstance(node, ast.ClassDef):
-        methods = tuple(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    return Statement(index, cell, first, source, kind, defines, methods, _imports(node))
+        methods = tuple(n for member in node.body for n in _bound_names(member))
+        bases = tuple(b.id for b in node.bases if isinstance(b, ast.Name))
+    return Statement(index, cell, first, source, kind, defines, methods, bases, _imports(node))
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    """Names a statement binds: a def/class name, or the plain names an assignment targets."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+        node, ast.AnnAssign) else []
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
 def _imports(node: ast.stmt) -> dict[str, str]:

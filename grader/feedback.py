@@ -69,6 +69,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                        "採点環境にはこのモジュールがありません"},
     "why_unparsed": {"en": ": {cell} has a syntax error ({detail})",
                      "ja": "。{cell} に構文エラーがあります（{detail}）"},
+    "why_not_run": {"en": ": it is only assigned by top-level code in {cell}, line {line}, which the grader "
+                          "does not run (only definitions are graded)",
+                    "ja": "。{cell} {line} 行目のトップレベルのコードでのみ代入されていますが、"
+                          "採点では定義以外は実行しません"},
     "why_failed": {"en": ": its definition in {cell} failed ({detail})",
                    "ja": "。{cell} の定義でエラーが発生しました（{detail}）"},
     "variant": {"en": " [with the reference {names}]", "ja": "［参照実装の {names} を使用］"},

@@ -30,7 +30,11 @@ Value = np.ndarray | FileInput
 
 
 def _normal(rng: np.random.Generator, g: dict, _: dict) -> np.ndarray:
-    return rng.normal(0.0, float(g.get("scale", 1.0)), size=tuple(g["shape"]))
+    """Gaussian values; `row_offsets` shifts each row (first axis) by its own constant."""
+    values = rng.normal(0.0, float(g.get("scale", 1.0)), size=tuple(g["shape"]))
+    if "row_offsets" in g:
+        values += np.reshape(g["row_offsets"], (-1,) + (1,) * (values.ndim - 1))
+    return values
 
 
 def _probs(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:

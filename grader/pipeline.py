@@ -160,9 +160,10 @@ class _Judge:
         """Why a name is missing, as far as the program tells: an import, a syntax error, a failure."""
         if name in self.defs.imported:
             return [{"code": "why_imported", "module": self.defs.imported[name]}]
-        if name in self.defs.unparsed:
-            skipped = self.defs.unparsed[name]
-            return [{"code": "why_unparsed", "cell": skipped.cell.label, "detail": skipped.detail}]
+        if name in self.defs.skipped:
+            skipped = self.defs.skipped[name]
+            code = "why_unparsed" if skipped.reason == "syntax_error" else "why_not_run"
+            return [{"code": code, "cell": skipped.cell.label, "line": skipped.line, "detail": skipped.detail}]
         for stmt_id, error in self.execution.statement_errors.items():
             stmt = self.program.statements[stmt_id]
             if name in stmt.defines:

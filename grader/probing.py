@@ -30,13 +30,24 @@ class Definitions:
     names: dict[str, Statement]
     imported: dict[str, str] = field(default_factory=dict)     # name -> module whose import failed
     star_imports: tuple[str, ...] = ()                         # modules of failed `import *`
-    unparsed: dict[str, Skipped] = field(default_factory=dict)  # names lost to a syntax error
+    skipped: dict[str, Skipped] = field(default_factory=dict)   # names bound only by code that never ran
 
     def has(self, qualified: str) -> bool:
-        """`name`, or `Class.method` for a method of a class the student defined."""
+        """`name`, or `Class.method` for a method of a class the student defined (or inherited
+        from one, or reached through an alias such as `Net = TwoLayerNet`)."""
         owner, _, method = qualified.partition(".")
-        stmt = self.names.get(owner)
-        return stmt is not None and (not method or method in stmt.methods)
+        return self._has(owner, method, set())
+
+    def _has(self, name: str, method: str, seen: set[str]) -> bool:
+        stmt = self.names.get(name)
+        if stmt is None or name in seen:
+            return False
+        seen.add(name)
+        if stmt.kind == "assignment" and stmt.bases:
+            return self._has(stmt.bases[0], method, seen)
+        if not method or method in stmt.methods:
+            return True
+        return any(self._has(base, method, seen) for base in stmt.bases)
 
     def resolve(self, name: str, aliases: dict[str, tuple[str, ...]]) -> str | None:
         return next((n for n in (name, *aliases.get(name, ())) if self.has(n)), None)
@@ -56,8 +67,8 @@ def definitions(program: Program, statement_errors: dict[int, dict]) -> Definiti
                     stars.append(module)
                 elif name not in names:
                     imported[name] = module
-    unparsed = {n: s for s in program.skipped for n in s.names if n not in names}
-    return Definitions(names, imported, tuple(stars), unparsed)
+    skipped = {n: s for s in program.skipped for n in s.names if n not in names}
+    return Definitions(names, imported, tuple(stars), skipped)
 
 
 def missing(unit: UnitSpec, defs: Definitions, aliases: dict[str, tuple[str, ...]]) -> list[str]:

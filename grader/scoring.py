@@ -3,7 +3,9 @@
 A unit with `substitute` is scored on two variants: its own definitions
 (worth `own_share` of each check's points) and with the reference's
 dependencies (the rest), so a correct unit over a broken or missing
-dependency still earns part of its points, and only there.
+dependency still earns part of its points, and only there. A check passed
+with the student's own definitions counts as passed in both variants: the
+reference's narrower signatures must not cost a correct unit anything.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def score_unit(unit: UnitSpec, verdicts: dict[tuple[str, str], Verdict]) -> Unit
     for variant in variants(unit):
         for check in unit.checks:
             verdict = verdicts[(check.name, variant)]
+            own = verdicts[(check.name, "own")]
+            if own.passed:  # correct with the student's own dependencies: that settles it for both
+                verdict = own
             worth = round(check.points * share(unit, variant), 6)
             checks.append(ScoredCheck(check.name, variant, verdict.passed,
                                       worth if verdict.passed else 0.0, worth, verdict))

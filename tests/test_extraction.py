@@ -38,10 +38,13 @@ def test_definitions_mode_skips_top_level_work_and_reports_it_by_cell():
         "class A:\n    def m(self):\n        return 1\nf = lambda x: np.sum(x ** 2)\nalias = A\n",
     ))
     kinds = [(s.filename, s.kind, s.defines) for s in program.statements]
-    assert kinds == [("In [1]", "import", ()), ("In [1]", "assignment", ()), ("In [3]", "definition", ("A",)),
-                     ("In [3]", "assignment", ()), ("In [3]", "assignment", ())]
+    assert kinds == [("In [1]", "import", ()), ("In [1]", "assignment", ("h",)),
+                     ("In [3]", "definition", ("A",)), ("In [3]", "assignment", ("f",)),
+                     ("In [3]", "assignment", ("alias",))]
     assert program.statements[2].methods == ("m",)
+    assert program.statements[4].bases == ("A",)  # an alias is defined when what it names is
     assert [(s.cell.label, s.line, s.reason) for s in program.skipped] == [("In [1]", 3, "code"), ("In [2]", 1, "code")]
+    assert program.skipped[0].names == ("net",)  # so feedback can say where a missing name was meant to come from
 
 
 def test_full_mode_runs_everything():

@@ -9,6 +9,7 @@ it, per named output; it never judges anything.
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,9 +97,20 @@ def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     if rec.failed("out"):
         return
     with rec.stage(*names[1:]):
-        rec.put("dx", obj.backward(*_args(p["backward"], inputs)))
+        rec.put("dx", _call_backward(obj.backward, _args(p["backward"], inputs), p["backward"]))
         for attr in p.get("attrs", ()):
             rec.put(attr, getattr(obj, attr))
+
+
+def _call_backward(backward: Callable, args: list, spec: list) -> Any:
+    """backward(dout); a loss layer's `backward(self)` that takes no dout is called without the 1."""
+    if all(not isinstance(a, str) for a in spec):
+        try:
+            if not inspect.signature(backward).parameters:
+                return backward()
+        except (TypeError, ValueError):  # no signature to read: call as usual
+            pass
+    return backward(*args)
 
 
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
@@ -112,12 +124,59 @@ def _network(ns: dict, p: dict, inputs: dict) -> Any:
     return net
 
 
+class NotBackpropagation(Exception):
+    """`gradient` evaluated the network many times: a numerical gradient, not backprop."""
+
+
+MAX_FORWARD_PASSES = 4  # backprop needs one forward pass per batch; a numerical gradient, two per weight
+
+
+def _not_backprop(passes: int) -> NotBackpropagation:
+    return NotBackpropagation(f"gradient() ran the network forward more than {passes - 1} times for one batch: "
+                              "that is a numerical gradient; backpropagation needs one forward and one backward pass")
+
+
+def _watch_forward_passes(net: Any, counts: dict[str, int]) -> None:
+    """Count calls of the network's own `loss` and `predict` (wrapped on the instance) while
+    counts["active"]; stop a numerical gradient at its fifth pass rather than after minutes."""
+    for name in ("loss", "predict"):
+        method = getattr(net, name, None)
+        if not callable(method):
+            continue
+
+        def counted(*args: Any, _method: Callable = method, _name: str = name, **kwargs: Any) -> Any:
+            if counts["active"]:
+                counts[_name] += 1
+                if counts[_name] > MAX_FORWARD_PASSES:
+                    raise _not_backprop(counts[_name])
+            return _method(*args, **kwargs)
+        try:
+            setattr(net, name, counted)
+        except Exception:  # __slots__ and the like: nothing to count with
+            pass
+
+
 def _gradient_fn(ns: dict, net: Any) -> Callable[[Any, np.ndarray, np.ndarray], dict]:
-    """The network's own `gradient` method, or else a free function `gradient(network, x, t)`."""
+    """The network's own `gradient` method, or else a free function `gradient(network, x, t)`;
+    either must be backpropagation, not a numerical gradient in disguise."""
+    counts = {"active": 0, "loss": 0, "predict": 0}
+    _watch_forward_passes(net, counts)
     if callable(getattr(net, "gradient", None)):
-        return lambda net, x, t: net.gradient(x, t)
-    free = ns["gradient"]
-    return lambda net, x, t: free(net, x, t)
+        def call(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+            return net.gradient(x, t)
+    else:
+        free = ns["gradient"]
+
+        def call(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+            return free(net, x, t)
+
+    def gradient(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+        counts.update(active=1, loss=0, predict=0)
+        try:
+            return call(net, x, t)
+        finally:
+            counts["active"] = 0
+    return gradient
 
 
 def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:

@@ -31,7 +31,7 @@ def encode(header: dict, arrays: dict[str, np.ndarray] | None = None) -> bytes:
     index = []
     for name, array in (arrays or {}).items():
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(buf, np.asarray(array), allow_pickle=False)  # keeps 0-d arrays 0-d
         data = buf.getvalue()
         index.append([name, len(data)])
         blobs.append(data)

@@ -1,0 +1,63 @@
+"""Correct code written the way students really write it earns full marks; bugs never do."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import pipeline
+from tests.notebooks import notebook_bytes, solution_cells
+
+
+def grade(cells: list[str], settings, backprop, seed: int = 21):
+    return pipeline.grade_bytes(notebook_bytes(*cells), "variant.ipynb", backprop, settings, seed=seed, lang="en")
+
+
+def changed(old: str, new: str) -> list[str]:
+    cells = solution_cells()
+    assert sum(c.count(old) for c in cells) == 1, old
+    return [c.replace(old, new) for c in cells]
+
+
+CORRECT = {
+    "returns a 0-d array": changed("return float(-np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n)",
+                                   "return np.asarray(-np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n)"),
+    "class aliased to the graded name": changed("class Relu:", "class ReLU:") + ["Relu = ReLU\n"],
+    "gradient inherited from a base class": [
+        c.replace("class TwoLayerNet:", "class Network:") for c in solution_cells()
+    ] + ["class TwoLayerNet(Network):\n    pass\n"],
+    "softmax with an axis parameter": changed("def softmax(x):", "def softmax(x, axis=-1):"),
+    "loss layer whose backward takes no dout": [
+        c.replace("self.lastLayer.backward(1)", "self.lastLayer.backward()").replace("return dx * dout", "return dx")
+        for c in changed("def backward(self, dout=1):", "def backward(self):")],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(CORRECT))
+def test_correct_variants_get_full_marks(variant, settings, backprop):
+    cells = CORRECT[variant]
+    if variant == "softmax with an axis parameter":
+        cells = [c.replace("self.y = softmax(x)", "self.y = softmax(x, axis=1)") for c in cells]
+    report = grade(cells, settings, backprop)
+    failed = [f"{u}.{c.name}: {c.message}" for u, unit in report.units.items() for c in unit.checks if not c.passed]
+    assert report.score == report.max_score, failed
+
+
+def test_a_numerical_gradient_is_not_credited_as_backpropagation(settings, backprop):
+    cells = changed("    def gradient(self, x, t):\n",
+                    "    def gradient(self, x, t):\n        return self.numerical_gradient(x, t)\n\n"
+                    "    def backprop(self, x, t):\n")
+    report = grade(cells, settings, backprop)
+    for unit in ("gradient", "gradient_check", "accuracy"):
+        assert report.units[unit].score == 0
+        assert "that is a numerical gradient" in report.units[unit].checks[0].message
+    assert report.units["Affine"].score == report.units["Affine"].max_score
+
+
+def test_affine_weight_gradient_must_be_right_for_tensor_inputs(settings, backprop):
+    cells = changed("self.x = x.reshape(x.shape[0], -1)", "self.x = x")
+    cells = [c.replace("return np.dot(self.x, self.W) + self.b",
+                       "return np.dot(x.reshape(x.shape[0], -1), self.W) + self.b") for c in cells]
+    report = grade(cells, settings, backprop)
+    affine = report.units["Affine"]
+    assert 0 < affine.score < affine.max_score
+    assert [c.name for c in affine.checks if not c.passed] == ["backward_dW_tensor"]
