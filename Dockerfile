@@ -10,7 +10,8 @@ COPY pyproject.toml README.md ./
 COPY grader ./grader
 COPY reference ./reference
 COPY assignments ./assignments
-RUN pip install --no-cache-dir .
+# editable: the grader finds assignments/ and reference/ beside its own source in /app
+RUN pip install --no-cache-dir -e .
 
 # Not root: RLIMIT_NPROC (the fork-bomb cap) does not bind root, and bwrap needs no privileges.
 RUN useradd --create-home --uid 10001 grader
