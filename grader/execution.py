@@ -83,7 +83,8 @@ def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], 
     while True:
         started = time.monotonic()
         if started >= deadline:
-            _fail_all(result, pending or [], {"code": "submission_timeout", "seconds": limits.wall_seconds})
+            unrun = pending if pending is not None else plan(dict(result.statement_errors))
+            _fail_all(result, unrun, {"code": "submission_timeout", "seconds": limits.wall_seconds})
             return result
         budget = Limits(**{**limits.as_dict(), "wall_seconds": deadline - started})
         with Session(budget, files, unsafe) as session:

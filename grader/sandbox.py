@@ -193,19 +193,8 @@ class Session:
         return frame
 
     def _next_frame(self) -> tuple[dict, dict[str, np.ndarray]] | None:
-        if len(self._buffer) < 8:
-            return None
-        head_len = int.from_bytes(self._buffer[:4], "big")
-        payload_len = int.from_bytes(self._buffer[4:8], "big")
-        if head_len > wire.MAX_HEADER or head_len + payload_len > wire.MAX_FRAME:
-            raise SessionLost("garbled")
-        total = 8 + head_len + payload_len
-        if len(self._buffer) < total:
-            return None
-        data = bytes(self._buffer[8:total])
-        del self._buffer[:total]
         try:
-            return wire.decode(data[:head_len], data[head_len:])
+            return wire.take_frame(self._buffer)
         except wire.WireError:
             raise SessionLost("garbled") from None
 

@@ -29,7 +29,7 @@ from inside import probes, wire  # noqa: E402
 _fork, _pipe, _read, _close, _dup2, _exit = os.fork, os.pipe, os.read, os.close, os.dup2, os._exit
 _waitpid, _kill, _select, _now, _setpgid = os.waitpid, os.kill, select.select, time.monotonic, os.setpgid
 _closerange, _open, _sleep = os.closerange, os.open, time.sleep
-_write_frame, _encode, _decode = wire.write_frame, wire.encode, wire.decode
+_write_frame, _encode, _take_frame = wire.write_frame, wire.encode, wire.take_frame
 _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
            "file_size_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
            "max_processes": resource.RLIMIT_NPROC}
@@ -147,19 +147,16 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
     _close(result_r)
     _close(out_r)
     frames, arrays = [], {}
-    view = bytes(data)
-    while len(view) >= 8:
-        head_len = int.from_bytes(view[:4], "big")
-        total = 8 + head_len + int.from_bytes(view[4:8], "big")
-        if len(view) < total:
-            break
+    while True:
         try:
-            header, found = _decode(view[8:8 + head_len], view[8 + head_len:total])
+            frame = _take_frame(data)
         except wire.WireError:
             break
+        if frame is None:
+            break
+        header, found = frame
         frames.append(header)
-        arrays.update({f"{header['probe']}/{k}": v for k, v in found.items()})
-        view = view[total:]
+        arrays.update({f"{header.get('probe')}/{k}": v for k, v in found.items()})
     _write_frame(result_fd, _encode({"op": "result", "unit": command["unit"], "status": status,
                                      "exit_code": code, "probes": frames,
                                      "output": output[:OUTPUT_CAP].decode(errors="replace")}, arrays))

@@ -66,6 +66,21 @@ def decode(head: bytes, payload: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
+def take_frame(buffer: bytearray) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """Remove and decode the first whole frame in `buffer`; None while it is incomplete."""
+    if len(buffer) < _LEN.size:
+        return None
+    head_len, payload_len = _LEN.unpack(buffer[:_LEN.size])
+    if head_len > MAX_HEADER or head_len + payload_len > MAX_FRAME:
+        raise WireError("frame too large")
+    total = _LEN.size + head_len + payload_len
+    if len(buffer) < total:
+        return None
+    data = bytes(buffer[_LEN.size:total])
+    del buffer[:total]
+    return decode(data[:head_len], data[head_len:])
+
+
 def _read_exact(fd: int, n: int) -> bytes:
     chunks = []
     while n > 0:
