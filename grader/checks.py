@@ -32,6 +32,7 @@ class CheckContext:
     """What a check may need beyond the two outcomes."""
 
     heldout: Callable[[], tuple[np.ndarray, np.ndarray]]   # the test split, never sent to the sandbox
+    reference: dict[str, Any]                               # the assignment's reference definitions
 
 
 def absent(outcome: ProbeOutcome, name: str) -> Verdict | None:
@@ -121,15 +122,13 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                      ctx: CheckContext) -> Verdict:
     """Score the trained parameters on the held-out split with the reference forward pass."""
-    import reference
-
     params = {}
     for key in ("W1", "b1", "W2", "b2"):
         if (why := absent(got, f"param_{key}")) is not None:
             return Verdict(why.passed, why.code, {"output": f"param_{key}", **why.facts})
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
-    net = reference.TwoLayerNet(*probe.params["sizes"])
+    net = ctx.reference["TwoLayerNet"](*probe.params["sizes"])
     for key, value in params.items():
         if value.shape != net.params[key].shape:
             return Verdict(False, "wrong_shape", {"got_shape": list(value.shape), "output": f"param_{key}",

@@ -91,7 +91,7 @@ class _Judge:
         self.seed = seed
         self.requests: dict[tuple[str, str], ProbeRequest] = {}
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
-        self.ctx = CheckContext(heldout=lambda: data.test_split(settings))
+        self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected: dict[tuple[str, str], ProbeOutcome] = {}
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
@@ -118,8 +118,7 @@ class _Judge:
         if check.kind in NEEDS_REFERENCE:
             key = (unit.name, probe.name)
             if key not in self.expected:
-                self.expected[key] = probing.reference_outcome(self.request(unit, probe.name),
-                                                               self.assignment.aliases)
+                self.expected[key] = probing.reference_outcome(self.request(unit, probe.name), self.assignment)
             expected = self.expected[key]
         return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
 

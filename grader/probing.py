@@ -15,7 +15,6 @@ import inspect
 import marshal
 from dataclasses import dataclass, field
 
-import reference
 from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
 from grader.extraction import Program, Skipped, Statement
 from grader.inputs import generate
@@ -88,7 +87,7 @@ def plan(assignment: Assignment, defs: Definitions, seed: int) -> list[UnitRun]:
         own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
         if unit.substitute:
             substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
-                                       reference_code(unit.substitute)))
+                                       reference_code(assignment, unit.substitute)))
     return own + substituted
 
 
@@ -103,20 +102,18 @@ def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment
     return ProbeRequest(name, spec.kind, params, inputs)
 
 
-def reference_code(names: tuple[str, ...]) -> bytes:
+def reference_code(assignment: Assignment, names: tuple[str, ...]) -> bytes:
     """The named reference definitions, compiled without docstrings and marshalled (code, not
     source, goes into the sandbox; marshal carries only code objects and constants, no pickle)."""
+    ns = assignment.reference_namespace
     header = "import numpy as np\nfrom collections import OrderedDict\n\n"
-    source = header + "\n\n".join(inspect.getsource(reference.NAMESPACE[n]) for n in names)
+    source = header + "\n\n".join(inspect.getsource(ns[n]) for n in names)
     return marshal.dumps(compile(source, "<reference>", "exec", dont_inherit=True, optimize=2))
 
 
-def reference_outcome(request: ProbeRequest, aliases: dict[str, tuple[str, ...]]) -> ProbeOutcome:
+def reference_outcome(request: ProbeRequest, assignment: Assignment) -> ProbeOutcome:
     """Run the same probe on the reference, in this (trusted) process: the expected outputs."""
-    ns = dict(reference.NAMESPACE)
-    for name, alternatives in aliases.items():
-        ns.update({alt: ns[name] for alt in alternatives if name in ns})
-    rec = probes.run_probe(ns, request.kind, dict(request.inputs), request.params)
+    rec = probes.run_probe(assignment.reference_namespace, request.kind, dict(request.inputs), request.params)
     outcome = ProbeOutcome(errors=rec.errors)
     for key, value in rec.outputs.items():
         meta, array = wire.pack(value)

@@ -6,6 +6,7 @@ nothing in the pipeline knows a particular assignment.
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,15 @@ class Assignment:
     limits: Limits
     aliases: dict[str, tuple[str, ...]]
     units: dict[str, UnitSpec] = field(default_factory=dict)
+    reference: str = "reference"     # module (trusted side only) whose NAMESPACE maps names to definitions
+
+    @property
+    def reference_namespace(self) -> dict[str, object]:
+        """The reference's definitions, with every alias a student may use for them."""
+        ns = dict(importlib.import_module(self.reference).NAMESPACE)
+        for name, alternatives in self.aliases.items():
+            ns.update({alt: ns[name] for alt in alternatives if name in ns})
+        return ns
 
     @property
     def max_score(self) -> float:
@@ -99,6 +109,7 @@ def _assignment(raw: dict, directory: Path) -> Assignment:
         name=meta["name"], title=meta.get("title", meta["name"]), title_ja=meta.get("title_ja", ""),
         mode=mode, directory=directory, limits=Limits(**raw.get("limits", {})),
         aliases={k: tuple(v) for k, v in raw.get("aliases", {}).items()}, units=units,
+        reference=meta.get("reference", "reference"),
     )
 
 
