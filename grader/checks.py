@@ -38,14 +38,14 @@ class CheckContext:
 def absent(outcome: ProbeOutcome, name: str) -> Verdict | None:
     """Why an output is not there to be judged (a crash, timeout, exception or odd type), if so."""
     if outcome.failure is not None and name not in outcome.types:
-        return Verdict(False, outcome.failure["code"], dict(outcome.failure))
+        return Verdict(False, outcome.failure["code"], {**outcome.failure, "output": name})
     if name in outcome.errors:
-        return Verdict(False, "raised", dict(outcome.errors[name]))
+        return Verdict(False, "raised", {**outcome.errors[name], "output": name})
     meta = outcome.types.get(name)
     if meta is None:
-        return Verdict(False, "no_output", {})
+        return Verdict(False, "no_output", {"output": name})
     if meta.get("type") not in {"array", "number"} or outcome.values.get(name) is None:
-        return Verdict(False, "wrong_type", {"got_type": meta.get("pytype", "?")})
+        return Verdict(False, "wrong_type", {"got_type": meta.get("pytype", "?"), "output": name})
     return None
 
 
@@ -101,7 +101,7 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}")
     for name in names:
         if (why := absent(got, name)) is not None:
-            return Verdict(why.passed, why.code, {"output": name, **why.facts})
+            return why
     grad, plus, minus = (np.asarray(got.values[n], dtype=float) for n in names)
     ref_plus, ref_minus = (np.asarray(expected.values[n], dtype=float) for n in names[1:])
     ref_shape = _shape(expected.values[names[0]])
@@ -125,7 +125,7 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     params = {}
     for key in ("W1", "b1", "W2", "b2"):
         if (why := absent(got, f"param_{key}")) is not None:
-            return Verdict(why.passed, why.code, {"output": f"param_{key}", **why.facts})
+            return why
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
     net = ctx.reference["TwoLayerNet"](*probe.params["sizes"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], 
             unrun = pending if pending is not None else plan(dict(result.statement_errors))
             _fail_all(result, unrun, {"code": "submission_timeout", "seconds": limits.wall_seconds})
             return result
-        budget = Limits(**{**limits.as_dict(), "wall_seconds": deadline - started})
+        budget = replace(limits, wall_seconds=deadline - started)
         with Session(budget, files, unsafe) as session:
             try:
                 _load(session, program, skip, limits, result)

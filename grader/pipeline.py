@@ -45,11 +45,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     language = notebook.language if lang == "auto" else lang
     program = extract(notebook.code_cells, assignment.mode)
     timings = {"intake": time.monotonic() - started}
-    plans: dict[str, probing.Definitions] = {}
 
     def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
-        plans["defs"] = probing.definitions(program, statement_errors)
-        return probing.plan(assignment, plans["defs"], seed)
+        return probing.plan(assignment, probing.definitions(program, statement_errors), seed)
 
     try:
         execution = execute(program, plan, assignment.limits, _files(assignment, settings),
@@ -59,7 +57,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
                              feedback.render("sandbox_failed", {"detail": str(exc)}, language))
     timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
-    defs = plans.get("defs") or probing.definitions(program, execution.statement_errors)
+    defs = probing.definitions(program, execution.statement_errors)
     checked = time.monotonic()
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}

@@ -11,6 +11,8 @@ unit it could help to fake.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import marshal
 from dataclasses import dataclass, field
@@ -105,7 +107,12 @@ def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment
 def reference_code(assignment: Assignment, names: tuple[str, ...]) -> bytes:
     """The named reference definitions, compiled without docstrings and marshalled (code, not
     source, goes into the sandbox; marshal carries only code objects and constants, no pickle)."""
-    ns = assignment.reference_namespace
+    return _compiled_reference(assignment.reference, names)
+
+
+@functools.cache
+def _compiled_reference(module: str, names: tuple[str, ...]) -> bytes:
+    ns = importlib.import_module(module).NAMESPACE
     header = "import numpy as np\nfrom collections import OrderedDict\n\n"
     source = header + "\n\n".join(inspect.getsource(ns[n]) for n in names)
     return marshal.dumps(compile(source, "<reference>", "exec", dont_inherit=True, optimize=2))

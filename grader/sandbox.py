@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +62,6 @@ class Limits:
         return {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_mb << 20,
                 "file_size_bytes": self.file_size_mb << 20, "open_files": self.open_files,
                 "max_processes": self.max_processes}
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @functools.cache

@@ -6,6 +6,7 @@ nothing in the pipeline knows a particular assignment.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import tomllib
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ class Assignment:
     units: dict[str, UnitSpec] = field(default_factory=dict)
     reference: str = "reference"     # module (trusted side only) whose NAMESPACE maps names to definitions
 
-    @property
+    @functools.cached_property
     def reference_namespace(self) -> dict[str, object]:
         """The reference's definitions, with every alias a student may use for them."""
         ns = dict(importlib.import_module(self.reference).NAMESPACE)
