@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import data, feedback, probing, scoring
+from grader import curves, data, feedback, probing, scoring
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
 from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
@@ -49,9 +49,10 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
         return probing.plan(assignment, probing.definitions(program, statement_errors), seed)
 
+    files = _files(assignment, settings)
+    reference_run = curves.start_reference(assignment, seed, files)
     try:
-        execution = execute(program, plan, assignment.limits, _files(assignment, settings),
-                            unsafe=settings.unsafe_no_sandbox)
+        execution = execute(program, plan, assignment.limits, files, unsafe=settings.unsafe_no_sandbox)
     except RuntimeError as exc:
         return error_report(submission, assignment, seed, language,
                              feedback.render("sandbox_failed", {"detail": str(exc)}, language))
@@ -61,6 +62,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     checked = time.monotonic()
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
+    training = curves.training(assignment, execution, reference_run)
     timings["checks"] = time.monotonic() - checked
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
@@ -68,7 +70,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         score=round(sum(u.score for u in units.values()), 6), max_score=round(assignment.max_score, 6),
         language=language, units=units, notes=_notes(program, execution, language),
         output=_output(execution), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
-        timings=timings)
+        timings=timings, training=training)
 
 
 def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
@@ -107,7 +109,7 @@ class _Judge:
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang)) for c in scored.checks)
+                                   self._message(unit, c, lang), _measured(c.verdict.facts)) for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
     def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
@@ -169,6 +171,15 @@ class _Judge:
         if self.defs.star_imports:
             return [{"code": "why_star", "module": self.defs.star_imports[0]}]
         return []
+
+
+def _measured(facts: dict) -> dict | None:
+    """The figure a check judged and its bound, for plots: a gradient check's error, an accuracy."""
+    if "diff" in facts:
+        return {"param": facts.get("param"), "error": facts["diff"], "threshold": facts.get("threshold")}
+    if "accuracy" in facts:
+        return {"accuracy": facts["accuracy"], "threshold": facts.get("threshold")}
+    return None
 
 
 def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]:

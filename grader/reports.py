@@ -20,11 +20,15 @@ class CheckReport:
     score: float
     max_score: float
     message: str
+    measured: dict[str, Any] | None = None   # the figure a check judged (gradient error, accuracy) and its bound
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
-        return {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
-                "message": self.message, "variant": self.variant}
+        out = {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
+               "message": self.message, "variant": self.variant}
+        if self.measured is not None:
+            out["measured"] = self.measured
+        return out
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class SubmissionReport:
     output: str = ""                      # what the student's code printed (truncated)
     sandbox: str = "bubblewrap"
     timings: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] | None = None   # training curves: the student's run beside the reference's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +63,7 @@ class SubmissionReport:
                              "checks": [c.to_dict() for c in u.checks]} for name, u in self.units.items()},
             "notes": list(self.notes), "output": self.output,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "training": self.training,
         }
 
 

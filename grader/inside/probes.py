@@ -217,9 +217,30 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             rec.put(f"lminus_{key}", minus)
 
 
+CURVE_EVERY = 10  # training steps between two points of the recorded training curve
+
+
+def _measure(params: dict, x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of the parameters on one batch, by the grader's own forward pass
+    (Affine-ReLU-Affine-softmax), so the curve does not depend on the student's `loss`."""
+    try:
+        with np.errstate(all="ignore"):
+            hidden = np.maximum(x @ np.asarray(params["W1"], dtype=float) + np.asarray(params["b1"], dtype=float), 0)
+            scores = hidden @ np.asarray(params["W2"], dtype=float) + np.asarray(params["b2"], dtype=float)
+            scores = scores - scores.max(axis=1, keepdims=True)
+            log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            labels = t.argmax(axis=1)
+            loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+            return loss, float((scores.argmax(axis=1) == labels).mean())
+    except Exception:  # the student's params may be anything; the curve just has a gap
+        return float("nan"), float("nan")
+
+
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    """The grader's own SGD loop around the student's network and gradient."""
+    """The grader's own SGD loop around the student's network and gradient; every CURVE_EVERY
+    steps it measures loss and accuracy on the batch about to be trained on (the training curve)."""
     names = tuple(f"param_{k}" for k in PARAMS)
+    curve: list[tuple[float, float]] = []
     with rec.stage(*names):
         x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
         t = np.eye(p["sizes"][2])[labels]
@@ -228,8 +249,10 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         step = _gradient_fn(ns, net)
         rng = np.random.default_rng(p["seed"])
         lr = float(p["learning_rate"])
-        for _ in range(int(p["steps"])):
+        for i in range(int(p["steps"])):
             idx = rng.integers(0, x.shape[0], int(p["batch_size"]))
+            if i % CURVE_EVERY == 0:
+                curve.append(_measure(net.params, x[idx], t[idx]))
             grads = step(net, x[idx], t[idx])
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
@@ -238,6 +261,9 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
                 net.params[key] -= lr * grads[key]
         for key in PARAMS:
             rec.put(f"param_{key}", net.params[key])
+    if curve:  # also when training stopped early: the curve shows how far it got
+        rec.put("curve_loss", np.array([c[0] for c in curve]))
+        rec.put("curve_accuracy", np.array([c[1] for c in curve]))
 
 
 PROBES: dict[str, Callable[[dict, dict, dict, Recorder], None]] = {

@@ -1,0 +1,25 @@
+"""The report carries the figures the result pages plot: gradient-check errors and training curves."""
+
+from __future__ import annotations
+
+from grader import pipeline
+from tests.conftest import SHARED_EXAMPLES
+
+
+def test_gradient_check_reports_each_parameters_error_and_threshold(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    measured = {c.measured["param"]: c.measured for c in report.units["gradient_check"].checks}
+    assert set(measured) == {"W1", "b1", "W2", "b2"}
+    # a wrong ReLU mask breaks the first layer's gradients only; the second layer's stay exact
+    assert measured["W1"]["error"] > measured["W1"]["threshold"] > measured["W2"]["error"]
+    accuracy = report.units["accuracy"].checks[0].measured
+    assert accuracy["accuracy"] < accuracy["threshold"]
+
+
+def test_training_curve_of_correct_code_follows_the_reference_on_the_same_batches(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "01_correct_book_style.ipynb", backprop, settings, seed=4)
+    training = report.to_dict()["training"]
+    student, reference = training["student"], training["reference"]
+    assert len(student["loss"]) == len(reference["loss"]) == 600 // training["every"]
+    assert student["accuracy"] == reference["accuracy"]
+    assert student["loss"][-1] < student["loss"][0] / 3
