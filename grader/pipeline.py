@@ -109,7 +109,8 @@ class _Judge:
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang), _measured(c.verdict.facts)) for c in scored.checks)
+                                   self._message(unit, c, lang), _measured(c.verdict.facts), self._where(unit, c))
+                       for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
     def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
@@ -139,18 +140,39 @@ class _Judge:
         facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
-        frames = facts.get("frames")
-        own_frames = [f for f in frames or [] if f[0] in self.lines]
-        if check.verdict.code == "raised" and own_frames:
-            cell, line = own_frames[-1][0], own_frames[-1][1]
-            text = self.lines.get(cell, [])[line - 1].strip() if 0 < line <= len(self.lines.get(cell, [])) else ""
-            facts["where"] = {"cell": cell, "line": line, "text": text[:120]}
+        where = self._raised_at(check)
+        if where is not None:
+            facts["where"] = where
             name = _NAME_ERROR.search(str(facts.get("message", "")))
             if facts.get("type") == "NameError" and name:
                 why = self._why(name.group(1))
                 if why:
                     facts["hint"] = {"names": f"`{name.group(1)}`", "why": why[0]}
         return feedback.check_message(check.verdict.code, facts, lang)
+
+    def _raised_at(self, check: scoring.ScoredCheck) -> dict | None:
+        """The student's own line where the check's exception was raised, if it was."""
+        own_frames = [f for f in check.verdict.facts.get("frames") or [] if f[0] in self.lines]
+        if check.verdict.code != "raised" or not own_frames:
+            return None
+        return self._line(own_frames[-1][0], own_frames[-1][1])
+
+    def _where(self, unit: UnitSpec, check: scoring.ScoredCheck) -> dict | None:
+        """Where a failed check points in the notebook: the raising line, else the unit's definition."""
+        if check.passed:
+            return None
+        where = self._raised_at(check)
+        if where is None:
+            names = (self.defs.resolve(n.partition(".")[0], self.assignment.aliases)
+                     for n in (*unit.defines, *unit.defines_any))
+            stmt = next((self.defs.names[n] for n in names if n in self.defs.names), None)
+            where = self._line(stmt.filename, stmt.line) if stmt is not None else None
+        return where
+
+    def _line(self, cell: str, line: int) -> dict:
+        lines = self.lines.get(cell, [])
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        return {"cell": cell, "line": line, "text": text[:120]}
 
     def _not_defined(self, names: list[str]) -> dict:
         return {"names": ", ".join(f"`{n}`" for n in names), "why": [w for n in names for w in self._why(n)]}

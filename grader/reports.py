@@ -21,6 +21,7 @@ class CheckReport:
     max_score: float
     message: str
     measured: dict[str, Any] | None = None   # the figure a check judged (gradient error, accuracy) and its bound
+    where: dict[str, Any] | None = None      # a failed check's place in the notebook: cell, line, text
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
@@ -28,6 +29,8 @@ class CheckReport:
                "message": self.message, "variant": self.variant}
         if self.measured is not None:
             out["measured"] = self.measured
+        if self.where is not None:
+            out["where"] = self.where
         return out
 
 

@@ -1,4 +1,4 @@
-"""The report carries the figures the result pages plot: gradient-check errors and training curves."""
+"""The report carries what the result pages show: gradient-check errors, training curves, failing lines."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ def test_gradient_check_reports_each_parameters_error_and_threshold(settings, ba
     assert measured["W1"]["error"] > measured["W1"]["threshold"] > measured["W2"]["error"]
     accuracy = report.units["accuracy"].checks[0].measured
     assert accuracy["accuracy"] < accuracy["threshold"]
+
+
+def test_failed_checks_point_at_the_students_own_code(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
+    assert backward.where["text"].startswith("class Relu") and backward.where["cell"].startswith("In [")
+    assert all(c.where is None for c in report.units["Affine"].checks)
 
 
 def test_training_curve_of_correct_code_follows_the_reference_on_the_same_batches(settings, backprop):
