@@ -44,7 +44,7 @@ def metrics(deps: Deps) -> str:
     lines += [f'grader_grading_seconds_bucket{{le="{b}"}} {sum(1 for x in seconds if x <= b)}' for b in BUCKETS]
     lines += [f'grader_grading_seconds_bucket{{le="+Inf"}} {len(seconds)}',
               f"grader_grading_seconds_sum {sum(seconds):.6f}", f"grader_grading_seconds_count {len(seconds)}",
-              "# HELP grader_workers Live worker processes (heartbeat within 45 s).", "# TYPE grader_workers gauge",
+              "# HELP grader_workers Live Celery workers (heartbeat within 45 s).", "# TYPE grader_workers gauge",
               f"grader_workers {len(workers)}",
               "# HELP grader_worker_slots Tasks the live workers can run at once.", "# TYPE grader_worker_slots gauge",
               f"grader_worker_slots {sum(w.concurrency for w in workers)}"]
