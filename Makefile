@@ -10,6 +10,10 @@ install: $(STAMP)
 	  echo "installing bubblewrap (the sandbox)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap; }
+	@{ test -x /usr/bin/chromium && fc-list :lang=ja 2>/dev/null | grep -q .; } || { \
+	  echo "installing Debian's chromium and a Japanese font (the browser tests)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-ipafont-gothic; }
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

@@ -79,7 +79,7 @@ def training(report: dict, t: Callable[..., str]) -> Plot | None:
     if not run or not run.get("student", {}).get("loss"):
         return None
     every = int(run.get("every") or 1)
-    fig = Figure(figsize=(7.5, 2.8))
+    fig = Figure(figsize=(7.5, 3.0), layout="constrained")
     for i, key in enumerate(("loss", "accuracy")):
         ax = fig.add_subplot(1, 2, i + 1)
         for who, colour, style in (("student", YOURS, "-"), ("reference", REFERENCE, "--")):

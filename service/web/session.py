@@ -63,7 +63,7 @@ def _stored_key(path: Path) -> bytes:
 
 
 def _sign(key: bytes, payload: dict) -> str:
-    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
     mac = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{mac}"
 
@@ -73,7 +73,7 @@ def _verify(key: bytes, value: str) -> dict | None:
     if not body or not hmac.compare_digest(mac, hmac.new(key, body.encode(), hashlib.sha256).hexdigest()):
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body.encode()))
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
         return None
     return payload if isinstance(payload, dict) and payload.get("exp", 0) > time.time() else None

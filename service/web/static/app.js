@@ -80,12 +80,20 @@ function setupStatus() {
         } else {
           detail.textContent = "";
         }
-        if (data.status === "done" || data.status === "failed") { window.location.reload(); return; }
+        if (data.status === "done" || data.status === "failed") { await showResult(); return; }
       }
     } catch (err) { /* the next poll tries again */ }
     window.setTimeout(poll, 700);
   };
   window.setTimeout(poll, 300);
+}
+
+async function showResult() {
+  // The finished page's content replaces this one's in place: the result appears without a reload.
+  const answer = await fetch(window.location.href, {credentials: "same-origin"});
+  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
+  document.querySelector("main").replaceWith(document.adoptNode(fresh));
+  setupStatus();
 }
 
 function setupSorting() {
