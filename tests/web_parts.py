@@ -52,8 +52,8 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-def new_page(browser: Browser, stack: Stack, locale: str = "en-US") -> tuple[BrowserContext, Page]:
-    context = browser.new_context(base_url=stack.url, locale=locale, viewport={"width": 1280, "height": 900},
+def new_page(browser: Browser, stack: Stack, locale: str = "en-US", width: int = 1280) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=stack.url, locale=locale, viewport={"width": width, "height": 900},
                                   accept_downloads=True)
     context.set_default_timeout(20_000)
     return context, context.new_page()
