@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from grader.config import ASSIGNMENTS_DIR
-from service.processes import Processes, free_port, start_redis, wait_for_redis
+from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
 from service.store import Store
 from tests.conftest import require_service
@@ -251,7 +251,3 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/metrics", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-__all__ = ["RedisServer", "Stack", "redis_server", "database_url", "postgres_url", "assignments_dir",
-           "stack_factory", "submit", "wait_until", "wait_for_redis", "INSTRUCTOR", "TINY_NOTEBOOK"]

@@ -11,20 +11,13 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.service_parts import (  # noqa: F401 - fixtures
-    INSTRUCTOR,
-    TINY_NOTEBOOK,
-    RedisServer,
-    assignments_dir,
-    database_url,
-    redis_server,
-)
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, RedisServer
 
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 
 
 @pytest.fixture
-def service(database_url: str, redis_server: RedisServer, assignments_dir: Path,  # noqa: F811
+def service(database_url: str, redis_server: RedisServer, assignments_dir: Path,
             tmp_path: Path) -> TestClient:
     settings = replace(ServiceSettings.from_env(), data_dir=tmp_path, database_url=database_url,
                        broker_url=redis_server.url, assignments_dir=assignments_dir, instructor_token=INSTRUCTOR,

@@ -14,7 +14,7 @@ from service import auth, bootstrap, lifecycle
 from service.models import Result, Submission
 from service.settings import ServiceSettings
 from service.store import RosterError, Store
-from tests.service_parts import TINY_NOTEBOOK, assignments_dir, database_url  # noqa: F401 - fixtures
+from tests.service_parts import TINY_NOTEBOOK
 
 
 class SentIds:
@@ -29,7 +29,7 @@ class SentIds:
 
 
 @pytest.fixture
-def settings(database_url: str, assignments_dir: Path, tmp_path: Path) -> ServiceSettings:  # noqa: F811
+def settings(database_url: str, assignments_dir: Path, tmp_path: Path) -> ServiceSettings:
     base = ServiceSettings.from_env()
     return replace(base, data_dir=tmp_path, database_url=database_url, assignments_dir=assignments_dir,
                    broker_url=None, requeue_after=60, max_attempts=3)
