@@ -93,6 +93,12 @@ def test_instructor_grades_by_hand_downloads_the_gradebook_and_regrades(browser:
                                                                         course: dict) -> None:
     context, page = new_page(browser, stack)
     sign_in(page, INSTRUCTOR)
+    expect(page.locator("#workers")).to_contain_text(" ")     # the worker's heartbeat is listed
+    page.get_by_label("Import the roster (CSV: id,name,email)").set_input_files(files=[{
+        "name": "roster.csv", "mimeType": "text/csv", "buffer": b"id,name,email\ncho,Cho,c@x.org\nann,Ann,a@x.org\n"}])
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#tokens tr")).to_have_count(1)          # only the new student gets a token
+    expect(page.locator("#tokens")).to_contain_text("cho")
     page.goto("/instructor/assignments/backprop")
     matrix = page.locator("#matrix")
     expect(matrix.locator("tbody tr", has_text="ben")).to_contain_text("39")
