@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from service import language
+
 LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English"}   # code -> name shown in the switch
 DEFAULT = "en"
 COOKIE = "lang"
@@ -140,20 +142,11 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def negotiate(accept_language: str | None, cookie: str | None) -> str:
-    """The page language: the switch's cookie if set, else the browser's first language we have."""
+    """The page language: the switch's cookie if set, else the browser's first language we speak."""
     if cookie in LANGUAGES:
         return cookie
-    ranked = []
-    for i, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        ranked.append((-q, i, tag.strip().lower().split("-")[0]))
-    return next((code for _, _, code in sorted(ranked) if code in LANGUAGES), DEFAULT)
+    chosen = language.preferred(accept_language, DEFAULT)
+    return chosen if chosen in LANGUAGES else DEFAULT
 
 
 def translator(lang: str) -> Callable[..., str]:
