@@ -49,10 +49,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
         return probing.plan(assignment, probing.definitions(program, statement_errors), seed)
 
-    files = _files(assignment, settings)
-    reference_run = curves.start_reference(assignment, seed, files)
     try:
-        execution = execute(program, plan, assignment.limits, files, unsafe=settings.unsafe_no_sandbox)
+        execution = execute(program, plan, assignment.limits, _files(assignment, settings),
+                            unsafe=settings.unsafe_no_sandbox)
     except RuntimeError as exc:
         return error_report(submission, assignment, seed, language,
                              feedback.render("sandbox_failed", {"detail": str(exc)}, language))
@@ -62,7 +61,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     checked = time.monotonic()
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
-    training = curves.training(assignment, execution, reference_run)
+    training = curves.training(assignment, execution)
     timings["checks"] = time.monotonic() - checked
     timings["total"] = time.monotonic() - started
     return SubmissionReport(

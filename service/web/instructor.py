@@ -127,7 +127,7 @@ def submission(submission_id: str, request: Request, deps: Deps, who: Instructor
                        student_name=student.name if student else sub.student,
                        answers=written.answers(sub.notebook, manual_spec.headings), manual_points=manual_spec.points,
                        message=t(message) if message in ("saved",) else "",
-                       **report_context(request, sub, report, records.manual_grade(deps.store, sub.id)))
+                       **report_context(request, deps, sub, report, records.manual_grade(deps.store, sub.id)))
 
 
 @router.get("/submissions/{submission_id}/notebook")

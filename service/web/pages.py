@@ -54,7 +54,7 @@ def switch_language(_: Csrf, lang: Annotated[str, Form()], next: Annotated[str, 
     """Remember the chosen page language in a cookie and go back to the page the switch was on."""
     if lang not in i18n.LANGUAGES:
         raise HTTPException(400, "unknown language")
-    back = next if next.startswith("/") and not next.startswith("//") else "/"
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
     response = render.redirect(back)
     response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="strict")
     return response

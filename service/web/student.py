@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from grader import feedback
+from grader import curves, feedback
 from grader.intake import IntakeError, read_bytes
 from service import lifecycle, views
 from service.api.submissions import _check_rate
@@ -46,7 +46,7 @@ def assignments(request: Request, deps: Deps, who: StudentViewer) -> Response:
     attempts = records.attempts(deps.store, student=who.student)
     lang = render.language(request)
     items = []
-    for a in deps.store.assignments():
+    for a in (a for a in deps.store.assignments() if a.name in deps.assignments):
         mine = [x for x in attempts if x.submission.assignment == a.name]
         scores = [x.result.score for x in mine if x.result]
         latest = next((x for x in mine if x.result), None)
@@ -125,13 +125,26 @@ def result(submission_id: str, request: Request, deps: Deps, who: Viewer) -> Res
     report = result.report if result else None
     return render.page(request, "result.html", submission=submission, title=title_of(deps, submission.assignment, lang),
                        finished=submission.status in lifecycle.FINISHED, report=report,
-                       **report_context(request, submission, report, records.manual_grade(deps.store, submission.id)))
+                       **report_context(request, deps, submission, report,
+                                        records.manual_grade(deps.store, submission.id)))
 
 
-def report_context(request: Request, submission: Submission, report: dict | None, manual) -> dict:
+def with_reference(deps: Services, report: dict) -> dict:
+    """The report with the reference network's training run beside the student's (trained here on
+    the same batches from the report's seed on first view; the grader does not spend time on it)."""
+    training = report.get("training")
+    spec = deps.assignments.get(report.get("assignment", ""))
+    if not training or training.get("reference") or spec is None:
+        return report
+    reference = curves.reference_run(spec, int(report["seed"]), deps.settings.grader)
+    return {**report, "training": {**training, "reference": reference}}
+
+
+def report_context(request: Request, deps: Services, submission: Submission, report: dict | None, manual) -> dict:
     """What _report.html needs: rows per unit, plot links with their text alternatives, the manual grade."""
     if report is None:
         return {"rows": [], "plots": [], "manual": manual}
+    report = with_reference(deps, report)
     t = render.translate(request)
     figures = []
     for kind, width, title in (("gradient", 520, "plot_gradient_title"), ("training", 750, "plot_training_title")):
@@ -156,7 +169,8 @@ def status(submission_id: str, deps: Deps, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, deps: Deps, who: Viewer) -> Response:
     submission = own_submission(deps, who, submission_id)
     result = deps.store.result(submission.id)
-    figure = PLOTS[kind](result.report, render.translate(request)) if result and kind in PLOTS else None
+    figure = PLOTS[kind](with_reference(deps, result.report), render.translate(request)) \
+        if result and kind in PLOTS else None
     if figure is None:
         raise HTTPException(404)
     return svg_response(figure.svg)
