@@ -235,7 +235,7 @@ def stack_factory(tmp_path: Path, redis_server: RedisServer, assignments_dir: Pa
         yield make
     finally:
         for stack in stacks:
-            stack.processes.stop(timeout=5)
+            stack.processes.stop(timeout=2)
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> None:

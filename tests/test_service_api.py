@@ -66,8 +66,9 @@ def test_a_student_submits_and_follows_the_submission(service: TestClient, token
 
 
 @pytest.mark.parametrize(("case", "expected"), [
-    ("not a notebook", 422), ("too large", 413), ("wrong content type", 415), ("empty body", 400),
-    ("path in filename", 400), ("broken multipart", 400), ("no file field", 400), ("not json", 415),
+    ("not a notebook", 422), ("too large", 413), ("too large, chunked", 413), ("wrong content type", 415),
+    ("empty body", 400), ("path in filename", 400), ("broken multipart", 400), ("no file field", 400),
+    ("not json", 415),
 ])
 def test_bad_input_gets_a_clear_4xx_and_nothing_is_queued(service: TestClient, tokens: dict[str, str],
                                                           case: str, expected: int) -> None:
@@ -76,6 +77,11 @@ def test_bad_input_gets_a_clear_4xx_and_nothing_is_queued(service: TestClient, t
     requests = {
         "not a notebook": lambda: upload(service, token, b'{"cells": "nope"}'),
         "too large": lambda: upload(service, token, b" " * (5 * 2**20 + 10)),
+        "too large, chunked": lambda: service.post(      # no Content-Length: the body is counted as it comes
+            "/api/assignments/tiny/submissions", content=iter([
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.ipynb"\r\n\r\n'.encode(),
+                *[b" " * 2**20] * 8]),
+            headers=auth(token) | {"Content-Type": f"multipart/form-data; boundary={boundary}"}),
         "wrong content type": lambda: service.post("/api/assignments/tiny/submissions", content=TINY_NOTEBOOK,
                                                    headers=auth(token) | {"Content-Type": NOTEBOOK_TYPE}),
         "empty body": lambda: upload(service, token, b""),

@@ -19,8 +19,19 @@ async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
         raise too_large
+    received = 0
+
+    async def receive_within_limit():
+        """The body as it arrives, refused once it outgrows the limit (chunked uploads have no length)."""
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > max_bytes + MULTIPART_OVERHEAD:
+            raise too_large
+        return message
+
     try:
-        form = await request.form(max_files=1, max_fields=10)
+        form = await Request(request.scope, receive_within_limit).form(max_files=1, max_fields=10)
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is the client's malformed body
