@@ -177,8 +177,14 @@ def test_a_student_cannot_open_another_students_result_and_forms_need_the_csrf_t
     assert forged.status == 403
     wrong = page.request.post("/lang", form={"lang": "ja", "csrf_token": "guess"}, max_redirects=0)
     assert wrong.status == 403
-    page.goto("/assignments")
-    expect(page.locator("h1")).to_have_text("Assignments")   # neither forged form changed anything
+    upload = page.request.post("/assignments/backprop/submit", multipart={"file": {
+        "name": "hw.ipynb", "mimeType": "application/json", "buffer": WRONG_RELU.read_bytes()}}, max_redirects=0)
+    assert upload.status == 403
+    page.goto("/assignments/backprop")
+    expect(page.locator("h1")).to_contain_text("Backpropagation")   # no forged form changed anything
+    with stack.client(course["tokens"]["ann"]) as api:
+        stored = api.get("/api/submissions", params={"assignment": "backprop"}).json()["submissions"]
+    expect(page.locator("#history tbody tr")).to_have_count(len(stored))
     context.close()
 
 

@@ -120,8 +120,12 @@ async def csrf_checked(request: Request) -> WebSession:
     """The dependency of every state-changing page route: the form field or header must match the session's."""
     session = current(request)
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+    kind = request.headers.get("content-type", "")
+    if sent is None and kind.startswith("multipart/form-data"):
+        # an upload's body is left to the size-limited reader of service.api.upload: the page's script
+        # sends the header, a form posted without script carries the token in its action's query
+        sent = request.query_params.get(CSRF_FIELD)
+    elif sent is None and kind.startswith("application/x-www-form-urlencoded"):
         sent = (await request.form()).get(CSRF_FIELD)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf) or \
             getattr(request.state, "web_session_new", False):
