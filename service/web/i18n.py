@@ -110,6 +110,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "students_count": {"en": "students", "ja": "人"},
     "common_failures": {"en": "Most common failures", "ja": "よくある不合格"},
     "n_students": {"en": "{count} students", "ja": "{count} 人"},
+    "n_students_one": {"en": "1 student", "ja": "1 人"},
     "download_csv": {"en": "Download the gradebook (CSV)", "ja": "成績一覧をダウンロード（CSV）"},
     "regrade": {"en": "Regrade", "ja": "再採点"},
     "regrade_all": {"en": "Regrade all latest submissions", "ja": "最新の提出をすべて再採点"},
