@@ -20,6 +20,7 @@ from grader.reports import CheckReport, SubmissionReport, UnitReport
 from grader.spec import Assignment, UnitSpec
 
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+LANGUAGES = tuple(sorted({lang for texts in feedback.MESSAGES.values() for lang in texts}))  # every language's text
 
 
 def new_seed() -> int:
@@ -68,6 +69,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         submission=submission, assignment=assignment.name, seed=seed,
         score=round(sum(u.score for u in units.values()), 6), max_score=round(assignment.max_score, 6),
         language=language, units=units, notes=_notes(program, execution, language),
+        notes_by_language={other: _notes(program, execution, other) for other in LANGUAGES},
         output=_output(execution), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
         timings=timings, training=training)
 
@@ -108,7 +110,8 @@ class _Judge:
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang), _measured(c.verdict.facts), self._where(unit, c))
+                                   self._message(unit, c, lang), _measured(c.verdict.facts), self._where(unit, c),
+                                   {other: self._message(unit, c, other) for other in LANGUAGES})
                        for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 

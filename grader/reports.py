@@ -22,6 +22,7 @@ class CheckReport:
     message: str
     measured: dict[str, Any] | None = None   # the figure a check judged (gradient error, accuracy) and its bound
     where: dict[str, Any] | None = None      # a failed check's place in the notebook: cell, line, text
+    messages: dict[str, str] | None = None   # the message in every language of the catalogue
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
@@ -31,6 +32,8 @@ class CheckReport:
             out["measured"] = self.measured
         if self.where is not None:
             out["where"] = self.where
+        if self.messages is not None:
+            out["messages"] = self.messages
         return out
 
 
@@ -56,6 +59,7 @@ class SubmissionReport:
     sandbox: str = "bubblewrap"
     timings: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] | None = None   # training curves: the student's run beside the reference's
+    notes_by_language: dict[str, tuple[str, ...]] = field(default_factory=dict)   # `notes` in every language
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class SubmissionReport:
             "notes": list(self.notes), "output": self.output,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "training": self.training,
+            "notes_by_language": {lang: list(notes) for lang, notes in self.notes_by_language.items()},
         }
 
 

@@ -1,4 +1,5 @@
-"""The report carries what the result pages show: gradient-check errors, training curves, failing lines."""
+"""The report carries what the result pages show: gradient-check errors, training curves, failing lines,
+feedback in every language."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def test_failed_checks_point_at_the_students_own_code(settings, backprop):
     backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
     assert backward.where["text"].startswith("class Relu") and backward.where["cell"].startswith("In [")
     assert all(c.where is None for c in report.units["Affine"].checks)
+
+
+def test_feedback_and_notes_come_in_every_language_whatever_the_notebooks(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
+    assert report.language == "ja" and backward.messages["ja"] == backward.message
+    assert "backward's dx is wrong in" in backward.messages["en"]
+    assert set(report.notes_by_language) == {"en", "ja"} and report.notes_by_language["ja"] == report.notes
+    assert len(report.notes_by_language["en"]) == len(report.notes)
 
 
 def test_training_curve_of_correct_code_follows_the_reference_on_the_same_batches(settings, backprop):

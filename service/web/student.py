@@ -143,7 +143,7 @@ def with_reference(deps: Services, report: dict) -> dict:
 def report_context(request: Request, deps: Services, submission: Submission, report: dict | None, manual) -> dict:
     """What _report.html needs: rows per unit, plot links with their text alternatives, the manual grade."""
     if report is None:
-        return {"rows": [], "plots": [], "manual": manual}
+        return {"rows": [], "notes": [], "plots": [], "manual": manual}
     report = with_reference(deps, report)
     t = render.translate(request)
     figures = []
@@ -152,7 +152,9 @@ def report_context(request: Request, deps: Services, submission: Submission, rep
         if plot is not None:
             figures.append({"kind": kind, "url": f"/submissions/{submission.id}/plots/{kind}.svg", "alt": plot.alt,
                             "details": plot.details, "width": width, "title": t(title)})
-    return {"rows": shown.unit_rows(report), "plots": figures, "manual": manual}
+    lang = render.language(request)
+    return {"rows": shown.unit_rows(report, lang), "notes": shown.notes(report, lang), "plots": figures,
+            "manual": manual}
 
 
 PLOTS = {"gradient": plots.gradient_check, "training": plots.training}

@@ -36,14 +36,21 @@ def _diagnosis(check: dict) -> str | None:
     return diagnosis if isinstance(diagnosis, str) and diagnosis else None
 
 
-def unit_rows(report: dict) -> list[UnitRow]:
-    """One row per unit with its failed checks, in the report's order."""
+def unit_rows(report: dict, lang: str | None = None) -> list[UnitRow]:
+    """One row per unit with its failed checks, in the report's order; messages in `lang` where the
+    report has them in that language (else in the report's own)."""
     rows = []
     for name, unit in (report.get("units") or {}).items():
-        failures = [Failure(c.get("name", "?"), c.get("message", ""), c.get("where"), _diagnosis(c))
+        failures = [Failure(c.get("name", "?"), (c.get("messages") or {}).get(lang) or c.get("message", ""),
+                            c.get("where"), _diagnosis(c))
                     for c in unit.get("checks", []) if not c.get("passed")]
         rows.append(UnitRow(name, float(unit.get("score", 0)), float(unit.get("max_score", 0)), failures))
     return rows
+
+
+def notes(report: dict, lang: str) -> list[str]:
+    """What was skipped while loading, in `lang` where the report has it."""
+    return list((report.get("notes_by_language") or {}).get(lang) or report.get("notes") or [])
 
 
 def failed_cells(report: dict) -> dict[str, list[str]]:
