@@ -61,3 +61,15 @@ def test_affine_weight_gradient_must_be_right_for_tensor_inputs(settings, backpr
     affine = report.units["Affine"]
     assert 0 < affine.score < affine.max_score
     assert [c.name for c in affine.checks if not c.passed] == ["backward_dW_tensor"]
+
+
+def test_a_forgotten_import_is_not_borrowed_from_the_substituted_reference(settings, backprop):
+    """TwoLayerNet needs OrderedDict; with the reference layers swapped in it still has to import it."""
+    cells = changed("from collections import OrderedDict\n", "")
+    report = grade(cells, settings, backprop)
+    gradient = report.units["gradient"]
+    assert gradient.score == 0
+    assert {c.variant for c in gradient.checks} == {"own", "reference_deps"}
+    assert all("NameError: name 'OrderedDict' is not defined" in c.message for c in gradient.checks)
+    loss = report.units["SoftmaxWithLoss"]
+    assert loss.score == loss.max_score  # the substitutes themselves still work
