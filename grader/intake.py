@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
-import re
+import math
+import os
+import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.validator import get_validator
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+from grader.languages import detect
 
 
 class IntakeError(Exception):
@@ -39,19 +43,22 @@ class Cell:
 @dataclass(frozen=True)
 class Notebook:
     code_cells: tuple[Cell, ...]
-    language: str                 # "ja" when the student writes Japanese, else "en"
+    language: str                 # the language the student writes in (grader.languages.detect)
 
 
 def read_path(path: Path, max_bytes: int) -> Notebook:
     """Read at most max_bytes + 1 bytes, so a huge file is rejected without loading it."""
     with open(path, "rb") as fh:
         data = fh.read(max_bytes + 1)
-    return read_bytes(data, max_bytes)
+        size = os.fstat(fh.fileno()).st_size
+    return read_bytes(data, max_bytes, max(size, len(data)))
 
 
-def read_bytes(data: bytes, max_bytes: int) -> Notebook:
-    if len(data) > max_bytes:
-        raise IntakeError("too_large", limit_mb=round(max_bytes / 2**20, 1))
+def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook:
+    """`size` is the real size when `data` was cut short (a refusal says how large the file is)."""
+    size = max(size or 0, len(data))
+    if size > max_bytes:
+        raise oversize(size, max_bytes)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -59,11 +66,11 @@ def read_bytes(data: bytes, max_bytes: int) -> Notebook:
     try:
         raw = json.loads(text)
     except RecursionError:
-        raise IntakeError("not_json", detail="nested too deeply") from None
-    except ValueError as exc:
-        raise IntakeError("not_json", detail=str(exc)[:200]) from None
+        raise IntakeError("too_deep") from None
+    except json.JSONDecodeError as exc:
+        raise IntakeError("not_json", line=exc.lineno, column=exc.colno) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int) or raw["nbformat"] < 3:
-        raise IntakeError("not_notebook", detail="no nbformat version (3 or 4) at top level")
+        raise IntakeError("no_nbformat")
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
         get_validator(version=4, version_minor=nb.nbformat_minor, name="fastjsonschema").validate(nb)
@@ -73,12 +80,32 @@ def read_bytes(data: bytes, max_bytes: int) -> Notebook:
         Cell(i, c.get("execution_count"), _source(c.get("source", "")))
         for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
     )
-    return Notebook(cells, guess_language("".join(_source(c.get("source", "")) for c in nb.cells)))
+    return Notebook(cells, detect("\n".join(_prose(c) for c in nb.cells)))
 
 
-def guess_language(text: str) -> str:
-    """Feedback in Japanese for a student who writes Japanese (in markdown or comments)."""
-    return "ja" if _JAPANESE.search(text) else "en"
+def oversize(size: int, max_bytes: int) -> IntakeError:
+    """The refusal of a file of `size` bytes (e.g. from Content-Length), with its size and the limit."""
+    return IntakeError("too_large", size_mb=_megabytes(size, math.ceil), limit_mb=_megabytes(max_bytes, round))
+
+
+def _megabytes(size: int, rounding: Callable[[float], int]) -> float:
+    """MB with one decimal, rounded the given way (a file just over the limit must not look equal)."""
+    return rounding(size / 2**20 * 10) / 10
+
+
+def _prose(cell: dict) -> str:
+    """What the student wrote in words: markdown, and the comments and strings of code (not its
+    identifiers). Code that does not tokenize (an unclosed bracket, a magic) counts whole."""
+    source = _source(cell.get("source", ""))
+    if cell.get("cell_type") == "markdown":
+        return source
+    if cell.get("cell_type") != "code":
+        return ""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+        return "\n".join(t.string for t in tokens if t.type in (tokenize.COMMENT, tokenize.STRING))
+    except (tokenize.TokenError, SyntaxError):
+        return source
 
 
 def _source(source: str | list[str]) -> str:
