@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbformat.validator import get_validator
 
-from grader.languages import detect
+from grader.languages import detect_notebook
 
 
 class IntakeError(Exception):
@@ -80,7 +80,8 @@ def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook
         Cell(i, c.get("execution_count"), _source(c.get("source", "")))
         for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
     )
-    return Notebook(cells, detect("\n".join(_prose(c) for c in nb.cells)))
+    markdown = "\n".join(_source(c.get("source", "")) for c in nb.cells if c.get("cell_type") == "markdown")
+    return Notebook(cells, detect_notebook(markdown, "\n".join(_code_prose(c) for c in nb.cells)))
 
 
 def oversize(size: int, max_bytes: int) -> IntakeError:
@@ -93,14 +94,12 @@ def _megabytes(size: int, rounding: Callable[[float], int]) -> float:
     return rounding(size / 2**20 * 10) / 10
 
 
-def _prose(cell: dict) -> str:
-    """What the student wrote in words: markdown, and the comments and strings of code (not its
-    identifiers). Code that does not tokenize (an unclosed bracket, a magic) counts whole."""
-    source = _source(cell.get("source", ""))
-    if cell.get("cell_type") == "markdown":
-        return source
+def _code_prose(cell: dict) -> str:
+    """What the student wrote in words in code: comments and strings, not identifiers.
+    Code that does not tokenize (an unclosed bracket, a magic) counts whole."""
     if cell.get("cell_type") != "code":
         return ""
+    source = _source(cell.get("source", ""))
     try:
         tokens = tokenize.generate_tokens(io.StringIO(source).readline)
         return "\n".join(t.string for t in tokens if t.type in (tokenize.COMMENT, tokenize.STRING))

@@ -16,6 +16,20 @@ DEFAULT = "en"
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = re.compile(f"{_KANA.pattern}|{_HANGUL.pattern}|{_HAN.pattern}")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_NOT_PROSE = re.compile(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|<[^>]*>|\(https?://[^)]*\)", re.DOTALL)
+ENGLISH_WORDS = 10
+
+
+def detect_notebook(markdown: str, code_prose: str) -> str:
+    """A notebook's language. Markdown written in English (ENGLISH_WORDS words or more outside code
+    and formulas, no CJK) decides alone: comments are often copied from the book's own code, and the
+    official repository's are Japanese. Otherwise markdown, comments and strings decide together."""
+    words = _WORD.findall(_NOT_PROSE.sub(" ", markdown))
+    if len(words) >= ENGLISH_WORDS and not _CJK.search(markdown):
+        return "en"
+    return detect(markdown + "\n" + code_prose)
 
 
 def detect(text: str) -> str:

@@ -29,6 +29,10 @@ def language_of(*code: str, markdown: str | None = None) -> str:
     (None, "%matplotlib inline\ny = (1,  # 数值\n", "zh"),                 # code that does not tokenize
     ("『ゼロから作るDeep Learning』를 따라 오차역전파법을 구현한 과제입니다", "x = 1", "ko"),  # a quoted title
     ("# Report", "数値 = 3\nprint(数値)\n", "en"),                         # identifiers are not prose
+    ("## Backpropagation\n\nI implemented the layers of chapter 5 and checked the gradient numerically.",
+     "class Relu:\n    pass  # 逆伝播で使うマスク\n", "en"),  # English prose wins over comments copied from the book
+    ("# Homework 5", "x = 1  # 기울기 확인\n", "ko"),           # a title alone does not make a notebook English
+    ("## Notes: $\\frac{f(x+h) - f(x-h)}{2h}$ with `numerical_grad(f, x)`", "x = 1  # 数値微分で確認\n", "ja"),
 ])
 def test_the_notebooks_own_text_decides(markdown, code, lang):
     assert language_of(code, markdown=markdown) == lang
