@@ -35,6 +35,8 @@ _CATALOGUES = {lang: _catalogue(lang) for lang in LANGUAGES}
 MESSAGES: dict[str, dict[Lang, str]] = _by_key("messages")
 OUTPUT_LABELS: dict[str, dict[Lang, str]] = _by_key("outputs")
 _CELL = re.compile(r"cell (\d+)")
+# exceptions the harness raises itself (grader/inside/probes.py), said in the student's language
+HARNESS_ERRORS = {"NotBackpropagation": "not_backprop"}
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
@@ -69,6 +71,8 @@ def render(code: str, facts: dict[str, Any], lang: Lang) -> str:
 def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     """The message for one check, with the parts that depend on optional facts filled in."""
     facts = dict(facts)
+    if code == "raised" and facts.get("type") in HARNESS_ERRORS:
+        code = HARNESS_ERRORS[facts["type"]]
     if code == "ok" and "diff" in facts:
         code = "gradient_check_ok"
     elif code == "ok" and "accuracy" in facts:
