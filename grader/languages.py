@@ -18,7 +18,9 @@ _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK = re.compile(f"{_KANA.pattern}|{_HANGUL.pattern}|{_HAN.pattern}")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-_NOT_PROSE = re.compile(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|<[^>]*>|\(https?://[^)]*\)", re.DOTALL)
+_NOT_PROSE = re.compile(r"`[^`\n]{0,500}`|\$\$[\s\S]{0,5000}?\$\$|\$[^$\n]{0,500}\$|<[^<>\n]{0,500}>"
+                        r"|\(https?://[^()\s]{0,500}\)")  # code, formulas, HTML tags, link targets
+SAMPLE = 100_000  # characters of markdown, and of comments and strings, that decide (enough, and bounded)
 ENGLISH_WORDS = 10
 
 
@@ -26,6 +28,7 @@ def detect_notebook(markdown: str, code_prose: str) -> str:
     """A notebook's language. Markdown written in English (ENGLISH_WORDS words or more outside code
     and formulas, no CJK) decides alone: comments are often copied from the book's own code, and the
     official repository's are Japanese. Otherwise markdown, comments and strings decide together."""
+    markdown, code_prose = markdown[:SAMPLE], code_prose[:SAMPLE]
     words = _WORD.findall(_NOT_PROSE.sub(" ", markdown))
     if len(words) >= ENGLISH_WORDS and not _CJK.search(markdown):
         return "en"
