@@ -35,8 +35,13 @@ _CATALOGUES = {lang: _catalogue(lang) for lang in LANGUAGES}
 MESSAGES: dict[str, dict[Lang, str]] = _by_key("messages")
 OUTPUT_LABELS: dict[str, dict[Lang, str]] = _by_key("outputs")
 _CELL = re.compile(r"cell (\d+)")
-# exceptions the harness raises itself (grader/inside/probes.py), said in the student's language
-HARNESS_ERRORS = {"NotBackpropagation": "not_backprop"}
+# Exceptions the harness raises itself (grader/inside/probes.py), said in the student's language
+# with the facts read back from the harness's own wording; any other wording stays `raised`.
+HARNESS_ERRORS = {
+    "NotBackpropagation": ("not_backprop", re.compile(r".*", re.DOTALL)),
+    "ShapeMismatch": ("shape_mismatch", re.compile(r"(?P<array>\w+\['\w+'\]) has shape (?P<got_shape>\([\d, ]*\)), "
+                                                   r"expected (?P<expected_shape>\([\d, ]*\))")),
+}
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
@@ -72,7 +77,11 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     """The message for one check, with the parts that depend on optional facts filled in."""
     facts = dict(facts)
     if code == "raised" and facts.get("type") in HARNESS_ERRORS:
-        code = HARNESS_ERRORS[facts["type"]]
+        harness_code, wording = HARNESS_ERRORS[facts["type"]]
+        said = wording.fullmatch(str(facts.get("message", "")))
+        if said:
+            code = harness_code
+            facts.update(said.groupdict())
     if code == "ok" and "diff" in facts:
         code = "gradient_check_ok"
     elif code == "ok" and "accuracy" in facts:

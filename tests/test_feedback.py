@@ -16,7 +16,8 @@ from tests.scripts import script_problems
 # One plain-ASCII sample per fact a template uses: a new fact fails the render test until it has one.
 SAMPLE_FACTS = {
     "call": "Affine(W (5, 3), b (3,)).forward(x (4, 5))", "type": "ValueError", "message": "bad value",
-    "where": "", "output": "dx", "got_type": "list", "got_shape": [4, 3], "expected_shape": [4, 5],
+    "where": "", "array": "grads['b1']", "output": "dx", "got_type": "list", "got_shape": [4, 3],
+    "expected_shape": [4, 5],
     "wrong": 3, "total": 20, "max_abs_error": 0.125, "index": [1, 2], "values": "", "rtol": 1e-5,
     "atol": 1e-8, "got": 1.5, "expected": 2.5, "param": "W1", "diff": 0.5, "threshold": 1e-6,
     "accuracy": 0.5, "seconds": 10.0, "exit_code": -9, "reason": "", "names": "`Relu`", "why": "",
@@ -122,3 +123,12 @@ def test_exceptions_quote_the_students_own_line(settings, backprop):
     report = pipeline.grade_bytes(notebook_bytes(*cells), "axis.ipynb", backprop, settings, seed=4, lang="en")
     message = failed(report, "cross_entropy_error")[0].message
     assert "raised AxisError" in message and "`t = t.argmax(axis=7)`" in message and "line" in message
+
+
+def test_the_harness_own_errors_are_said_in_the_students_language(settings, backprop):
+    """db summed over the wrong axis: training stops on grads['b1'] of the wrong shape."""
+    path = backprop.directory / "examples" / "05_affine_db_wrong_axis.ipynb"
+    report = pipeline.grade_file(path, backprop, settings, seed=3, lang="zh")
+    message = report.units["accuracy"].checks[0].message
+    assert "grads['b1'] 的形状是 (" in message and "正确的形状是 (" in message, message
+    assert script_problems("zh", message) == [] and "ShapeMismatch" not in message
