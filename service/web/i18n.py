@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from service import language
+from grader import languages
 
 LANGUAGES: dict[str, str] = {"ja": "日本語", "en": "English"}   # code -> name shown in the switch
 DEFAULT = "en"
@@ -146,7 +146,7 @@ def negotiate(accept_language: str | None, cookie: str | None) -> str:
     """The page language: the switch's cookie if set, else the browser's first language we speak."""
     if cookie in LANGUAGES:
         return cookie
-    chosen = language.preferred(accept_language, DEFAULT)
+    chosen = languages.from_accept_language(accept_language, DEFAULT)
     return chosen if chosen in LANGUAGES else DEFAULT
 
 
