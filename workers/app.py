@@ -85,6 +85,6 @@ def start_worker(concurrency: int) -> int:
     bootstrap.open_store(settings)
     warm_up()
     app.worker_main(["worker", "--concurrency", str(concurrency), "--queues", QUEUE, "--loglevel", "INFO",
-                     "--hostname", f"grader-{process_name()}", "--without-gossip", "--without-mingle",
-                     "--without-heartbeat", "--pool", "prefork"])
+                     "--hostname", f"grader-{os.getpid()}@{socket.gethostname()}", "--pool", "prefork",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat"])
     return 0
