@@ -38,7 +38,7 @@ def title_of(deps: Services, name: str, lang: str) -> str:
     spec = deps.assignments.get(name)
     if spec is None:
         raise HTTPException(404)
-    return spec.title_ja if lang == "ja" and spec.title_ja else spec.title
+    return spec.title_in(lang)
 
 
 @router.get("/assignments")
