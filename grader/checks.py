@@ -18,6 +18,7 @@ from grader.spec import CheckSpec, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-8
+INDEPENDENT = 1e-3   # a loss whose gradient norm is below this share of the reference's ignores the parameter
 
 
 @dataclass(frozen=True)
@@ -95,28 +96,34 @@ def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Prob
 
 def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                    ctx: CheckContext) -> Verdict:
-    """Mean |backprop - numerical| for one parameter, the numerical gradient taken from the
-    student's own loss; that loss must agree with the reference's, so a constant loss cannot pass."""
-    param, h = check.options["param"], float(probe.params["h"])
-    names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}")
+    """Relative error ||backprop - numerical|| / (||backprop|| + ||numerical||) for one parameter,
+    the numerical gradient taken from the student's own loss: a forward-pass mistake is charged to
+    `gradient`/`accuracy`, not again here. The loss must be finite and depend on the parameter
+    (the reference's numerical gradient says how much), so a constant loss cannot pass."""
+    param = check.options["param"]
+    names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}", f"step_{param}")
     for name in names:
         if (why := absent(got, name)) is not None:
             return why
-    grad, plus, minus = (np.asarray(got.values[n], dtype=float) for n in names)
-    ref_plus, ref_minus = (np.asarray(expected.values[n], dtype=float) for n in names[1:])
+    grad, plus, minus, step = (np.asarray(got.values[n], dtype=float) for n in names)
+    ref_plus, ref_minus, ref_step = (np.asarray(expected.values[n], dtype=float) for n in names[1:])
     ref_shape = _shape(expected.values[names[0]])
-    if grad.shape != ref_shape or plus.shape != ref_plus.shape or minus.shape != ref_minus.shape:
+    if grad.shape != ref_shape or not plus.shape == minus.shape == step.shape == ref_plus.shape:
         return Verdict(False, "wrong_shape", {"got_shape": list(grad.shape), "expected_shape": list(ref_shape),
                                               "output": names[0]})
-    numerical = ((plus - minus) / (2 * h)).reshape(ref_shape)
-    ref_numerical = ((ref_plus - ref_minus) / (2 * h)).reshape(ref_shape)
-    if not np.allclose(numerical, ref_numerical, rtol=1e-3, atol=1e-6):
-        err = float(np.max(np.abs(numerical - ref_numerical))) if np.isfinite(numerical).all() else float("inf")
-        return Verdict(False, "loss_mismatch", {"param": param, "max_abs_error": err})
-    diff = float(np.mean(np.abs(grad - numerical)))
+    if not (np.isfinite(plus).all() and np.isfinite(minus).all()):
+        return Verdict(False, "loss_not_finite", {"param": param})
+    with np.errstate(all="ignore"):
+        numerical = ((plus - minus) / np.where(step == 0, np.nan, step)).reshape(ref_shape)
+    ref_norm = float(np.linalg.norm((ref_plus - ref_minus) / ref_step))
+    if not np.isfinite(numerical).all() or float(np.linalg.norm(numerical)) <= INDEPENDENT * ref_norm:
+        return Verdict(False, "loss_independent", {"param": param})
+    with np.errstate(all="ignore"):
+        rel = float(np.linalg.norm(grad - numerical) / (np.linalg.norm(grad) + np.linalg.norm(numerical)))
     threshold = float(check.options["threshold"])
-    facts = {"param": param, "diff": diff, "threshold": threshold}
-    return Verdict(diff < threshold, "ok" if diff < threshold else "gradient_check_failed", facts)
+    passed = bool(rel < threshold)  # a nan (non-finite backprop) fails
+    facts = {"param": param, "rel_error": rel, "threshold": threshold}
+    return Verdict(passed, "ok" if passed else "gradient_check_failed", facts)
 
 
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -33,17 +33,23 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                    "ja": "{call}: {output} に inf または nan が含まれています（有限の値が正しい）{values}"},
     "not_scalar": {"en": "{call} returned a {got_type} of shape {got_shape}; a single number is expected",
                    "ja": "{call} の戻り値が形状 {got_shape} の {got_type} です。スカラー（数値1つ）を返してください"},
-    "loss_mismatch": {
-        "en": "{call}: your network's loss does not match the reference's for the same parameters "
-              "(the numerical gradient of {param} differs by {max_abs_error:.3g}), so backprop cannot be checked",
-        "ja": "{call}: 同じパラメータでのネットワークの損失が参照実装と一致しません（{param} の数値微分の差 "
-              "{max_abs_error:.3g}）。そのため誤差逆伝播の確認ができません"},
+    "loss_not_finite": {
+        "en": "{call}: your network's loss is inf or nan when {param} is moved slightly, so backprop cannot be checked",
+        "ja": "{call}: {param} をわずかに動かすとネットワークの損失が inf または nan になるため、誤差逆伝播を確認できません"},
+    "loss_independent": {
+        "en": "{call}: your network's loss does not change when {param} changes (a constant loss, or one that "
+              "ignores the parameters), so backprop cannot be checked",
+        "ja": "{call}: {param} を変えてもネットワークの損失が変わりません（定数の損失、またはパラメータを使わない損失）。"
+              "そのため誤差逆伝播を確認できません"},
     "gradient_check_failed": {
-        "en": "{call}: mean |backprop - numerical| for {param} is {diff:.3g}, above the threshold {threshold:g}",
-        "ja": "{call}: {param} の |誤差逆伝播 - 数値微分| の平均が {diff:.3g} で、"
+        "en": "{call}: relative error between backprop and the numerical gradient of your own loss for {param} "
+              "is {rel_error:.3g}, above the threshold {threshold:g}",
+        "ja": "{call}: {param} について、誤差逆伝播と自分の損失の数値微分との相対誤差が {rel_error:.3g} で、"
               "しきい値 {threshold:g} を超えています"},
-    "gradient_check_ok": {"en": "mean |backprop - numerical| for {param} = {diff:.2g}",
-                          "ja": "{param} の |誤差逆伝播 - 数値微分| の平均 = {diff:.2g}"},
+    "gradient_check_ok": {"en": "relative error of backprop vs numerical gradient for {param} = {rel_error:.2g}",
+                          "ja": "{param} の誤差逆伝播と数値微分の相対誤差 = {rel_error:.2g}"},
+    "stub": {"en": "not credited: none of this unit's value checks passed, so this property alone shows no working code",
+             "ja": "得点なし：このユニットの値のチェックが一つも合格していないため、この性質だけでは動作するコードとは認められません"},
     "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}",
                      "ja": "{call}: テスト精度 {accuracy:.3f} が基準 {threshold:g} に達していません"},
     "accuracy_ok": {"en": "test accuracy {accuracy:.3f} (required {threshold:g})",
@@ -78,6 +84,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "variant": {"en": " [with the reference {names}]", "ja": "［参照実装の {names} を使用］"},
     "where": {"en": " ({cell}, line {line}: `{text}`)", "ja": "（{cell} {line} 行目: `{text}`）"},
     "scalar_values": {"en": "; got {got:.6g}, expected {expected:.6g}", "ja": "。結果 {got:.6g}、正解 {expected:.6g}"},
+    "training": {"en": "SGD training of TwoLayerNet{sizes}: {steps} steps, batch {batch_size}, lr {learning_rate}",
+                 "ja": "TwoLayerNet{sizes} の SGD 学習（{steps} ステップ、バッチサイズ {batch_size}、学習率 {learning_rate}）"},
     # notes about the program as a whole
     "statement_error": {"en": "{cell}, line {line}: {type}: {message}",
                         "ja": "{cell} {line} 行目: {type}: {message}"},
@@ -111,6 +119,8 @@ OUTPUT_LABELS: dict[str, dict[Lang, str]] = {
     "dx": {"en": "backward's dx", "ja": "backward の dx"},
     "grad": {"en": "the gradient", "ja": "勾配"},
     "x_after": {"en": "x after the call (it must be restored)", "ja": "呼び出し後の x（元に戻す必要があります）"},
+    "layer:x_after": {"en": "x after forward (forward must not change its input)",
+                      "ja": "forward 後の x（forward は入力を書き換えてはいけません）"},
 }
 
 
@@ -142,7 +152,7 @@ def render(code: str, facts: dict[str, Any], lang: Lang) -> str:
 def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     """The message for one check, with the parts that depend on optional facts filled in."""
     facts = dict(facts)
-    if code == "ok" and "diff" in facts:
+    if code == "ok" and "rel_error" in facts:
         code = "gradient_check_ok"
     elif code == "ok" and "accuracy" in facts:
         code = "accuracy_ok"
@@ -160,7 +170,8 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     return text
 
 
-def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int, ...] | None]) -> str:
+def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int, ...] | None],
+                  lang: Lang = "en") -> str:
     """What the grader called, with input shapes, e.g. `Affine(W (4, 3), b (3,)).forward(x (3, 1, 2, 2))`."""
     def args(names: list) -> str:
         return ", ".join(f"{n} {shapes.get(n)}" if isinstance(n, str) else repr(n) for n in names)
@@ -175,6 +186,5 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
                 f" / .backward({args(params.get('backward', []))})")
     sizes = tuple(params.get("sizes", ()))
     if kind == "train":
-        return (f"SGD training of TwoLayerNet{sizes}: {params.get('steps')} steps, batch "
-                f"{params.get('batch_size')}, lr {params.get('learning_rate')}")
+        return render("training", {"sizes": sizes, **params}, lang)
     return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"

@@ -133,7 +133,7 @@ class _Judge:
         request = self.request(unit, probe.name)
         shapes = {k: (tuple(v.shape) if isinstance(v, np.ndarray) else None) for k, v in request.inputs.items()}
         facts = {"output": spec.output, **check.verdict.facts,
-                 "call": feedback.describe_call(probe.kind, request.params, shapes)}
+                 "call": feedback.describe_call(probe.kind, request.params, shapes, lang)}
         facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
