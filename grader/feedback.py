@@ -35,12 +35,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                    "ja": "{call} の戻り値が形状 {got_shape} の {got_type} です。スカラー（数値1つ）を返してください"},
     "loss_not_finite": {
         "en": "{call}: your network's loss is inf or nan when {param} is moved slightly, so backprop cannot be checked",
-        "ja": "{call}: {param} をわずかに動かすとネットワークの損失が inf または nan になるため、誤差逆伝播を確認できません"},
+        "ja": "{call}: {param} をわずかに動かすとネットワークの損失が "
+              "inf または nan になるため、誤差逆伝播を確認できません"},
     "loss_independent": {
         "en": "{call}: your network's loss does not change when {param} changes (a constant loss, or one that "
               "ignores the parameters), so backprop cannot be checked",
-        "ja": "{call}: {param} を変えてもネットワークの損失が変わりません（定数の損失、またはパラメータを使わない損失）。"
-              "そのため誤差逆伝播を確認できません"},
+        "ja": "{call}: {param} を変えてもネットワークの損失が変わりません"
+              "（定数の損失、またはパラメータを使わない損失）。そのため誤差逆伝播を確認できません"},
     "gradient_check_failed": {
         "en": "{call}: relative error between backprop and the numerical gradient of your own loss for {param} "
               "is {rel_error:.3g}, above the threshold {threshold:g}",
@@ -48,8 +49,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "しきい値 {threshold:g} を超えています"},
     "gradient_check_ok": {"en": "relative error of backprop vs numerical gradient for {param} = {rel_error:.2g}",
                           "ja": "{param} の誤差逆伝播と数値微分の相対誤差 = {rel_error:.2g}"},
-    "stub": {"en": "not credited: none of this unit's value checks passed, so this property alone shows no working code",
-             "ja": "得点なし：このユニットの値のチェックが一つも合格していないため、この性質だけでは動作するコードとは認められません"},
+    "stub": {"en": "not credited: none of this unit's value checks "
+                   "passed, so this property alone shows no working code",
+             "ja": "得点なし：このユニットの値のチェックが一つも合格していないため、"
+                   "この性質だけでは動作するコードとは認められません"},
     "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}",
                      "ja": "{call}: テスト精度 {accuracy:.3f} が基準 {threshold:g} に達していません"},
     "accuracy_ok": {"en": "test accuracy {accuracy:.3f} (required {threshold:g})",
@@ -85,7 +88,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "where": {"en": " ({cell}, line {line}: `{text}`)", "ja": "（{cell} {line} 行目: `{text}`）"},
     "scalar_values": {"en": "; got {got:.6g}, expected {expected:.6g}", "ja": "。結果 {got:.6g}、正解 {expected:.6g}"},
     "training": {"en": "SGD training of TwoLayerNet{sizes}: {steps} steps, batch {batch_size}, lr {learning_rate}",
-                 "ja": "TwoLayerNet{sizes} の SGD 学習（{steps} ステップ、バッチサイズ {batch_size}、学習率 {learning_rate}）"},
+                 "ja": "TwoLayerNet{sizes} の SGD 学習（{steps} ステップ、"
+                       "バッチサイズ {batch_size}、学習率 {learning_rate}）"},
     # notes about the program as a whole
     "statement_error": {"en": "{cell}, line {line}: {type}: {message}",
                         "ja": "{cell} {line} 行目: {type}: {message}"},

@@ -123,7 +123,9 @@ def _call_backward(backward: Callable, args: list, spec: list) -> Any:
 
 
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
-    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
+    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
+    initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
+    np.random.seed(0)
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
         target = net.params[key]

@@ -1,0 +1,95 @@
+"""Diagnosis: name the recurring mistake behind a failed check, as a hint (dynamic, then static evidence).
+
+Runs on the trusted side after scoring; it never changes a score. Correct
+code never gets a diagnosis because only failed checks are diagnosed, and
+a mutant is named only when it reproduces the student's output exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
+from grader.diagnoses.messages import DIAGNOSES, DIRECTIONS, WHERE
+from grader.diagnoses.static import Finding, Source, findings
+from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
+from grader.extraction import Program
+from grader.scoring import ScoredCheck
+from grader.spec import Assignment, UnitSpec
+
+UNDIAGNOSED = {"stub", "not_defined", "lost", "submission_timeout"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    facts: dict
+
+    def render(self, lang: str) -> dict[str, str]:
+        texts = DIAGNOSES[self.id]
+        facts = dict(self.facts)
+        if "direction" in facts:
+            facts["direction"] = DIRECTIONS[facts["direction"]].get(lang, DIRECTIONS[facts["direction"]]["en"])
+        message = (texts.get(lang) or texts["en"]).format(**facts)
+        if "cell" in facts:
+            message += WHERE.get(lang, WHERE["en"]).format(**facts)
+        return {"id": self.id, "message": message}
+
+
+class Diagnoser:
+    """One submission's diagnoses, unit by unit; mutant runs are cached across units."""
+
+    def __init__(self, assignment: Assignment, program: Program, names: dict, imported: dict[str, str]) -> None:
+        self.assignment, self.program, self.names, self.imported = assignment, program, names, imported
+        self.runner = MutantRunner(assignment.reference, assignment.reference_namespace)
+        aliases = {n for s in program.statements if s.kind == "import"
+                   for n, module in s.imports.items() if module == "numpy"}
+        self.numpy = aliases or {"np"}
+
+    def unit(self, unit: UnitSpec, checks: tuple[ScoredCheck, ...], runs: dict[str, UnitRun | None],
+             request: Callable[[str], ProbeRequest], expected: Callable[[str], ProbeOutcome],
+             ) -> dict[tuple[str, str], Diagnosis]:
+        specs = {c.name: c for c in unit.checks}
+        found: dict[tuple[str, str], Diagnosis] = {}
+        open_checks = []
+        for c in checks:
+            if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
+                continue
+            key, spec = (c.name, c.variant), specs[c.name]
+            imported = self._imported(c.verdict.facts, c.verdict.code)
+            run = runs.get(c.variant)
+            if imported:
+                found[key] = Diagnosis("imported_not_defined", {"module": imported})
+            elif c.verdict.code == "not_defined" or run is None:
+                continue
+            elif (mid := self.runner.match(unit.name, c.variant, spec, run.probes[spec.probe],
+                                           lambda p=spec.probe: request(p))) is not None:
+                found[key] = Diagnosis(mid, {})
+            elif spec.kind == "close" and (evidence := ratio_or_shape(spec, run.probes[spec.probe],
+                                                                      expected(spec.probe))):
+                found[key] = Diagnosis(*evidence)
+            else:
+                open_checks.append(key)
+        named = {d.id for d in found.values()}
+        static = [f for f in self.static(unit) if f.id not in named]
+        for key, finding in zip(open_checks, static, strict=False):
+            found[key] = Diagnosis(finding.id, finding.facts)
+        return found
+
+    def static(self, unit: UnitSpec) -> list[Finding]:
+        """Findings in the source of the definitions this unit grades (a `Class.method` names its class)."""
+        wanted = [n.partition(".")[0] for n in (*unit.defines, *unit.defines_any, *unit.requires)]
+        wanted += [alt for n in wanted for alt in self.assignment.aliases.get(n, ())]
+        statements = {id(s): s for n in wanted if (s := self.names.get(n)) is not None}
+        sources = [Source(s.filename, s.line, s.source) for s in sorted(statements.values(), key=lambda s: s.id)]
+        return findings(sources, self.numpy)
+
+    def _imported(self, facts: dict, code: str) -> str | None:
+        """The module a missing definition was imported from (it failed in the sandbox), if any."""
+        if code == "not_defined":
+            return next((w["module"] for w in facts.get("why", []) if w.get("code") == "why_imported"), None)
+        if code == "raised" and facts.get("type") == "NameError":
+            name = str(facts.get("message", "")).split("'")[1:2]
+            return self.imported.get(name[0]) if name else None
+        return None
