@@ -8,7 +8,7 @@ import pytest
 
 from grader import pipeline, spec
 from grader.config import ASSIGNMENTS_DIR
-from tests.verdicts import mismatches
+from tests.verdicts import diagnosis_ids, mismatches
 
 FOLDER = ASSIGNMENTS_DIR / "backprop"
 EXAMPLES = json.loads((FOLDER / "examples" / "expected.json").read_text())
@@ -40,6 +40,7 @@ def test_bundled_example_verdicts(name, settings, backprop):
     report = pipeline.grade_file(FOLDER / "examples" / name, backprop, settings, seed=8)
     assert report.error is None
     assert mismatches(report, EXAMPLES[name]["units"]) == []
+    assert diagnosis_ids(report) == set(EXAMPLES[name]["diagnoses"])  # its mistakes, no other
 
 
 def test_same_seed_reproduces_the_report_and_another_seed_changes_the_inputs(settings, backprop):

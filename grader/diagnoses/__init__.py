@@ -53,6 +53,9 @@ class Diagnoser:
         specs = {c.name: c for c in unit.checks}
         found: dict[tuple[str, str], Diagnosis] = {}
         open_checks = []
+        failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
+                      if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
+                  for v, run in runs.items() if run is not None}
         for c in checks:
             if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
                 continue
@@ -63,8 +66,7 @@ class Diagnoser:
                 found[key] = Diagnosis("imported_not_defined", {"module": imported})
             elif c.verdict.code == "not_defined" or run is None:
                 continue
-            elif (mid := self.runner.match(unit.name, c.variant, spec, run.probes[spec.probe],
-                                           lambda p=spec.probe: request(p))) is not None:
+            elif (mid := self.runner.match(unit.name, c.variant, spec, failed[c.variant], request)) is not None:
                 found[key] = Diagnosis(mid, {})
             elif spec.kind == "close" and (evidence := ratio_or_shape(spec, run.probes[spec.probe],
                                                                       expected(spec.probe))):

@@ -58,17 +58,28 @@ class MutantRunner:
         self.namespace = namespace
         self.cache: dict[tuple[int, str, str], ProbeOutcome] = {}
 
-    def match(self, unit: str, variant: str, check: CheckSpec, got: ProbeOutcome,
-              request: Callable[[], ProbeRequest]) -> str | None:
+    def match(self, unit: str, variant: str, check: CheckSpec, failed: list[tuple[CheckSpec, ProbeOutcome]],
+              request: Callable[[str], ProbeRequest]) -> str | None:
+        """The mutant agreeing with the student on `check`; if several do, the one that also agrees on
+        most of the unit's other `failed` checks (catalogue order breaks ties)."""
+        best, best_count = None, 0
+        got = dict((c.name, o) for c, o in failed)[check.name]
         for i, mutant in enumerate(self.catalogue):
             if unit not in mutant.units or variant not in mutant.variants:
                 continue
-            key = (i, unit, check.probe)
-            if key not in self.cache:
-                self.cache[key] = probing.trusted_outcome(request(), {**self.namespace, **mutant.replaces})
-            if agrees(check, got, self.cache[key]):
-                return mutant.id
-        return None
+            if not agrees(check, got, self._outcome(i, unit, check.probe, request)):
+                continue
+            count = sum(agrees(c, o, self._outcome(i, unit, c.probe, request)) for c, o in failed)
+            if count > best_count:
+                best, best_count = mutant.id, count
+        return best
+
+    def _outcome(self, index: int, unit: str, probe: str, request: Callable[[str], ProbeRequest]) -> ProbeOutcome:
+        key = (index, unit, probe)
+        if key not in self.cache:
+            replaces = self.catalogue[index].replaces
+            self.cache[key] = probing.trusted_outcome(request(probe), {**self.namespace, **replaces})
+        return self.cache[key]
 
 
 def ratio_or_shape(check: CheckSpec, got: ProbeOutcome, expected: ProbeOutcome) -> tuple[str, dict] | None:
@@ -82,7 +93,10 @@ def ratio_or_shape(check: CheckSpec, got: ProbeOutcome, expected: ProbeOutcome) 
     if g.shape != e.shape or not np.isfinite(g).all() or np.any(np.abs(e) < 1e-12):
         return None
     ratio = g / e
-    for k in (float(np.median(ratio)), 1 / float(np.median(ratio))):
+    median = float(np.median(ratio))
+    if median == 0 or not np.isfinite(median):
+        return None
+    for k in (median, 1 / median):
         if k >= MIN_FACTOR and abs(k - round(k)) < 1e-6 * k and np.allclose(ratio, ratio.flat[0], rtol=1e-6):
             big = k == ratio.flat[0] or abs(k - ratio.flat[0]) < 1e-6 * k
             return "off_by_factor", {"factor": int(round(k)), "direction": "times" if big else "divided"}
