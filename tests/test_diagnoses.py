@@ -128,6 +128,8 @@ STUBS: dict[str, tuple[list[str], str]] = {
     "gradient of zeros": (edit(("        # 順伝播 / forward\n",
                                 "        return {k: np.zeros_like(v) for k, v in self.params.items()}\n")),
                           "gradient_check"),
+    "loss of nan": (edit(("    def loss(self, x, t):\n", "    def loss(self, x, t):\n        return np.nan\n")),
+                    "gradient_check"),
     "constant loss": (edit(("    def loss(self, x, t):\n", "    def loss(self, x, t):\n        return 1.0\n")),
                       "gradient_check"),
 }
