@@ -14,6 +14,7 @@ import pytest
 from grader import pipeline
 from grader.diagnoses import Diagnosis
 from grader.diagnoses.messages import DIAGNOSES
+from grader.diagnoses.static import Source, findings
 from reference.mutants import MUTANTS
 from tests.notebooks import notebook_bytes, solution_cells
 from tests.verdicts import diagnosis_ids
@@ -192,3 +193,26 @@ def test_writefile_modules_are_graded_on_their_definitions(settings, quick):
     report = grade(notebook, settings, quick, seed=9)
     assert report.score == report.max_score, [(u, c.message) for u, r in report.units.items()
                                               for c in r.checks if not c.passed]
+
+
+CORRECT_STYLES = '''
+def cross_entropy_error(y, t):
+    batch_size = np.size(y, 0)
+    return -np.sum(np.log(np.clip(y[np.arange(batch_size), t], 1e-12, 1.0))) / batch_size
+
+
+class Net:
+    def numerical_gradient(self, x, t):
+        loss_w = lambda w: self.loss(x, t)
+        def nested(w):
+            return self.loss(x, t)
+        for key in ("W1",):
+            if key not in self.params:
+                return None
+        return {k: numerical_grad(nested, v) for k, v in self.params.items()}
+'''
+
+
+def test_static_evidence_finds_nothing_in_correct_code():
+    sources = [Source("In [1]", 1, c) for c in [*solution_cells(), CORRECT_STYLES]]
+    assert findings(sources, {"np"}) == []

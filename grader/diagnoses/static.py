@@ -82,7 +82,7 @@ def _batch_size_from_elsewhere(node: ast.Assign) -> bool:
     for sub in ast.walk(node.value):
         if isinstance(sub, ast.Attribute) and sub.attr in {"shape", "size", "ndim"}:
             return False
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in {"len", "int"}:
+        if isinstance(sub, ast.Call) and _called(sub) in {"len", "int", "size", "shape"}:
             return False
     return True
 
@@ -96,8 +96,7 @@ def _log_without_delta(node: ast.Call, np_names: set[str]) -> bool:
     for sub in ast.walk(node.args[0]):
         if isinstance(sub, (ast.Constant, ast.BinOp)):
             return False
-        if isinstance(sub, ast.Call) and isinstance(sub.func, (ast.Attribute, ast.Name)) and \
-                getattr(sub.func, "attr", getattr(sub.func, "id", "")) in {"maximum", "clip", "fmax", "where"}:
+        if isinstance(sub, ast.Call) and _called(sub) in {"maximum", "clip", "fmax", "where"}:
             return False
     return True
 
@@ -136,6 +135,12 @@ def _fresh_layer(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[s
             name = n.targets[0].id
             if "backward" in calls.get(name, set()) and "forward" not in calls.get(name, set()):
                 yield "fresh_layer_without_forward", n, {"name": name, "cls": n.value.func.id}
+
+
+def _called(call: ast.Call) -> str:
+    """The name a call ends in: `len(...)` -> len, `np.size(...)` -> size."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
 def _empty_dict(value: ast.expr) -> bool:
