@@ -63,6 +63,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
     timings["checks"] = time.monotonic() - checked
+    timings["diagnosis"] = judge.diagnosis_seconds
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
         submission=submission, assignment=assignment.name, seed=seed,
@@ -93,6 +94,7 @@ class _Judge:
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected: dict[tuple[str, str], ProbeOutcome] = {}
         self.diagnoser = Diagnoser(assignment, program, defs.names, defs.imported)
+        self.diagnosis_seconds = 0.0   # part of the checks' time
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
         lost = probing.missing(unit, self.defs, self.assignment.aliases)
@@ -109,8 +111,10 @@ class _Judge:
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
         runs = {v: self.execution.runs.get(f"{unit.name}:{v}") for v in scoring.variants(unit)}
+        started = time.monotonic()
         found = self.diagnoser.unit(unit, scored.checks, runs, lambda p: self.request(unit, p),
                                     lambda p: self._expected(unit, p))
+        self.diagnosis_seconds += time.monotonic() - started
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score, self._message(unit, c, lang),
                                    d.render(lang) if (d := found.get((c.name, c.variant))) else None)
                        for c in scored.checks)

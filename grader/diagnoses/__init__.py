@@ -73,6 +73,8 @@ class Diagnoser:
                 found[key] = Diagnosis(*evidence)
             else:
                 open_checks.append(key)
+        if not open_checks:
+            return found
         named = {d.id for d in found.values()}
         static = [f for f in self.static(unit) if f.id not in named]
         for key, finding in zip(open_checks, static, strict=False):
