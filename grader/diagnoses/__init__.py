@@ -56,6 +56,7 @@ class Diagnoser:
         failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
                       if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
                   for v, run in runs.items() if run is not None}
+        verdicts = {(c.name, c.variant): c.verdict for c in checks}
         for c in checks:
             if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
                 continue
@@ -73,11 +74,12 @@ class Diagnoser:
                 found[key] = Diagnosis(*evidence)
             else:
                 open_checks.append(key)
-        if not open_checks:
-            return found
-        named = {d.id for d in found.values()}
-        static = [f for f in self.static(unit) if f.id not in named]
-        for key, finding in zip(open_checks, static, strict=False):
+        static = self.static(unit) if open_checks else []
+        static = [f for f in static if f.id not in {d.id for d in found.values()}]
+        used: list[str] = []
+        for key in open_checks if static else ():
+            finding = _pick(static, verdicts[key].facts.get("frames") or [], used)
+            used.append(finding.id)
             found[key] = Diagnosis(finding.id, finding.facts)
         return found
 
@@ -97,3 +99,13 @@ class Diagnoser:
             name = str(facts.get("message", "")).split("'")[1:2]
             return self.imported.get(name[0]) if name else None
         return None
+
+
+def _pick(static: list[Finding], frames: list, used: list[str]) -> Finding:
+    """A finding not yet named, preferably on the line where the check's exception was raised; once
+    all are named, the one on that line or the next in turn: every finding is named at least once
+    when there are enough failed checks, the most relevant first."""
+    raised_at = [tuple(f[:2]) for f in frames][-1:]
+    at = [f for f in static if (f.facts["cell"], f.facts["line"]) in raised_at]
+    fresh = [f for f in static if f.id not in used]
+    return ([f for f in at if f in fresh] or fresh or at or [static[len(used) % len(static)]])[0]
