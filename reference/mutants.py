@@ -149,7 +149,7 @@ def _loss_layer(softmax_fn: Callable = softmax, cee: Callable = cross_entropy_er
 
 # --- the network ---------------------------------------------------------------------------------
 
-def _network(affine: type = Affine, relu: type = Relu, loss: type = SoftmaxWithLoss,
+def network_with(affine: type = Affine, relu: type = Relu, loss: type = SoftmaxWithLoss,
              order: tuple[str, ...] = ("Affine1", "Relu1", "Affine2"), backward_reversed: bool = True) -> type:
     class Net(TwoLayerNet):
         def __init__(self, *sizes: int, weight_init_std: float = 0.01) -> None:
@@ -184,7 +184,7 @@ def _everywhere(mid: str, name: str, faulty: object, **network: object) -> list[
         network = {"loss": _loss_layer(cee=faulty)}
     if name == "SoftmaxWithLoss":
         network = {"loss": faulty}
-    return own + [Mutant(mid, NETWORK, {"TwoLayerNet": _network(**network)}, ("own",))]
+    return own + [Mutant(mid, NETWORK, {"TwoLayerNet": network_with(**network)}, ("own",))]
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -206,7 +206,7 @@ MUTANTS: tuple[Mutant, ...] = (
     *_everywhere("affine_dW_transposed", "Affine", _AffineDwTransposed, affine=_AffineDwTransposed),
     Mutant("affine_dx_not_reshaped", ("Affine",), {"Affine": _AffineDxNotReshaped}),
     *_everywhere("params_and_layers_differ", "Affine", _AffineCopiesParams, affine=_AffineCopiesParams),
-    Mutant("backward_in_forward_order", NETWORK, {"TwoLayerNet": _network(backward_reversed=False)}),
-    Mutant("layers_wrong_order", NETWORK, {"TwoLayerNet": _network(order=("Affine1", "Affine2", "Relu1"))}),
-    Mutant("relu_layer_missing", NETWORK, {"TwoLayerNet": _network(order=("Affine1", "Affine2"))}),
+    Mutant("backward_in_forward_order", NETWORK, {"TwoLayerNet": network_with(backward_reversed=False)}),
+    Mutant("layers_wrong_order", NETWORK, {"TwoLayerNet": network_with(order=("Affine1", "Affine2", "Relu1"))}),
+    Mutant("relu_layer_missing", NETWORK, {"TwoLayerNet": network_with(order=("Affine1", "Affine2"))}),
 )
