@@ -41,7 +41,7 @@ class Diagnoser:
     """One submission's diagnoses, unit by unit; mutant runs are cached across units."""
 
     def __init__(self, assignment: Assignment, program: Program, names: dict, imported: dict[str, str]) -> None:
-        self.assignment, self.program, self.names, self.imported = assignment, program, names, imported
+        self.assignment, self.names, self.imported = assignment, names, imported
         self.runner = MutantRunner(assignment.reference, assignment.reference_namespace)
         aliases = {n for s in program.statements if s.kind == "import"
                    for n, module in s.imports.items() if module == "numpy"}
@@ -50,37 +50,33 @@ class Diagnoser:
     def unit(self, unit: UnitSpec, checks: tuple[ScoredCheck, ...], runs: dict[str, UnitRun | None],
              request: Callable[[str], ProbeRequest], expected: Callable[[str], ProbeOutcome],
              ) -> dict[tuple[str, str], Diagnosis]:
+        """Dynamic evidence per failed check first; the unit's static findings go to the rest."""
         specs = {c.name: c for c in unit.checks}
-        found: dict[tuple[str, str], Diagnosis] = {}
-        open_checks = []
         failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
                       if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
                   for v, run in runs.items() if run is not None}
-        verdicts = {(c.name, c.variant): c.verdict for c in checks}
+        found: dict[tuple[str, str], Diagnosis] = {}
+        open_checks: list[ScoredCheck] = []
         for c in checks:
             if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
                 continue
-            key, spec = (c.name, c.variant), specs[c.name]
-            imported = self._imported(c.verdict.facts, c.verdict.code)
-            run = runs.get(c.variant)
-            if imported:
-                found[key] = Diagnosis("imported_not_defined", {"module": imported})
-            elif c.verdict.code == "not_defined" or run is None:
-                continue
-            elif (mid := self.runner.match(unit.name, c.variant, spec, failed[c.variant], request)) is not None:
-                found[key] = Diagnosis(mid, {})
-            elif spec.kind == "close" and (evidence := ratio_or_shape(spec, run.probes[spec.probe],
-                                                                      expected(spec.probe))):
-                found[key] = Diagnosis(*evidence)
-            else:
-                open_checks.append(key)
-        static = self.static(unit) if open_checks else []
-        static = [f for f in static if f.id not in {d.id for d in found.values()}]
+            if (imported := self._imported(c.verdict.facts, c.verdict.code)) is not None:
+                found[(c.name, c.variant)] = Diagnosis("imported_not_defined", {"module": imported})
+            elif c.variant in failed and c.verdict.code != "not_defined":
+                spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
+                evidence = self.runner.match(unit.name, c.variant, spec, failed[c.variant], request) or (
+                    ratio_or_shape(spec, got, expected(spec.probe)) if spec.kind == "close" else None)
+                if evidence is None:
+                    open_checks.append(c)
+                else:
+                    found[(c.name, c.variant)] = Diagnosis(*evidence)
+        static = [f for f in (self.static(unit) if open_checks else []) if f.id not in
+                  {d.id for d in found.values()}]
         used: list[str] = []
-        for key in open_checks if static else ():
-            finding = _pick(static, verdicts[key].facts.get("frames") or [], used)
+        for c in open_checks if static else ():
+            finding = _pick(static, c.verdict.facts.get("frames") or [], used)
             used.append(finding.id)
-            found[key] = Diagnosis(finding.id, finding.facts)
+            found[(c.name, c.variant)] = Diagnosis(finding.id, finding.facts)
         return found
 
     def static(self, unit: UnitSpec) -> list[Finding]:

@@ -62,7 +62,7 @@ class MutantRunner:
         self.cache: dict[tuple[int, str, str], ProbeOutcome] = {}
 
     def match(self, unit: str, variant: str, check: CheckSpec, failed: list[tuple[CheckSpec, ProbeOutcome]],
-              request: Callable[[str], ProbeRequest]) -> str | None:
+              request: Callable[[str], ProbeRequest]) -> tuple[str, dict] | None:
         """The mutant agreeing with the student on `check`; if several do, the one that also agrees on
         most of the unit's other `failed` checks (catalogue order breaks ties)."""
         best, best_count = None, 0
@@ -75,7 +75,7 @@ class MutantRunner:
             count = sum(agrees(c, o, self._outcome(i, unit, c.probe, request)) for c, o in failed)
             if count > best_count:
                 best, best_count = mutant.id, count
-        return best
+        return (best, {}) if best else None
 
     def _outcome(self, index: int, unit: str, probe: str, request: Callable[[str], ProbeRequest]) -> ProbeOutcome:
         key = (index, unit, probe)
