@@ -13,8 +13,9 @@ import pytest
 
 from grader import pipeline
 from grader.diagnoses import Diagnosis
-from grader.diagnoses.messages import DIAGNOSES
 from grader.diagnoses.static import Source, findings
+from grader.feedback import DIAGNOSES
+from grader.languages import LANGUAGES
 from reference.mutants import MUTANTS
 from tests.notebooks import notebook_bytes, solution_cells
 from tests.verdicts import diagnosis_ids
@@ -150,7 +151,7 @@ def test_every_catalogued_mistake_has_a_notebook_and_a_message_in_each_language(
     static = {"comparison_as_statement", "numpy_name_misspelt", "batch_size_wrong_expression", "self_outside_method",
               "fresh_layer_without_forward", "result_dict_rebuilt_in_loop"}
     assert {m.id for m in MUTANTS} | static == set(MISTAKES)
-    assert all(set(texts) == {"en", "ja"} for texts in DIAGNOSES.values())
+    assert all(set(texts) == set(LANGUAGES) for texts in DIAGNOSES.values())
 
 
 @pytest.mark.parametrize("name", sorted(MISTAKES))

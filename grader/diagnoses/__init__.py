@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
-from grader.diagnoses.messages import DIAGNOSES, DIRECTIONS, WHERE
 from grader.diagnoses.static import Finding, Source, findings
 from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
 from grader.extraction import Program
+from grader.feedback import DIAGNOSES, render
+from grader.languages import DEFAULT
 from grader.scoring import ScoredCheck
 from grader.spec import Assignment, UnitSpec
 
@@ -27,14 +28,19 @@ class Diagnosis:
     facts: dict
 
     def render(self, lang: str) -> dict[str, str]:
-        texts = DIAGNOSES[self.id]
+        """{"id", "message"} in the report's language; a static finding also says where it is."""
         facts = dict(self.facts)
         if "direction" in facts:
-            facts["direction"] = DIRECTIONS[facts["direction"]].get(lang, DIRECTIONS[facts["direction"]]["en"])
-        message = (texts.get(lang) or texts["en"]).format(**facts)
+            facts["direction"] = _text(f"direction_{facts['direction']}", lang)
+        message = _text(self.id, lang).format(**facts)
         if "cell" in facts:
-            message += WHERE.get(lang, WHERE["en"]).format(**facts)
+            message += render("where", facts, lang)
         return {"id": self.id, "message": message}
+
+
+def _text(key: str, lang: str) -> str:
+    texts = DIAGNOSES[key]
+    return texts.get(lang) or texts[DEFAULT]
 
 
 class Diagnoser:
