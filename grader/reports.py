@@ -20,6 +20,7 @@ class CheckReport:
     score: float
     max_score: float
     message: str
+    diagnosis: dict[str, str] | None = None   # {"id", "message"}: the mistake recognised behind a failure
     measured: dict[str, Any] | None = None   # the figure a check judged (gradient error, accuracy) and its bound
     where: dict[str, Any] | None = None      # a failed check's place in the notebook: cell, line, text
     messages: dict[str, str] | None = None   # the message in every language of the catalogue
@@ -28,6 +29,8 @@ class CheckReport:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
         out = {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
                "message": self.message, "variant": self.variant}
+        if self.diagnosis is not None:
+            out["diagnosis"] = dict(self.diagnosis)
         if self.measured is not None:
             out["measured"] = self.measured
         if self.where is not None:
@@ -129,6 +132,8 @@ def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:
         same = [c for c in checks if c.variant == variant]
         more = f" (+{len(same) - 1} more failed)" if len(same) > 1 else ""
         lines.append(f"  {unit}.{same[0].to_dict()['name']}: {same[0].message}{more}")
+    hints = dict.fromkeys(c.diagnosis["message"] for c in checks if c.diagnosis)
+    lines += [f"    hint: {hint}" for hint in hints]
     return lines
 
 
