@@ -4,13 +4,16 @@ Exactly once, in short: a worker may grade only after `claim` moved the submissi
 fresh attempt token, and may record only while that token is still the submission's (`record` is one
 conditional UPDATE plus the INSERT of the result, in one transaction; the results table allows one row
 per submission). A second delivery of the same task finds `running` (not stale) or `done` and returns;
-an attempt overtaken by the reconciler finds its token gone and records nothing.
+an attempt overtaken by the reconciler finds its token gone and records nothing. An attempt whose worker
+process died on this machine is taken over at once when Celery redelivers its task.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,12 +102,16 @@ def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[
 # --- the worker side ------------------------------------------------------------------------------------
 
 def claim(store: Store, submission_id: str, worker: str, settings: ServiceSettings) -> Claim | None:
-    """queued (or running but stale) -> running under a fresh attempt token; None if not ours to grade."""
+    """queued (or running but stale, or abandoned) -> running under a fresh attempt token; None if not ours."""
     cutoff = now() - timedelta(seconds=settings.requeue_after)
-    stale_run = and_(Submission.status == RUNNING, Submission.started_at < cutoff)
-    claimable = and_(Submission.id == submission_id, or_(Submission.status == QUEUED, stale_run))
+    takeover = and_(Submission.status == RUNNING, Submission.started_at < cutoff)
     token = secrets.token_hex(16)
     with store.session.begin() as s:
+        current = s.get(Submission, submission_id)
+        if current is not None and current.status == RUNNING and _abandoned(current.worker):
+            takeover = or_(takeover, and_(Submission.status == RUNNING,
+                                          Submission.attempt_token == current.attempt_token))
+        claimable = and_(Submission.id == submission_id, or_(Submission.status == QUEUED, takeover))
         gave_up = s.execute(update(Submission).where(claimable, Submission.attempts >= settings.max_attempts)
                             .values(status=FAILED, finished_at=now(), attempt_token=None,
                                     error=f"gave up after {settings.max_attempts} attempts")).rowcount
@@ -113,8 +120,23 @@ def claim(store: Store, submission_id: str, worker: str, settings: ServiceSettin
         moved = s.execute(update(Submission).where(claimable).values(
             status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=now(),
             worker=worker)).rowcount
-        submission = s.get(Submission, submission_id) if moved else None
+        submission = s.get(Submission, submission_id, populate_existing=True) if moved else None
     return Claim(submission, token) if submission else None
+
+
+def _abandoned(worker: str | None) -> bool:
+    """The attempt's worker process was on this machine and is gone (killed mid-task): no need to wait for
+    the reconciler's deadline when Celery redelivers its task here."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def record(store: Store, claim: Claim, report: dict, seconds: float) -> bool:

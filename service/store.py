@@ -191,7 +191,9 @@ class Store:
     # --- workers ----------------------------------------------------------------------------------------
 
     def heartbeat(self, name: str, concurrency: int) -> None:
+        """This worker is alive; workers silent for a day (killed, never said goodbye) are forgotten."""
         with self.session.begin() as s:
+            s.execute(delete(Worker).where(Worker.seen_at < now() - timedelta(days=1)))
             row = s.get(Worker, name)
             if row is None:
                 row = Worker(name=name, concurrency=concurrency, started_at=now())

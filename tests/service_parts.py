@@ -132,7 +132,7 @@ def service_env(data_dir: Path, database_url: str, broker_url: str, assignments_
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_") or k == "GRADER_CACHE_DIR"}
     env.update(GRADER_DATA_DIR=str(data_dir), GRADER_DATABASE_URL=database_url, GRADER_BROKER_URL=broker_url,
                GRADER_ASSIGNMENTS_DIR=str(assignments_dir), GRADER_INSTRUCTOR_TOKEN=INSTRUCTOR,
-               GRADER_REQUEUE_AFTER="4", GRADER_RECONCILE_EVERY="0.5", GRADER_SUBMISSIONS_PER_MINUTE="50")
+               GRADER_REQUEUE_AFTER="600", GRADER_RECONCILE_EVERY="0.5", GRADER_SUBMISSIONS_PER_MINUTE="50")
     env.update(extra)
     return env
 

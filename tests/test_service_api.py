@@ -103,8 +103,10 @@ def test_bad_input_gets_a_clear_4xx_and_nothing_is_queued(service: TestClient, t
 def test_the_intake_message_comes_in_the_callers_language(service: TestClient, tokens: dict[str, str]) -> None:
     english = upload(service, tokens["ann"], b"\xff\xfe", **{"Accept-Language": "en-GB,en;q=0.9"})
     japanese = upload(service, tokens["ann"], b"\xff\xfe", **{"Accept-Language": "ja,en;q=0.5"})
-    assert english.status_code == japanese.status_code == 422
+    korean = upload(service, tokens["ann"], b"\xff\xfe", **{"Accept-Language": "ko-KR,ko;q=0.9"})
+    assert english.status_code == japanese.status_code == korean.status_code == 422
     assert "UTF-8" in english.json()["detail"] and "ファイル" in japanese.json()["detail"]
+    assert korean.json()["detail"] not in (english.json()["detail"], japanese.json()["detail"])
 
 
 def test_limits_unknown_assignment_and_rate(service: TestClient, tokens: dict[str, str]) -> None:

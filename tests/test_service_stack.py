@@ -25,8 +25,9 @@ from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, submit, wait_u
 EXAMPLES = sorted((ASSIGNMENTS_DIR / "backprop" / "examples").glob("*.ipynb"))
 
 
-def graded_once(stack: Stack, ids: list[str]) -> None:
-    """Every submission done, with exactly one result, from exactly one grading attempt."""
+def graded_once(stack: Stack, ids: list[str], single_attempt: bool = True) -> None:
+    """Every submission done, with exactly one result (and, unless the reconciler had to step in, from one
+    grading attempt: none was graded twice)."""
     store = stack.store()
     with store.session() as s:
         rows = s.execute(select(Submission.id, Submission.status, Submission.attempts).where(
@@ -35,7 +36,8 @@ def graded_once(stack: Stack, ids: list[str]) -> None:
     store.engine.dispose()
     assert len(rows) == len(ids)
     assert {status for _, status, _ in rows} == {"done"}
-    assert all(attempts == 1 for _, _, attempts in rows), "a submission was graded more than once"
+    if single_attempt:
+        assert all(attempts == 1 for _, _, attempts in rows), "a submission was graded more than once"
     assert all(results.get(i) == 1 for i in ids) and sum(results.values()) == len(ids)
 
 
@@ -71,7 +73,7 @@ def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(sta
 
 
 def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(stack_factory, postgres_url: str) -> None:
-    stack = stack_factory(postgres_url)
+    stack = stack_factory(postgres_url)       # the reconciler's deadline (600 s) is far: recovery must not need it
     stack.start_worker(concurrency=1)
     token = stack.roster("ann")["ann"]
     notebook = EXAMPLES[0].read_bytes()
@@ -100,7 +102,9 @@ def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(stack_factory,
 @pytest.mark.parametrize("mishap", ["restart", "flush"])
 def test_redis_restarted_or_flushed_while_submissions_wait_loses_none(stack_factory, redis_server, tmp_path: Path,
                                                                      mishap: str) -> None:
-    stack = stack_factory(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    # after a restart the append-only file still holds the queue; after a flush only the reconciler can help
+    stack = stack_factory(f"sqlite:///{tmp_path / 'q.sqlite3'}", **({"GRADER_REQUEUE_AFTER": "4"}
+                                                                 if mishap == "flush" else {}))
     token = stack.roster("ann")["ann"]
     with stack.client(token) as client:
         ids = [submit(client, "tiny", f"hw{i}.ipynb", TINY_NOTEBOOK) for i in range(8)]
@@ -109,8 +113,8 @@ def test_redis_restarted_or_flushed_while_submissions_wait_loses_none(stack_fact
     else:
         redis_server.flush()
     stack.start_worker(concurrency=2)
-    stack.wait_finished(token, ids, timeout=60)
-    graded_once(stack, ids)
+    stack.wait_finished(token, ids, timeout=90)
+    graded_once(stack, ids, single_attempt=mishap == "restart")
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

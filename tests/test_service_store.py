@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -111,6 +113,20 @@ def test_an_overtaken_attempt_records_nothing(store: Store, settings: ServiceSet
     assert not lifecycle.fail(store, slow, "late")
     assert results_of(store, submission_id) == 1 and store.result(submission_id).score == 1
     assert store.submission(submission_id).attempts == 2
+
+
+def test_an_attempt_whose_worker_process_died_here_is_taken_over_at_once(store: Store,
+                                                                         settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = lifecycle.claim(store, submission_id, f"{socket.gethostname()}:{dead.pid}", settings)
+    elsewhere = queued(store)
+    lifecycle.claim(store, elsewhere, f"another-host:{dead.pid}", settings)
+    assert lifecycle.claim(store, elsewhere, "w", settings) is None         # not ours to judge: wait
+    again = lifecycle.claim(store, submission_id, "w", settings)
+    assert again is not None and again.submission.attempts == 2
+    assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, killed, report(0), 1)
 
 
 def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settings: ServiceSettings) -> None:

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from grader import feedback
 from grader.intake import IntakeError, read_bytes
-from service import language, lifecycle, views
+from grader.languages import from_accept_language
+from service import lifecycle, views
 from service.api.upload import notebook_upload
 from service.auth import Caller, Principal
 from service.models import Submission, now
@@ -40,7 +41,7 @@ async def submit(assignment: str, request: Request, response: Response, deps: De
     if assignment not in deps.assignments or await run_in_threadpool(deps.store.assignment, assignment) is None:
         raise HTTPException(404, f"no assignment {assignment!r}")
     await run_in_threadpool(_check_rate, deps, who.student)
-    lang = language.preferred(request.headers.get("accept-language"))
+    lang = from_accept_language(request.headers.get("accept-language"))
     max_bytes = deps.settings.grader.max_notebook_bytes
     filename, blob = await notebook_upload(request, max_bytes, lang)
     try:
