@@ -215,8 +215,8 @@ class _Judge:
 
 def _measured(facts: dict) -> dict | None:
     """The figure a check judged and its bound, for plots: a gradient check's error, an accuracy."""
-    if "diff" in facts:
-        return {"param": facts.get("param"), "error": facts["diff"], "threshold": facts.get("threshold")}
+    if "rel_error" in facts:
+        return {"param": facts.get("param"), "error": facts["rel_error"], "threshold": facts.get("threshold")}
     if "accuracy" in facts:
         return {"accuracy": facts["accuracy"], "threshold": facts.get("threshold")}
     return None

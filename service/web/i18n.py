@@ -81,8 +81,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nothing_lost": {"en": "Nothing was submitted; your earlier attempts are unchanged.",
                      "ja": "何も提出されていません。これまでの提出はそのままです。"},
     # plots
-    "plot_gradient_title": {"en": "Gradient check: |backprop − numerical| per parameter",
-                            "ja": "勾配確認：パラメータごとの |誤差逆伝播 − 数値微分|"},
+    "plot_gradient_title": {"en": "Gradient check: relative error of backprop vs numerical gradient",
+                            "ja": "勾配確認：誤差逆伝播と数値微分の相対誤差"},
     "plot_gradient_threshold": {"en": "threshold {threshold:g}", "ja": "しきい値 {threshold:g}"},
     "plot_gradient_alt": {"en": "{param}: {error:.2g} ({verdict})", "ja": "{param}: {error:.2g}（{verdict}）"},
     "plot_gradient_missing": {"en": "{param}: not measured", "ja": "{param}: 測定できませんでした"},
