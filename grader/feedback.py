@@ -54,6 +54,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                            "e.g. through sys.exit, os._exit or a resource limit",
                      "ja": "{call} の実行中にプロセスが終了しました（終了コード {exit_code}）。"
                            "sys.exit や os._exit、資源制限などが原因です"},
+    "bad_frame": {"en": "the result of {call} could not be read ({reason}); results are limited to {limit_mb} MB "
+                        "of numbers",
+                  "ja": "{call} の結果を読み取れませんでした（{reason}）。結果は数値で {limit_mb} MB までです"},
     "lost": {"en": "the grading process stopped while running {call} ({reason})",
              "ja": "{call} の実行中に採点用プロセスが停止しました（{reason}）"},
     "submission_timeout": {"en": "not run: the submission used up its total time limit of {seconds:g} s",

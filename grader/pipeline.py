@@ -190,6 +190,8 @@ def _output(execution: Execution) -> str:
     text = execution.output[:4000]
     if execution.output_dropped or len(execution.output) > 4000:
         text += "\n[... output truncated]"
+    if execution.output_withheld:
+        text += "\n[output printed while reference code was substituted is not shown]"
     return text
 
 
