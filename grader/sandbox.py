@@ -118,22 +118,21 @@ def _harness_files() -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(HARNESS_DIR.glob("*.py"))}
 
 
-def _pipes(contents: dict[str, bytes]) -> dict[str, int]:
-    """One pipe per blob, already written and closed for writing, for bwrap to read at start.
-    Each blob must fit a pipe's buffer (64 KiB): the harness files and the filter do."""
+def _blobs(contents: dict[str, bytes]) -> dict[str, int]:
+    """One fresh in-memory file per blob, positioned at its start, for bwrap to read (and close)."""
     fds = {}
     for name, blob in contents.items():
-        r, w = os.pipe()
-        os.write(w, blob)
-        os.close(w)
-        fds[name] = r
+        fd = os.memfd_create(name)
+        os.write(fd, blob)
+        os.lseek(fd, 0, os.SEEK_SET)
+        fds[name] = fd
     return fds
 
 
 def bwrap_argv(limits: Limits, files: dict[str, int], fds: dict[str, int], staged: Path, python: str
                ) -> list[str]:
-    """The bwrap command: `files` are data memfds (read in place), `fds` pipes holding the harness
-    files and the seccomp program, `staged` the runtime folder and `python` its interpreter inside."""
+    """The bwrap command: `files` are data memfds (read in place), `fds` hold the harness files
+    and the seccomp program, `staged` the runtime folder and `python` its interpreter inside."""
     argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--clearenv", "--ro-bind", "/usr", "/usr"]
@@ -199,7 +198,7 @@ class Session:
             self._release()
             raise
         finally:
-            for fd in (result_w, *passed[len(files):]):  # the pipes; the data memfds are kept for reuse
+            for fd in (result_w, *passed[len(files):]):  # the blobs; the data memfds are kept for reuse
                 os.close(fd)
         self._result = result_r
         os.set_blocking(result_r, False)
@@ -220,7 +219,7 @@ class Session:
         data = {name: _sealed_copy(path, name, (st := path.stat()).st_mtime_ns, st.st_size)
                 for name, path in files.items()}
         self.files = {name: f"/proc/self/fd/{fd}" for name, fd in data.items()}
-        fds = _pipes({**_harness_files(), "seccomp": seccomp.program()})
+        fds = _blobs({**_harness_files(), "seccomp": seccomp.program()})
         passed += [*data.values(), *fds.values()]
         argv = bwrap_argv(limits, data, fds, staged, python)
         return argv if self._lease is None else [*_as_user(self._lease.uid), *argv]

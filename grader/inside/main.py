@@ -121,7 +121,7 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
     deadline = _now() + float(command["timeout"])
     data, output, status, code, done, oversize = bytearray(), bytearray(), "ok", None, False, False
     open_fds = [result_r, out_r]
-    while open_fds:
+    while open_fds and not oversize:  # more results than a frame may hold: stop the child now
         remaining = deadline - _now()
         if remaining <= 0:
             status = "timeout"
@@ -132,13 +132,11 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
             if not chunk:
                 open_fds.remove(fd)
             elif fd == result_r:
-                if len(data) < wire.MAX_FRAME:
-                    data += chunk
-                else:
-                    oversize = True
+                data += chunk
+                oversize = len(data) > wire.MAX_FRAME
             elif fd == out_r and len(output) < OUTPUT_CAP:
                 output += chunk
-        if not done:
+        if not done and not oversize:
             done, wait_status = _waitpid(pid, os.WNOHANG)
             code = os.waitstatus_to_exitcode(wait_status) if done else None
         elif not ready:
