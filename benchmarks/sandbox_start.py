@@ -26,14 +26,16 @@ from grader.sandbox import Limits, Session  # noqa: E402
 BARE = ["bwrap", "--unshare-all", "--unshare-user", "--ro-bind", "/", "/", "--die-with-parent", "--", "/bin/true"]
 
 
-def median_ms(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm caches
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+def medians_ms(rows: list[tuple[str, Callable[[], object]]], repeats: int) -> dict[str, float]:
+    """Each variant once per round, round after round, so a change in the machine's load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name, _ in rows}
+    for round_ in range(repeats + 1):
+        for name, run in rows:
+            started = time.perf_counter()
+            run()
+            if round_:  # the first round only warms caches
+                times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
 def bwrap(prefix: list[str] = (), filtered: bool = False) -> Callable[[], object]:
@@ -69,9 +71,10 @@ def main() -> None:
         rows += [("bwrap true + UID switch (setpriv)", bwrap(as_user)),
                  ("bwrap true + both", bwrap(as_user, filtered=True))]
     rows.append(("whole session: start until loaded", session))
-    print(f"median of {repeats}, milliseconds ({'root: UID per sandbox' if uids else 'unprivileged'})")
-    for name, run in rows:
-        print(f"  {name:<36} {median_ms(run, repeats):7.1f}")
+    print(f"median of {repeats} interleaved rounds, milliseconds "
+          f"({'root: UID per sandbox' if uids else 'unprivileged'})")
+    for name, ms in medians_ms(rows, repeats).items():
+        print(f"  {name:<36} {ms:7.1f}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ HARDENING = ["test_sandbox_runs_as_its_own_host_user_and_cannot_starve_the_hosts
              "test_each_denied_syscall_returns_eperm_inside_and_keyrings_stay_untouched",
              "test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was",
              "test_nothing_inside_names_host_paths"]
-ADVERSARIAL = ["test_solution_gets_full_marks_quickly", "test_hostile_code_in_a_graded_function[fork_bomb_setsid]"]
+ADVERSARIAL = ["test_solution_gets_full_marks_quickly"]
 CASES = [*(f"tests/test_hardening.py::{t}" for t in HARDENING),
          *(f"tests/test_adversarial.py::{t}" for t in ADVERSARIAL)]
 
