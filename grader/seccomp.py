@@ -17,7 +17,7 @@ import functools
 import platform
 import struct
 
-# Denied for everyone: (reason, syscalls). Numbers per architecture below.
+# Denied for everyone: (reason, syscalls).
 DENIED = {
     "kernel keyrings": ("keyctl", "add_key", "request_key"),
     "tracing other processes": ("ptrace", "process_vm_readv", "process_vm_writev"),
@@ -34,28 +34,22 @@ DENIED = {
 PERSONALITY_QUERY = 0xFFFFFFFF  # personality(0xffffffff) only reads the current persona; allowed
 CLONE_NAMESPACES = 0x7E020080  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME
 
-SYSCALLS = {
-    "x86_64": {
-        "keyctl": 250, "add_key": 248, "request_key": 249, "ptrace": 101, "process_vm_readv": 310,
-        "process_vm_writev": 311, "mount": 165, "umount2": 166, "pivot_root": 155, "open_tree": 428,
-        "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
-        "unshare": 272, "setns": 308, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
-        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "init_module": 175,
-        "finit_module": 313, "delete_module": 176, "kexec_load": 246, "kexec_file_load": 320,
-        "inotify_init": 253, "inotify_init1": 294, "memfd_create": 319, "shmget": 29, "msgget": 68,
-        "personality": 135, "clone": 56, "clone3": 435,
-    },
-    "aarch64": {
-        "keyctl": 219, "add_key": 217, "request_key": 218, "ptrace": 117, "process_vm_readv": 270,
-        "process_vm_writev": 271, "mount": 40, "umount2": 39, "pivot_root": 41, "open_tree": 428,
-        "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
-        "unshare": 97, "setns": 268, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
-        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "init_module": 105,
-        "finit_module": 273, "delete_module": 106, "kexec_load": 104, "kexec_file_load": 294,
-        "inotify_init1": 26, "memfd_create": 279, "shmget": 194, "msgget": 186,
-        "personality": 92, "clone": 220, "clone3": 435,
-    },
+# Numbers per architecture: (x86_64, aarch64); None where the architecture has no such call.
+NUMBERS = {
+    "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218), "ptrace": (101, 117),
+    "process_vm_readv": (310, 270), "process_vm_writev": (311, 271), "mount": (165, 40), "umount2": (166, 39),
+    "pivot_root": (155, 41), "open_tree": (428, 428), "move_mount": (429, 429), "fsopen": (430, 430),
+    "fsconfig": (431, 431), "fsmount": (432, 432), "fspick": (433, 433), "mount_setattr": (442, 442),
+    "unshare": (272, 97), "setns": (308, 268), "bpf": (321, 280), "perf_event_open": (298, 241),
+    "userfaultfd": (323, 282), "io_uring_setup": (425, 425), "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427), "init_module": (175, 105), "finit_module": (313, 273),
+    "delete_module": (176, 106), "kexec_load": (246, 104), "kexec_file_load": (320, 294),
+    "inotify_init": (253, None), "inotify_init1": (294, 26), "memfd_create": (319, 279), "shmget": (29, 194),
+    "msgget": (68, 186), "personality": (135, 92), "clone": (56, 220), "clone3": (435, 435),
 }
+MACHINES = ("x86_64", "aarch64")
+SYSCALLS = {machine: {name: numbers[i] for name, numbers in NUMBERS.items() if numbers[i] is not None}
+            for i, machine in enumerate(MACHINES)}
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 X32_SYSCALL_BIT = 0x40000000
 
