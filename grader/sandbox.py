@@ -129,10 +129,10 @@ def _blobs(contents: dict[str, bytes]) -> dict[str, int]:
     return fds
 
 
-def bwrap_argv(limits: Limits, files: dict[str, int], fds: dict[str, int], staged: Path, python: str
-               ) -> list[str]:
-    """The bwrap command: `files` are data memfds (read in place), `fds` hold the harness files
-    and the seccomp program, `staged` the runtime folder and `python` its interpreter inside."""
+def bwrap_argv(limits: Limits, fds: dict[str, int], staged: Path, python: str) -> list[str]:
+    """The bwrap command: `fds` hold the harness files and the seccomp program (bwrap reads and
+    closes them), `staged` is the runtime folder and `python` its interpreter inside. Data files
+    are not mounted: their memfds are inherited and opened through /proc/self/fd."""
     argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--clearenv", "--ro-bind", "/usr", "/usr"]
@@ -221,7 +221,7 @@ class Session:
         self.files = {name: f"/proc/self/fd/{fd}" for name, fd in data.items()}
         fds = _blobs({**_harness_files(), "seccomp": seccomp.program()})
         passed += [*data.values(), *fds.values()]
-        argv = bwrap_argv(limits, data, fds, staged, python)
+        argv = bwrap_argv(limits, fds, staged, python)
         return argv if self._lease is None else [*_as_user(self._lease.uid), *argv]
 
     def withhold_output(self) -> None:

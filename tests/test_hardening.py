@@ -190,8 +190,10 @@ def test_syscall_tables_match_the_kernel_headers():
 
 
 def test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was(fast, settings):
+    """2 GiB tried in each place, all kept until the end: the host's free memory, sampled all along,
+    and its free disk would drop by GiBs if any place but /tmp took them."""
     code = """
-    import errno, json, os
+    import errno, json, os, time
     places = ["/", "/opt", "/opt/runtime", "/opt/runtime/site/numpy", "/opt/harness/inside", "/usr",
               "/usr/lib/python3/dist-packages", "/usr/local/lib", "/dev", "/dev/shm", "/proc", "/tmp"]
     written, chunk = {}, bytes(1 << 20)
@@ -199,27 +201,36 @@ def test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was(fast,
         total, why = 0, "no error"
         try:
             with open(os.path.join(place, "fill"), "wb", buffering=0) as fh:
-                for _ in range(1024):
+                for _ in range(2048):
                     total += fh.write(chunk)
         except OSError as exc:
             why = errno.errorcode.get(exc.errno, str(exc.errno))
         written[place] = [total >> 20, why]
-        try:
-            os.remove(os.path.join(place, "fill"))
-        except OSError:
-            pass
+    time.sleep(1.0)
     print("WRITES", json.dumps(written))
     """
-    disk, memory = shutil.disk_usage("/").free, _mem_available()
-    g = h.grade(in_class_body(code), fast, settings)
+    disk, memory, lowest, done = shutil.disk_usage("/").free, _mem_available(), [_mem_available()], threading.Event()
+
+    def sample():
+        while not done.wait(0.05):
+            lowest[0] = min(lowest[0], _mem_available())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        g = h.grade(in_class_body(code), fast, settings)
+    finally:
+        done.set()
+        sampler.join()
     g.assert_full_except()
     written = printed(g.report, "WRITES")
     tmp_mb, tmp_error = written.pop("/tmp")
     assert tmp_mb <= fast.limits.scratch_mb and tmp_error in ("ENOSPC", "EFBIG")
     assert all(mb == 0 for mb, _ in written.values()), written
     assert {why for _, why in written.values()} <= {"EROFS", "EACCES", "ENOENT"}, written
-    assert shutil.disk_usage("/").free > disk - (256 << 20)  # other processes share this machine
-    assert _mem_available() > memory - (512 << 20)
+    # other processes share this machine: allow for their noise, far below the 2 GiB tried per place
+    assert shutil.disk_usage("/").free > disk - (512 << 20)
+    assert lowest[0] > memory - (1 << 30), (memory - lowest[0]) >> 20
 
 
 def _mem_available() -> int:
@@ -262,7 +273,13 @@ def test_nothing_inside_names_host_paths(fast, settings):
 # --- 5. a CPU hog slows only itself ------------------------------------------------------------
 
 
+def _cpu_controller() -> bool:
+    v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")
+    return "cpu" in v2.read_text().split() if v2.exists() else Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").exists()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="per-sandbox cgroups (and their CPU cap) need the grader to run as root")
+@pytest.mark.skipif(not _cpu_controller(), reason="the cgroup cpu controller is not available here")
 def test_cpu_hog_beside_a_correct_notebook_slows_only_itself(fast, settings):
     """Alone and beside a hog, interleaved (this machine is shared: its load changes by the second),
     the correct notebook's best time beside the hog stays within 1.5x of its worst time alone."""
