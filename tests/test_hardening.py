@@ -30,7 +30,7 @@ from tests import hostile as h
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.syscall.restype = ctypes.c_long
-TABLE = seccomp.SYSCALLS[platform.machine()]
+TABLE = seccomp.SYSCALLS.get(platform.machine(), {})  # the sandbox refuses other machines
 
 
 @pytest.fixture(scope="module", autouse=True)
