@@ -40,7 +40,7 @@ class UnitRun:
     variant: str                  # "own" or "reference_deps"
     timeout: float
     probes: tuple[ProbeRequest, ...]
-    substitutes: bytes | None = None  # marshalled code of reference definitions to swap in
+    substitutes: bytes | None = None  # marshalled (names, code) of reference definitions to swap in
 
     @property
     def key(self) -> str:
@@ -204,8 +204,8 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
         if not outcome.types and not outcome.errors:
             if status == "timeout":
                 outcome.failure = {"code": "unit_timeout", "seconds": run.timeout}
-            elif isinstance(bad_frame, str):
-                outcome.failure = {"code": "bad_frame", "reason": bad_frame[:200], "limit_mb": wire.MAX_FRAME >> 20}
+            elif bad_frame in ("oversize", "malformed"):
+                outcome.failure = {"code": f"frame_{bad_frame}", "limit_mb": wire.MAX_FRAME >> 20}
             else:
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
     output = header.get("output") if isinstance(header.get("output"), str) else ""

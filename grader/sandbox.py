@@ -269,8 +269,8 @@ class Session:
     def _next_frame(self) -> tuple[dict, dict[str, np.ndarray]] | None:
         try:
             return wire.take_frame(self._buffer)
-        except wire.WireError as exc:
-            raise SessionLost(f"garbled: {exc}") from None
+        except wire.WireError:
+            raise SessionLost("garbled") from None
 
     def close(self) -> None:
         """Kill the whole sandbox (its PID namespace dies with it) and release everything."""

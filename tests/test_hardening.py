@@ -348,10 +348,10 @@ def test_table_shows_student_text_with_control_characters_escaped(fast, settings
 # --- 8. oversize and malformed answers are reported as such -----------------------------------
 
 FRAMES = {
-    "oversize": ("return np.zeros(9 << 20)", "could not be read (frame too large)"),
+    "oversize": ("return np.zeros(9 << 20)", "could not be read: it is larger than the 64 MB"),
     "malformed": ("import os, struct\nfor fd in range(3, 64):\n    try:\n"
                   "        os.write(fd, struct.pack('>II', 5, 0) + b'{bad}')\n    except OSError:\n        pass\n"
-                  "os._exit(0)", "could not be read (header is not JSON"),
+                  "os._exit(0)", "could not be read: it was cut short or malformed"),
 }
 
 

@@ -113,13 +113,19 @@ def _call_backward(backward: Callable, args: list, spec: list) -> Any:
     return backward(*args)
 
 
+class ShapeMismatch(ValueError):
+    """An array of the student's network has the wrong shape. The message keeps one wording,
+    `grads['b1'] has shape (100,), expected (50,)`: feedback reads it back to say it in the
+    student's language."""
+
+
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
     """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
         target = net.params[key]
         if np.shape(target) != inputs[key].shape:
-            raise ValueError(f"params['{key}'] has shape {np.shape(target)}, expected {inputs[key].shape}")
+            raise ShapeMismatch(f"params['{key}'] has shape {np.shape(target)}, expected {inputs[key].shape}")
         target[...] = inputs[key]
     return net
 
@@ -233,8 +239,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             grads = step(net, x[idx], t[idx])
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
-                    raise ValueError(f"gradient returned grads['{key}'] of shape {np.shape(grads[key])}, "
-                                     f"but params['{key}'] has shape {np.shape(net.params[key])}")
+                    raise ShapeMismatch(f"grads['{key}'] has shape {np.shape(grads[key])}, "
+                                        f"expected {np.shape(net.params[key])}")
                 net.params[key] -= lr * grads[key]
         for key in PARAMS:
             rec.put(f"param_{key}", net.params[key])
