@@ -3,7 +3,9 @@
 IPython syntax is neutralised here (it never runs), each top-level statement
 is classified, and in the default "definitions" mode only imports, def,
 class and literal assignments are kept: training loops and other top-level
-work are skipped and listed in the report.
+work are skipped and listed in the report. A `%%writefile name.py` cell is
+a module: `from name import ...` brings in its statements (nothing is
+written to disk).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ _MAGIC_LINE = re.compile(r"^(\s*)(%|!|[\w.,\s]+=\s*[%!](?!=))")
 _HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$")
 _DEF_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+_WRITEFILE = re.compile(r"^\s*%%writefile\s+(-a\s+|--append\s+)?(\S+\.py)\s*$")
 
 
 @dataclass(frozen=True)
@@ -55,27 +58,63 @@ class Program:
 def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
     statements: list[Statement] = []
     skipped: list[Skipped] = []
+    modules: dict[str, list[tuple[Cell, str]]] = {}
+    imported: set[str] = set()
     for cell in cells:
+        written = written_module(cell.source)
+        if written is not None:  # `%%writefile layers.py`: a module for the notebook's imports, never a file
+            name, append, text = written
+            modules[name] = [*(modules.get(name, []) if append else []), (cell, text)]
+            continue
         text = strip_magics(cell.source)
         if text is None:
             skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
             continue
-        lines = text.splitlines()
-        for first_line, tree, error in _parse_chunks(text, lines):
-            if error is not None:
-                skipped.append(Skipped(cell, first_line, "syntax_error", error,
-                                       tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
-                continue
-            for node in tree.body:
-                kind = classify(node)
-                if kind == "noise":
-                    continue
-                if mode == "definitions" and kind == "code":
-                    detail = lines[node.lineno - 1][node.col_offset:][:80]
-                    skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
-                    continue
-                statements.append(_statement(len(statements), cell, lines, node, kind))
+        _cell(cell, text, mode, statements, skipped, modules, imported)
+    for name, parts in modules.items():
+        if name not in imported:
+            skipped.extend(Skipped(cell, 1, "magic_cell", cell.source.lstrip().splitlines()[0]) for cell, _ in parts)
     return Program(tuple(statements), tuple(skipped))
+
+
+def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped: list[Skipped],
+          modules: dict[str, list[tuple[Cell, str]]], imported: set[str]) -> None:
+    """A cell's statements; `from m import ...` of a %%writefile module brings in that module's statements."""
+    lines = text.splitlines()
+    for first_line, tree, error in _parse_chunks(text, lines):
+        if error is not None:
+            skipped.append(Skipped(cell, first_line, "syntax_error", error,
+                                   tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
+            continue
+        for node in tree.body:
+            kind = classify(node)
+            if kind == "noise":
+                continue
+            if mode == "definitions" and kind == "code":
+                detail = lines[node.lineno - 1][node.col_offset:][:80]
+                skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
+                continue
+            module = node.module if isinstance(node, ast.ImportFrom) and not node.level else None
+            if module in modules and module not in imported:
+                imported.add(module)
+                for part_cell, part in modules[module]:
+                    _cell(part_cell, part, mode, statements, skipped, modules, imported)
+                continue
+            if module in modules:  # imported again: its definitions are already there
+                continue
+            statements.append(_statement(len(statements), cell, lines, node, kind))
+
+
+def written_module(source: str) -> tuple[str, bool, str] | None:
+    """`%%writefile [-a] pkg/name.py` -> ("pkg.name", append?, body with the magic line blanked)."""
+    lines = source.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    match = _WRITEFILE.match(lines[first]) if first is not None else None
+    if match is None:
+        return None
+    path = match.group(2).removeprefix("./")
+    lines[first] = ""
+    return path[:-3].replace("/", "."), bool(match.group(1)), strip_magics("\n".join(lines)) or ""
 
 
 def strip_magics(source: str) -> str | None:

@@ -70,9 +70,13 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 
 
 def _relu_margin(drawn: dict) -> bool:
-    """No hidden pre-activation within reach of a +/-h step: a finite difference across a kink lies."""
+    """No pre-activation where a Relu sits, or where a misplaced one may sit (after the second
+    Affine), within reach of a +/-h step: a finite difference across a kink lies. Both signs
+    occur at each, so a mask that is inverted or never applied shows and a misplaced Relu
+    does not leave the loss constant."""
     hidden = drawn["x"].reshape(drawn["x"].shape[0], -1) @ drawn["W1"] + drawn["b1"]
-    return bool(np.min(np.abs(hidden)) > 2e-3)
+    outputs = (hidden @ drawn["W2"] + drawn["b2"], np.maximum(hidden, 0) @ drawn["W2"] + drawn["b2"])
+    return all(np.min(np.abs(z)) > 2e-3 and 0.2 < np.mean(z > 0) < 0.8 for z in (hidden, *outputs))
 
 
 CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}

@@ -13,6 +13,7 @@ import numpy as np
 from grader import data, feedback, languages, probing, scoring
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
+from grader.diagnoses import Diagnoser
 from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
 from grader.extraction import Program, extract
 from grader.inputs import FileInput
@@ -67,6 +68,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
     units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
     timings["checks"] = time.monotonic() - checked
+    timings["diagnosis"] = judge.diagnosis_seconds
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
         submission=submission, assignment=assignment.name, seed=seed,
@@ -96,6 +98,8 @@ class _Judge:
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected: dict[tuple[str, str], ProbeOutcome] = {}
+        self.diagnoser = Diagnoser(assignment, program, defs.names, defs.imported)
+        self.diagnosis_seconds = 0.0   # part of the checks' time
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
         lost = probing.missing(unit, self.defs, self.assignment.aliases)
@@ -111,19 +115,27 @@ class _Judge:
                     verdict = self._judge(unit, check, run.probes[check.probe])
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
-        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang)) for c in scored.checks)
+        runs = {v: self.execution.runs.get(f"{unit.name}:{v}") for v in scoring.variants(unit)}
+        started = time.monotonic()
+        found = self.diagnoser.unit(unit, scored.checks, runs, lambda p: self.request(unit, p),
+                                    lambda p: self._expected(unit, p))
+        self.diagnosis_seconds += time.monotonic() - started
+        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score, self._message(unit, c, lang),
+                                   d.render(lang) if (d := found.get((c.name, c.variant))) else None)
+                       for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
     def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
         probe = unit.probes[check.probe]
-        expected = None
-        if check.kind in NEEDS_REFERENCE:
-            key = (unit.name, probe.name)
-            if key not in self.expected:
-                self.expected[key] = probing.reference_outcome(self.request(unit, probe.name), self.assignment)
-            expected = self.expected[key]
+        expected = self._expected(unit, probe.name) if check.kind in NEEDS_REFERENCE else None
         return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
+
+    def _expected(self, unit: UnitSpec, probe: str) -> ProbeOutcome:
+        """The reference's outcome of a probe, computed once."""
+        key = (unit.name, probe)
+        if key not in self.expected:
+            self.expected[key] = probing.reference_outcome(self.request(unit, probe), self.assignment)
+        return self.expected[key]
 
     def request(self, unit: UnitSpec, probe: str) -> ProbeRequest:
         """The probe exactly as the sandbox got it (inputs are a pure function of the seed)."""

@@ -79,21 +79,30 @@ def call(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
 
 
 def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """`closure`: f ignores its argument and reads x in place, as `lambda W: self.loss(x, t)` does."""
     x = np.array(inputs["x"], copy=True)
+    fn = TEST_FUNCTIONS[p["function"]]
+    f = (lambda _arg: fn(x)) if p.get("closure") else fn
     with rec.stage("grad", "x_after"):
-        rec.put("grad", ns[p["target"]](TEST_FUNCTIONS[p["function"]], x))
+        rec.put("grad", ns[p["target"]](f, x))
         rec.put("x_after", x)
 
 
 def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    names = ("out", "dx", *p.get("attrs", ()))
+    names = ("out", "dx", *p.get("attrs", ()), *(f"{k}_after" for k in p.get("keep", ())))
     obj = None
     with rec.stage(*names):
-        obj = ns[p["target"]](*_args(p.get("init", []), inputs))
+        init = _args(p.get("init", []), inputs)
+        obj = ns[p["target"]](*init)
+        for name, new in p.get("update", {}).items():  # the caller changes its arrays in place
+            init[p["init"].index(name)][...] = inputs[new]
     if obj is None:
         return
     with rec.stage(*names):
-        rec.put("out", obj.forward(*_args(p["forward"], inputs)))
+        forward = _args(p["forward"], inputs)
+        rec.put("out", obj.forward(*forward))
+        for name in p.get("keep", ()):  # the inputs as forward left them
+            rec.put(f"{name}_after", forward[p["forward"].index(name)])
     if rec.failed("out"):
         return
     with rec.stage(*names[1:]):
@@ -120,7 +129,9 @@ class ShapeMismatch(ValueError):
 
 
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
-    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
+    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
+    initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
+    np.random.seed(0)
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
         target = net.params[key]
@@ -208,19 +219,22 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         return
     h = float(p["h"])
     for key in PARAMS:
-        with rec.stage(f"lplus_{key}", f"lminus_{key}"):
+        with rec.stage(f"lplus_{key}", f"lminus_{key}", f"step_{key}"):
             param = net.params[key]
-            plus, minus = np.empty(param.size), np.empty(param.size)
+            plus, minus, step = np.empty(param.size), np.empty(param.size), np.empty(param.size)
             for i in range(param.size):
                 idx = np.unravel_index(i, param.shape)
-                saved = float(param[idx])
-                param[idx] = saved + h
+                saved = param[idx].copy()
+                param[idx] = float(saved) + h
+                up = float(param[idx])  # the step the parameter's dtype really took (float32 rounds)
                 plus[i] = float(net.loss(*_args(["x", "t"], inputs)))
-                param[idx] = saved - h
+                param[idx] = float(saved) - h
+                step[i] = up - float(param[idx])
                 minus[i] = float(net.loss(*_args(["x", "t"], inputs)))
                 param[idx] = saved
             rec.put(f"lplus_{key}", plus)
             rec.put(f"lminus_{key}", minus)
+            rec.put(f"step_{key}", step)
 
 
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
