@@ -189,8 +189,8 @@ def test_a_student_cannot_open_another_students_result_and_forms_need_the_csrf_t
     context.close()
 
 
-def test_the_language_switch_changes_the_page_to_japanese_and_back(browser: Browser, stack: Stack,  # noqa: F811
-                                                                   course: dict) -> None:
+def test_the_language_switch_changes_the_page_to_each_language_and_back(browser: Browser, stack: Stack,  # noqa: F811
+                                                                        course: dict) -> None:
     context, page = new_page(browser, stack, locale="en-US", width=375)   # a phone's width
     sign_in(page, course["tokens"]["ann"])
     expect(page.locator("h1")).to_have_text("Assignments")
@@ -200,12 +200,19 @@ def test_the_language_switch_changes_the_page_to_japanese_and_back(browser: Brow
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375   # nothing wider than the phone
     screenshot(page, "japanese_phone_width")
-    page.get_by_label("言語").select_option("en")
+    page.get_by_label("言語").select_option("ko")
     page.get_by_role("button", name="変更").click()
+    expect(page.locator("h1")).to_have_text("과제")
+    page.get_by_label("언어").select_option("zh")
+    page.get_by_role("button", name="변경").click()
+    expect(page.locator("h1")).to_have_text("作业")
+    page.get_by_label("语言").select_option("en")
+    page.get_by_role("button", name="切换").click()
     expect(page.locator("h1")).to_have_text("Assignments")
     context.close()
 
-    context, page = new_page(browser, stack, locale="ja-JP")   # the browser's language, without the switch
-    sign_in(page, course["tokens"]["ann"])
-    expect(page.locator("h1")).to_have_text("課題")
-    context.close()
+    for locale, heading in (("ja-JP", "課題"), ("ko-KR", "과제")):   # the browser's language, without the switch
+        context, page = new_page(browser, stack, locale=locale)
+        sign_in(page, course["tokens"]["ann"])
+        expect(page.locator("h1")).to_have_text(heading)
+        context.close()

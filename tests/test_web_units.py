@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+import re
+import string
 from types import SimpleNamespace
 
 import nbformat
+import pytest
 
+from grader import languages
 from service.web import i18n, notebook_view, views, written
+from tests.scripts import FOREIGN_SCRIPT
 
 
-def test_every_page_message_exists_in_every_language_the_switch_offers():
-    missing = {key: set(i18n.LANGUAGES) - set(texts) for key, texts in i18n.MESSAGES.items()
-               if set(i18n.LANGUAGES) - set(texts)}
+def _placeholders(text: str) -> list[str]:
+    return sorted(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)
+
+
+def test_every_page_message_exists_in_every_language_with_the_same_placeholders():
+    assert list(i18n.LANGUAGES) == list(languages.LANGUAGES)   # the switch offers all four
+    missing = {key: set(languages.LANGUAGES) - set(texts) for key, texts in i18n.MESSAGES.items()
+               if set(languages.LANGUAGES) - set(texts)}
     assert missing == {}
+    differing = {key: lang for key, texts in i18n.MESSAGES.items() for lang, text in texts.items()
+                 if _placeholders(text) != _placeholders(texts["en"])}
+    assert differing == {}
+
+
+@pytest.mark.parametrize("lang", languages.LANGUAGES)
+def test_no_page_message_contains_another_languages_script(lang):
+    foreign = {key: texts[lang] for key, texts in i18n.MESSAGES.items()
+               if FOREIGN_SCRIPT[lang].search(re.sub(r"\{[^{}]*\}", "", texts[lang]))}
+    assert foreign == {}
 
 
 def test_the_switch_wins_over_the_browser_language_which_wins_over_the_default():
     assert i18n.negotiate("ja-JP,ja;q=0.9,en;q=0.8", None) == "ja"
     assert i18n.negotiate("fr-FR,en;q=0.5,ja;q=0.9", None) == "ja"
+    assert i18n.negotiate("ko-KR,ko;q=0.9,en;q=0.8", None) == "ko"
+    assert i18n.negotiate("zh-TW,zh;q=0.9", None) == "zh"
     assert i18n.negotiate("ja", "en") == "en"
+    assert i18n.negotiate("en-US", "zh") == "zh"
     assert i18n.negotiate("fr", None) == i18n.DEFAULT
 
 

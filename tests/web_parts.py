@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from grader.config import ASSIGNMENTS_DIR
+from service.web import i18n
 from tests.notebooks import solution_cells
 from tests.service_parts import INSTRUCTOR, RedisServer, Stack, service_env, wait_until
 
@@ -61,7 +63,7 @@ def new_page(browser: Browser, stack: Stack, locale: str = "en-US", width: int =
 
 def sign_in(page: Page, token: str) -> None:
     page.goto("/signin")
-    page.get_by_label("Your personal token").or_(page.get_by_label("個人トークン")).fill(token)
+    page.get_by_label(re.compile("|".join(map(re.escape, i18n.MESSAGES["token"].values())))).fill(token)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(lambda url: "/signin" not in url)
 
