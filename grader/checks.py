@@ -121,7 +121,9 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
 
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                      ctx: CheckContext) -> Verdict:
-    """Score the trained parameters on the held-out split with the reference forward pass."""
+    """Score the trained parameters on the held-out split with the reference forward pass; they
+    must also lie on the reference's trajectory from the same start over the same batches, so
+    only training with the student's own backprop earns the points (not weights made otherwise)."""
     params = {}
     for key in ("W1", "b1", "W2", "b2"):
         if (why := absent(got, f"param_{key}")) is not None:
@@ -138,8 +140,34 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
         accuracy = net.accuracy(x_test, t_test)
     threshold = float(check.options["threshold"])
     facts = {"accuracy": round(accuracy, 4), "threshold": threshold, "n_test": int(len(t_test)),
-             "steps": probe.params.get("steps")}
+             "training": training_facts(got)}
+    tolerance = float(check.options.get("trajectory_rtol", np.inf))
+    for key, value in params.items():
+        ref = np.asarray(expected.values[f"param_{key}"], dtype=float)
+        with np.errstate(all="ignore"):
+            distance = float(np.linalg.norm(value - ref) / max(np.linalg.norm(ref), 1e-12))
+        if not distance <= tolerance:
+            return Verdict(False, "off_trajectory", {**facts, "param": key, "distance": distance,
+                                                     "tolerance": tolerance})
     return Verdict(accuracy >= threshold, "ok" if accuracy >= threshold else "accuracy_low", facts)
+
+
+def training_facts(got: ProbeOutcome) -> dict[str, Any]:
+    """What training looked like, from the student's side (only ever used to word feedback)."""
+    def series(name: str) -> np.ndarray:
+        value = got.values.get(name)
+        return np.asarray(value, dtype=float).ravel() if isinstance(value, np.ndarray) else np.zeros(0)
+    loss, grads, steps = series("loss_curve"), series("grad_norms"), series("step_norms")
+    facts: dict[str, Any] = {}
+    if loss.size >= 2:
+        facts.update(loss_first=float(loss[0]), loss_last=float(loss[-1]))
+    if steps.size:
+        facts["still_steps"] = int(np.sum(steps == 0))
+        facts["steps"] = int(steps.size)
+    if grads.size >= 20:
+        head, tail = float(np.mean(grads[:10])), float(np.mean(grads[-10:]))
+        facts.update(grad_first=head, grad_last=tail)
+    return facts
 
 
 CheckFn = Callable[[CheckSpec, ProbeSpec, ProbeOutcome, ProbeOutcome | None, CheckContext], Verdict]
@@ -149,4 +177,4 @@ CHECK_KINDS: dict[str, CheckFn] = {
     "gradient_check": gradient_check,
     "heldout_accuracy": heldout_accuracy,
 }
-NEEDS_REFERENCE = {"close", "gradient_check"}
+NEEDS_REFERENCE = {"close", "gradient_check", "heldout_accuracy"}

@@ -44,8 +44,25 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "しきい値 {threshold:g} を超えています"},
     "gradient_check_ok": {"en": "mean |backprop - numerical| for {param} = {diff:.2g}",
                           "ja": "{param} の |誤差逆伝播 - 数値微分| の平均 = {diff:.2g}"},
-    "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}",
-                     "ja": "{call}: テスト精度 {accuracy:.3f} が基準 {threshold:g} に達していません"},
+    "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}{training}",
+                     "ja": "{call}: テスト精度 {accuracy:.3f} が基準 {threshold:g} に達していません{training}"},
+    "off_trajectory": {
+        "en": "{call}: after training from the grader's starting parameters, params['{param}'] is {distance:.3g} "
+              "(relative) away from where backpropagation takes the reference network over the same batches "
+              "(tolerance {tolerance:g}); accuracy counts only for parameters trained with your own gradient"
+              " (test accuracy {accuracy:.3f}){training}",
+        "ja": "{call}: 採点側の初期パラメータから学習した後の params['{param}'] が、同じバッチで誤差逆伝播により学習した"
+              "参照ネットワークから相対 {distance:.3g} 離れています（許容 {tolerance:g}）。精度は自分の勾配で学習した"
+              "パラメータに対してのみ認められます（テスト精度 {accuracy:.3f}）{training}"},
+    "training_loss_flat": {"en": "; during training the loss went from {loss_first:.4g} to {loss_last:.4g}"
+                                 " (not decreasing)",
+                           "ja": "。学習中の損失は {loss_first:.4g} から {loss_last:.4g} で、減少していません"},
+    "training_still": {"en": "; the parameters did not change in {still_steps} of {steps} steps",
+                       "ja": "。{steps} ステップ中 {still_steps} ステップでパラメータが変化しませんでした"},
+    "training_growing": {"en": "; the gradients grew during training (norm {grad_first:.3g} at the start, "
+                               "{grad_last:.3g} at the end): does a layer accumulate dW/db across calls?",
+                         "ja": "。学習中に勾配が大きくなりました（ノルムが最初 {grad_first:.3g}、最後 {grad_last:.3g}）。"
+                               "レイヤの dW/db が呼び出しごとに累積していませんか"},
     "accuracy_ok": {"en": "test accuracy {accuracy:.3f} (required {threshold:g})",
                     "ja": "テスト精度 {accuracy:.3f}（基準 {threshold:g}）"},
     "unit_timeout": {"en": "{call} did not finish within {seconds:g} s",
@@ -111,11 +128,15 @@ OUTPUT_LABELS: dict[str, dict[Lang, str]] = {
     "dx": {"en": "backward's dx", "ja": "backward の dx"},
     "grad": {"en": "the gradient", "ja": "勾配"},
     "x_after": {"en": "x after the call (it must be restored)", "ja": "呼び出し後の x（元に戻す必要があります）"},
+    "second_call": {"en": "{label} on the second call", "ja": "2回目の呼び出しでの{label}"},
 }
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
-    """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2']."""
+    """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2'],
+    `dx_2` is backward's dx on the second call."""
+    if name.endswith("_2"):
+        return OUTPUT_LABELS["second_call"][lang].format(label=output_label(name[:-2], kind, lang))
     for key in (f"{kind}:{name}", name):
         if key in OUTPUT_LABELS:
             return OUTPUT_LABELS[key][lang]
@@ -149,6 +170,8 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     frames = facts.get("where")
     facts["where"] = render("where", frames, lang) if isinstance(frames, dict) else ""
     facts["values"] = render("scalar_values", facts, lang) if "got" in facts and "expected" in facts else ""
+    if code in {"off_trajectory", "accuracy_low"}:
+        facts["training"] = training_story(facts.get("training") or {}, lang)
     if code == "not_defined":
         facts["why"] = "".join(render(w["code"], w, lang) for w in facts.get("why", []))
     hint = facts.get("hint")
@@ -160,6 +183,19 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     return text
 
 
+def training_story(seen: dict[str, Any], lang: Lang) -> str:
+    """What the grader saw while training, where it points at a cause: a loss that does not go
+    down, parameters that do not move, gradients that grow."""
+    parts = []
+    if "loss_first" in seen and not seen["loss_last"] < 0.9 * seen["loss_first"]:
+        parts.append(render("training_loss_flat", seen, lang))
+    if seen.get("still_steps"):
+        parts.append(render("training_still", seen, lang))
+    if "grad_first" in seen and seen["grad_last"] > 10 * seen["grad_first"]:
+        parts.append(render("training_growing", seen, lang))
+    return "".join(parts)
+
+
 def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int, ...] | None]) -> str:
     """What the grader called, with input shapes, e.g. `Affine(W (4, 3), b (3,)).forward(x (3, 1, 2, 2))`."""
     def args(names: list) -> str:
@@ -169,12 +205,13 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
     if kind == "call":
         return f"{target}({args(params.get('args', []))})"
     if kind == "numerical_grad":
-        return f"{target}(f={params.get('function')}, x {shapes.get('x')})"
+        f = "lambda W: f(x)" if params.get("closure") else "f"
+        return f"{target}({f}, x {shapes.get('x')})"
     if kind == "layer":
         return (f"{target}({args(params.get('init', []))}).forward({args(params.get('forward', []))})"
                 f" / .backward({args(params.get('backward', []))})")
     sizes = tuple(params.get("sizes", ()))
     if kind == "train":
-        return (f"SGD training of TwoLayerNet{sizes}: {params.get('steps')} steps, batch "
-                f"{params.get('batch_size')}, lr {params.get('learning_rate')}")
+        steps, batch = shapes.get("batches") or ("?", "?")
+        return f"SGD training of TwoLayerNet{sizes}: {steps} steps, batch {batch}, lr {params.get('learning_rate')}"
     return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"

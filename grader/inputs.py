@@ -29,31 +29,52 @@ class FileInput:
 Value = np.ndarray | FileInput
 
 
-def _normal(rng: np.random.Generator, g: dict, _: dict) -> np.ndarray:
+def _shape(rng: np.random.Generator, g: dict, drawn: dict) -> tuple[int, ...]:
+    """`shape`, where an entry [lo, hi] is drawn from lo..hi; or `like` another input's shape."""
+    if "like" in g:
+        return np.shape(drawn[g["like"]])
+    return tuple(int(rng.integers(d[0], d[1] + 1)) if isinstance(d, list) else int(d) for d in g["shape"])
+
+
+def _normal(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
     """Gaussian values; `row_offsets` shifts each row (first axis) by its own constant."""
-    values = rng.normal(0.0, float(g.get("scale", 1.0)), size=tuple(g["shape"]))
+    values = rng.normal(0.0, float(g.get("scale", 1.0)), size=_shape(rng, g, drawn))
     if "row_offsets" in g:
         values += np.reshape(g["row_offsets"], (-1,) + (1,) * (values.ndim - 1))
     return values
 
 
+def _uniform(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
+    """Values in [0, 1): e.g. batch positions, scaled by the probe to the size of a data set."""
+    return rng.random(size=_shape(rng, g, drawn))
+
+
 def _probs(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
-    """Softmax rows of random logits; `zero_at` sets the true class's probability to exactly 0."""
+    """Softmax rows of random logits (every probability far above the 1e-7 of the loss's log, so
+    `+ 1e-7` and `np.maximum(y, 1e-7)` agree); `zero_at` sets the true class's probability to
+    exactly 0 in the first `zero_rows` rows (all by default)."""
     logits = rng.normal(0.0, float(g.get("scale", 1.0)), size=tuple(g["shape"]))
     y = np.exp(logits - logits.max(axis=-1, keepdims=True))
     if "zero_at" in g:
         labels = drawn[g["zero_at"]]
         labels = labels.argmax(axis=-1) if labels.ndim == y.ndim else labels
-        y.reshape(-1, y.shape[-1])[np.arange(labels.size), labels.reshape(-1)] = 0.0
+        rows = int(g.get("zero_rows", labels.size))
+        y.reshape(-1, y.shape[-1])[np.arange(rows), labels.reshape(-1)[:rows]] = 0.0
     return y / y.sum(axis=-1, keepdims=True)
 
 
 def _labels(rng: np.random.Generator, g: dict, _: dict) -> np.ndarray:
-    """Random class indices; `balanced` draws each class equally often (in random order)."""
+    """Random class indices that exercise label handling: a single label is never class 0 (code
+    that reads class 0 whatever the label must not pass by luck); a batch holds min(n, classes)
+    distinct classes in random order; `balanced` draws each class equally often."""
     n, classes = int(g["n"]), int(g["classes"])
+    if not n:
+        return np.asarray(rng.integers(1, classes), dtype=np.int64)
     if g.get("balanced"):
         return rng.permutation(np.arange(n) % classes).astype(np.int64)
-    return rng.integers(0, classes, size=n if n else ()).astype(np.int64)
+    distinct = rng.choice(classes, size=min(n, classes), replace=False)
+    return rng.permutation(np.concatenate([distinct, rng.integers(0, classes, size=n - distinct.size)])
+                           ).astype(np.int64)
 
 
 def _one_hot(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
@@ -62,6 +83,7 @@ def _one_hot(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
 
 GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
     "normal": _normal,
+    "uniform": _uniform,
     "probs": _probs,
     "labels": _labels,
     "one_hot": _one_hot,
@@ -70,9 +92,12 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 
 
 def _relu_margin(drawn: dict) -> bool:
-    """No hidden pre-activation within reach of a +/-h step: a finite difference across a kink lies."""
-    hidden = drawn["x"].reshape(drawn["x"].shape[0], -1) @ drawn["W1"] + drawn["b1"]
-    return bool(np.min(np.abs(hidden)) > 2e-3)
+    """No hidden pre-activation within reach of a +/-h step (for every batch of the probe, `x` and
+    `x2`...): a finite difference across a kink lies, and only away from kinks can backprop be told
+    from a numerical gradient by its precision."""
+    batches = [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]
+    hidden = [b.reshape(b.shape[0], -1) @ drawn["W1"] + drawn["b1"] for b in batches]
+    return all(np.min(np.abs(h)) > 2e-3 for h in hidden)
 
 
 CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}

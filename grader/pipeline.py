@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import data, feedback, probing, scoring
+from grader import data, feedback, probing, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
 from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
@@ -46,8 +46,10 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     program = extract(notebook.code_cells, assignment.mode)
     timings = {"intake": time.monotonic() - started}
 
+    fixed_seed = trajectory.training_key(settings)
+
     def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
-        return probing.plan(assignment, probing.definitions(program, statement_errors), seed)
+        return probing.plan(assignment, probing.definitions(program, statement_errors), seed, fixed_seed)
 
     try:
         execution = execute(program, plan, assignment.limits, _files(assignment, settings),
@@ -57,10 +59,8 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
                              feedback.render("sandbox_failed", {"detail": str(exc)}, language))
     timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
-    defs = probing.definitions(program, execution.statement_errors)
     checked = time.monotonic()
-    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
-    units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
+    units = judge(assignment, settings, notebook, program, execution, seed, language)
     timings["checks"] = time.monotonic() - checked
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
@@ -80,13 +80,22 @@ def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
     return {FileInput("mnist_train", "x").name: paths["x_train"], FileInput("mnist_train", "t").name: paths["t_train"]}
 
 
+def judge(assignment: Assignment, settings: Settings, notebook: Notebook, program: Program, execution: Execution,
+          seed: int, lang: str) -> dict[str, UnitReport]:
+    """Every unit's report from what the sandbox returned for the probes drawn from `seed`."""
+    defs = probing.definitions(program, execution.statement_errors)
+    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
+    return {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
+
+
 class _Judge:
     """Judges one submission's sandbox outcomes against the reference, check by check."""
 
     def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
                  defs: probing.Definitions, execution: Execution, seed: int) -> None:
         self.assignment, self.program, self.defs, self.execution = assignment, program, defs, execution
-        self.seed = seed
+        self.seed, self.settings = seed, settings
+        self.fixed_seed = trajectory.training_key(settings)
         self.requests: dict[tuple[str, str], ProbeRequest] = {}
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
@@ -116,7 +125,12 @@ class _Judge:
         if check.kind in NEEDS_REFERENCE:
             key = (unit.name, probe.name)
             if key not in self.expected:
-                self.expected[key] = probing.reference_outcome(self.request(unit, probe.name), self.assignment)
+                request = self.request(unit, probe.name)
+                if any(isinstance(v, FileInput) for v in request.inputs.values()):
+                    self.expected[key] = trajectory.reference_outcome(
+                        request, self.assignment, _files(self.assignment, self.settings), self.settings.cache_dir)
+                else:
+                    self.expected[key] = probing.reference_outcome(request, self.assignment)
             expected = self.expected[key]
         return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
 
@@ -124,7 +138,7 @@ class _Judge:
         """The probe exactly as the sandbox got it (inputs are a pure function of the seed)."""
         key = (unit.name, probe)
         if key not in self.requests:
-            self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed)
+            self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed, self.fixed_seed)
         return self.requests[key]
 
     def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str) -> str:
