@@ -2,8 +2,9 @@
 
 IPython syntax is neutralised here (it never runs), each top-level statement
 is classified, and in the default "definitions" mode only imports, def,
-class and literal assignments are kept: training loops and other top-level
-work are skipped and listed in the report.
+class and literal assignments are kept, plus cheap set-up a definition
+needs (see `setup`): training loops and other top-level work are skipped
+and listed in the report.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import re
 from dataclasses import dataclass, field
 
 from grader.intake import Cell
+from grader.setup_statements import setup
 
 _MAGIC_LINE = re.compile(r"^(\s*)(%|!|[\w.,\s]+=\s*[%!](?!=))")
 _HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$")
 _DEF_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+KEPT = {"import", "definition", "assignment"}  # kinds that load in definitions mode (set-up aside)
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Statement:
     cell: Cell
     line: int                       # first line within the cell, from 1
     source: str                     # the statement's text; its first line is `line` of the cell
-    kind: str                       # import | definition | assignment | code
+    kind: str                       # import | definition | assignment | setup | code
     defines: tuple[str, ...] = ()   # names bound by def, class or a literal assignment
     methods: tuple[str, ...] = ()   # for a class: the methods (and other attributes) its body binds
     bases: tuple[str, ...] = ()     # for a class: base classes named plainly; for `A = B`: ("B",)
@@ -55,6 +58,7 @@ class Program:
 def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
     statements: list[Statement] = []
     skipped: list[Skipped] = []
+    parsed: list[tuple[Cell, list[str], ast.stmt]] = []
     for cell in cells:
         text = strip_magics(cell.source)
         if text is None:
@@ -66,16 +70,20 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
                 skipped.append(Skipped(cell, first_line, "syntax_error", error,
                                        tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
                 continue
-            for node in tree.body:
-                kind = classify(node)
-                if kind == "noise":
-                    continue
-                if mode == "definitions" and kind == "code":
-                    detail = lines[node.lineno - 1][node.col_offset:][:80]
-                    skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
-                    continue
-                statements.append(_statement(len(statements), cell, lines, node, kind))
-    return Program(tuple(statements), tuple(skipped))
+            parsed += [(cell, lines, node) for node in tree.body]
+    nodes = [node for _, _, node in parsed]
+    needed = setup(nodes, lambda n: classify(n) in KEPT) if mode == "definitions" else set()
+    for cell, lines, node in parsed:
+        kind = classify(node)
+        kind = "setup" if kind == "code" and id(node) in needed else kind
+        if kind == "noise":
+            continue
+        if mode == "definitions" and kind == "code":
+            detail = lines[node.lineno - 1][node.col_offset:][:80]
+            skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
+            continue
+        statements.append(_statement(len(statements), cell, lines, node, kind))
+    return Program(tuple(statements), tuple(sorted(skipped, key=lambda s: (s.cell.index, s.line))))
 
 
 def strip_magics(source: str) -> str | None:

@@ -51,9 +51,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
               "(relative) away from where backpropagation takes the reference network over the same batches "
               "(tolerance {tolerance:g}); accuracy counts only for parameters trained with your own gradient"
               " (test accuracy {accuracy:.3f}){training}",
-        "ja": "{call}: 採点側の初期パラメータから学習した後の params['{param}'] が、同じバッチで誤差逆伝播により学習した"
-              "参照ネットワークから相対 {distance:.3g} 離れています（許容 {tolerance:g}）。精度は自分の勾配で学習した"
-              "パラメータに対してのみ認められます（テスト精度 {accuracy:.3f}）{training}"},
+        "ja": "{call}: 採点側の初期パラメータから学習した後の params['{param}'] が、"
+              "同じバッチで誤差逆伝播により学習した参照ネットワークから"
+              "相対 {distance:.3g} 離れています（許容 {tolerance:g}）。"
+              "精度は自分の勾配で学習したパラメータに対してのみ認められます"
+              "（テスト精度 {accuracy:.3f}）{training}"},
     "training_loss_flat": {"en": "; during training the loss went from {loss_first:.4g} to {loss_last:.4g}"
                                  " (not decreasing)",
                            "ja": "。学習中の損失は {loss_first:.4g} から {loss_last:.4g} で、減少していません"},
@@ -61,8 +63,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                        "ja": "。{steps} ステップ中 {still_steps} ステップでパラメータが変化しませんでした"},
     "training_growing": {"en": "; the gradients grew during training (norm {grad_first:.3g} at the start, "
                                "{grad_last:.3g} at the end): does a layer accumulate dW/db across calls?",
-                         "ja": "。学習中に勾配が大きくなりました（ノルムが最初 {grad_first:.3g}、最後 {grad_last:.3g}）。"
-                               "レイヤの dW/db が呼び出しごとに累積していませんか"},
+                         "ja": "。学習中に勾配が大きくなりました（ノルムが最初 {grad_first:.3g}、"
+                               "最後 {grad_last:.3g}）。レイヤの dW/db が呼び出しごとに累積していませんか"},
     "accuracy_ok": {"en": "test accuracy {accuracy:.3f} (required {threshold:g})",
                     "ja": "テスト精度 {accuracy:.3f}（基準 {threshold:g}）"},
     "unit_timeout": {"en": "{call} did not finish within {seconds:g} s",
@@ -102,6 +104,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                           "ja": "{cell} {line} 行目: {seconds:g} 秒以内に終わらなかったため、スキップしました"},
     "statement_crashed": {"en": "{cell}, line {line}: ended the process and was skipped",
                           "ja": "{cell} {line} 行目: プロセスを終了させたため、スキップしました"},
+    "ran_setup": {"en": "{cell}, line {line}: run (cheap set-up that your definitions use): {detail}",
+                  "ja": "{cell} {line} 行目: 定義が使う軽い準備のコードとして実行しました: {detail}"},
     "skipped_code": {"en": "{cell}, line {line}: not run (only definitions are graded): {detail}",
                      "ja": "{cell} {line} 行目: 実行していません（採点対象は定義のみ）: {detail}"},
     "skipped_magic_cell": {"en": "{cell}: not run (IPython cell magic {detail})",

@@ -190,6 +190,9 @@ def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]
     for stmt in program.statements:
         error = execution.statement_errors.get(stmt.id)
         if error is None:
+            if stmt.kind == "setup":
+                notes.append(feedback.render("ran_setup", {"cell": stmt.filename, "line": stmt.line,
+                                                           "detail": stmt.source.splitlines()[0][:80]}, lang))
             continue
         code = error.get("code", "statement_error")
         line = error.get("frames", [[None, stmt.line]])[-1][1] if error.get("frames") else stmt.line
