@@ -6,6 +6,8 @@ constraint the drawn inputs must satisfy (they are redrawn until it holds).
 
 from __future__ import annotations
 
+import functools
+import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,11 +51,28 @@ def _uniform(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
     return rng.random(size=_shape(rng, g, drawn))
 
 
+def _logits(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
+    """Rows of class scores that are well apart: each row is a random permutation of evenly spaced
+    values in [-spread, spread], jittered by under a third of the spacing. So no two classes score
+    alike (reading the wrong class is never off by a rounding error only), and every softmax
+    probability stays above ~1e-3 (far from the 1e-7 of the loss's log, so `+ 1e-7`,
+    `np.maximum(y, 1e-7)` and `np.clip` agree). `row_offsets` shifts each row as in `normal`."""
+    shape = _shape(rng, g, drawn)
+    classes, spread = shape[-1], float(g.get("spread", 3.0))
+    rows = int(np.prod(shape[:-1], dtype=int))
+    grid = np.linspace(-spread, spread, classes)
+    jitter = (grid[1] - grid[0]) / 3 if classes > 1 else 0.0
+    values = np.array([rng.permutation(grid) for _ in range(rows)]) + rng.uniform(-jitter, jitter, (rows, classes))
+    values = values.reshape(shape)
+    if "row_offsets" in g:
+        values += np.reshape(g["row_offsets"], (-1,) + (1,) * (values.ndim - 1))
+    return values
+
+
 def _probs(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
-    """Softmax rows of random logits (every probability far above the 1e-7 of the loss's log, so
-    `+ 1e-7` and `np.maximum(y, 1e-7)` agree); `zero_at` sets the true class's probability to
-    exactly 0 in the first `zero_rows` rows (all by default)."""
-    logits = rng.normal(0.0, float(g.get("scale", 1.0)), size=tuple(g["shape"]))
+    """Softmax rows of `_logits`; `zero_at` sets the true class's probability to exactly 0 in the
+    first `zero_rows` rows (all by default)."""
+    logits = _logits(rng, g, drawn)
     y = np.exp(logits - logits.max(axis=-1, keepdims=True))
     if "zero_at" in g:
         labels = drawn[g["zero_at"]]
@@ -84,6 +103,7 @@ def _one_hot(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
 GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
     "normal": _normal,
     "uniform": _uniform,
+    "logits": _logits,
     "probs": _probs,
     "labels": _labels,
     "one_hot": _one_hot,
@@ -105,12 +125,22 @@ CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}
 
 def generate(seed: int, unit: str, probe: str, spec: dict[str, dict],
              constraint: str | None = None) -> dict[str, Value]:
-    """Inputs for one probe, independent of every other probe's (so specs can change locally)."""
+    """Inputs for one probe, independent of every other probe's (so specs can change locally).
+    Arrays are read-only: they are drawn once per seed and shared by every caller."""
+    return dict(_generate(seed, unit, probe, json.dumps(spec), constraint))
+
+
+@functools.lru_cache(maxsize=8192)
+def _generate(seed: int, unit: str, probe: str, spec_json: str, constraint: str | None) -> dict[str, Value]:
+    spec = json.loads(spec_json)
     rng = np.random.default_rng([seed, zlib.crc32(unit.encode()), zlib.crc32(probe.encode())])
     for _ in range(100):
         drawn: dict[str, Value] = {}
         for name, g in spec.items():
             drawn[name] = GENERATORS[g["gen"]](rng, g, drawn)
         if constraint is None or CONSTRAINTS[constraint](drawn):
+            for value in drawn.values():
+                if isinstance(value, np.ndarray):
+                    value.setflags(write=False)
             return drawn
     raise ValueError(f"{unit}/{probe}: inputs never satisfied {constraint}")

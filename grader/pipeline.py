@@ -52,7 +52,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         return probing.plan(assignment, probing.definitions(program, statement_errors), seed, fixed_seed)
 
     try:
-        execution = execute(program, plan, assignment.limits, _files(assignment, settings),
+        execution = execute(program, plan, assignment.limits, files(assignment, settings),
                             unsafe=settings.unsafe_no_sandbox)
     except RuntimeError as exc:
         return error_report(submission, assignment, seed, language,
@@ -71,7 +71,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         timings=timings)
 
 
-def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
+def files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
     """Data files the sandbox needs, mounted read-only: the training split only, never the test split."""
     wanted = {g.get("gen") for u in assignment.units.values() for p in u.probes.values() for g in p.inputs.values()}
     if "mnist_train" not in wanted:
@@ -81,10 +81,11 @@ def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
 
 
 def judge(assignment: Assignment, settings: Settings, notebook: Notebook, program: Program, execution: Execution,
-          seed: int, lang: str) -> dict[str, UnitReport]:
-    """Every unit's report from what the sandbox returned for the probes drawn from `seed`."""
+          seed: int, lang: str, expected: dict | None = None) -> dict[str, UnitReport]:
+    """Every unit's report from what the sandbox returned for the probes drawn from `seed`;
+    `expected` may carry the reference's outcomes over from judging other notebooks."""
     defs = probing.definitions(program, execution.statement_errors)
-    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
+    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed, expected)
     return {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
 
 
@@ -92,14 +93,14 @@ class _Judge:
     """Judges one submission's sandbox outcomes against the reference, check by check."""
 
     def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
-                 defs: probing.Definitions, execution: Execution, seed: int) -> None:
+                 defs: probing.Definitions, execution: Execution, seed: int, expected: dict | None = None) -> None:
         self.assignment, self.program, self.defs, self.execution = assignment, program, defs, execution
         self.seed, self.settings = seed, settings
         self.fixed_seed = trajectory.training_key(settings)
         self.requests: dict[tuple[str, str], ProbeRequest] = {}
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
-        self.expected: dict[tuple[str, str], ProbeOutcome] = {}
+        self.expected: dict[tuple[int, str, str], ProbeOutcome] = {} if expected is None else expected
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
         lost = probing.missing(unit, self.defs, self.assignment.aliases)
@@ -123,12 +124,12 @@ class _Judge:
         probe = unit.probes[check.probe]
         expected = None
         if check.kind in NEEDS_REFERENCE:
-            key = (unit.name, probe.name)
+            key = (self.seed, unit.name, probe.name)
             if key not in self.expected:
                 request = self.request(unit, probe.name)
                 if any(isinstance(v, FileInput) for v in request.inputs.values()):
                     self.expected[key] = trajectory.reference_outcome(
-                        request, self.assignment, _files(self.assignment, self.settings), self.settings.cache_dir)
+                        request, self.assignment, files(self.assignment, self.settings), self.settings.cache_dir)
                 else:
                     self.expected[key] = probing.reference_outcome(request, self.assignment)
             expected = self.expected[key]
