@@ -116,7 +116,25 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     diff = float(np.mean(np.abs(grad - numerical)))
     threshold = float(check.options["threshold"])
     facts = {"param": param, "diff": diff, "threshold": threshold}
+    if diff < threshold and (fake := numerical_not_backprop(check, grad, expected.values[names[0]])) is not None:
+        return fake
     return Verdict(diff < threshold, "ok" if diff < threshold else "gradient_check_failed", facts)
+
+
+def numerical_not_backprop(check: CheckSpec, grad: np.ndarray, ref_grad: np.ndarray | float) -> Verdict | None:
+    """For a network whose loss is the reference's: its backprop is the reference's to rounding
+    error, while a numerical gradient, however close to its own loss's, is not (evidence the
+    student's code cannot edit, unlike a counter of forward passes)."""
+    rtol = check.options.get("backprop_rtol")
+    ref = np.asarray(ref_grad, dtype=float)
+    if rtol is None or grad.shape != ref.shape:
+        return None
+    scale = max(float(np.max(np.abs(ref))), 1e-300)
+    with np.errstate(all="ignore"):
+        error = float(np.max(np.abs(grad - ref))) / scale
+    if error <= float(rtol):
+        return None
+    return Verdict(False, "not_backprop", {"param": check.options["param"], "error": error, "rtol": float(rtol)})
 
 
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -42,6 +42,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "{call}: mean |backprop - numerical| for {param} is {diff:.3g}, above the threshold {threshold:g}",
         "ja": "{call}: {param} の |誤差逆伝播 - 数値微分| の平均が {diff:.3g} で、"
               "しきい値 {threshold:g} を超えています"},
+    "not_backprop": {
+        "en": "{call}: grads['{param}'] agrees with a numerical gradient of your loss, but differs from "
+              "backpropagation through the same network by {error:.2g} (relative; backprop is exact to "
+              "{rtol:g}): the gradient must be computed by backpropagation, not numerically",
+        "ja": "{call}: grads['{param}'] は損失の数値微分とは一致しますが、同じネットワークの誤差逆伝播とは"
+              "相対 {error:.2g} 異なります（誤差逆伝播なら {rtol:g} 以内で一致）。"
+              "勾配は数値微分ではなく誤差逆伝播で求めてください"},
     "gradient_check_ok": {"en": "mean |backprop - numerical| for {param} = {diff:.2g}",
                           "ja": "{param} の |誤差逆伝播 - 数値微分| の平均 = {diff:.2g}"},
     "accuracy_low": {"en": "{call}: test accuracy {accuracy:.3f} is below the required {threshold:g}{training}",
@@ -94,6 +101,17 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                           "採点では定義以外は実行しません"},
     "why_failed": {"en": ": its definition in {cell} failed ({detail})",
                    "ja": "。{cell} の定義でエラーが発生しました（{detail}）"},
+    "cause_backward_before_forward": {
+        "en": "backward ran on a layer object whose forward never ran (what forward stores is still None): "
+              "call forward on the same object first, e.g. the network's loss(x, t) before lastLayer.backward",
+        "ja": "forward を一度も実行していないレイヤのオブジェクトで backward を呼んでいます（forward で保存する値が"
+              " None のまま）。先に同じオブジェクトで forward（例えば loss(x, t)）を実行してから lastLayer.backward を"
+              "呼んでください"},
+    "cause_in_unit_itself": {
+        "en": "the same check fails with the reference {names} swapped in, so the mistake is in {unit} itself "
+              "(how it uses them, e.g. the order of its calls or of their arguments), not in them",
+        "ja": "参照実装の {names} に差し替えても同じチェックが失敗するため、誤りは {unit} 自体にあります"
+              "（それらの使い方、例えば呼び出しや引数の順番など）"},
     "variant": {"en": " [with the reference {names}]", "ja": "［参照実装の {names} を使用］"},
     "where": {"en": " ({cell}, line {line}: `{text}`)", "ja": "（{cell} {line} 行目: `{text}`）"},
     "scalar_values": {"en": "; got {got:.6g}, expected {expected:.6g}", "ja": "。結果 {got:.6g}、正解 {expected:.6g}"},
@@ -180,6 +198,8 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
         facts["why"] = "".join(render(w["code"], w, lang) for w in facts.get("why", []))
     hint = facts.get("hint")
     text = render(code, facts, lang)
+    if facts.get("cause") in MESSAGES:
+        text += " — " + render(facts["cause"], facts, lang)
     if isinstance(hint, dict):
         text += " — " + render("not_defined", {**hint, "why": render(hint["why"]["code"], hint["why"], lang)}, lang)
     if facts.get("variant_names"):

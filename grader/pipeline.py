@@ -20,6 +20,7 @@ from grader.reports import CheckReport, SubmissionReport, UnitReport
 from grader.spec import Assignment, UnitSpec
 
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+_VALUE_CODES = {"mismatch", "mismatch_scalar", "not_finite", "wrong_shape"}  # wrong values, not errors
 
 
 def new_seed() -> int:
@@ -116,8 +117,11 @@ class _Judge:
                     verdict = self._judge(unit, check, run.probes[check.probe])
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
+        own_fault = {c.name: verdicts[(c.name, "reference_deps")] for c in unit.checks
+                     if len(scoring.variants(unit)) > 1 and _same_failure(verdicts[(c.name, "own")],
+                                                                         verdicts[(c.name, "reference_deps")])}
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang)) for c in scored.checks)
+                                   self._message(unit, c, lang, own_fault.get(c.name))) for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
     def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
@@ -142,7 +146,9 @@ class _Judge:
             self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed, self.fixed_seed)
         return self.requests[key]
 
-    def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str) -> str:
+    def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str, own_fault: Verdict | None = None) -> str:
+        """The check's feedback; `own_fault`: the same check's failure with the reference's
+        dependencies, which puts the mistake in the unit's own code (how it calls them), not in them."""
         spec = next(c for c in unit.checks if c.name == check.name)
         probe = unit.probes[spec.probe]
         request = self.request(unit, probe.name)
@@ -153,9 +159,16 @@ class _Judge:
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
         frames = facts.get("frames")
+        if check.variant == "own" and own_fault is not None:
+            facts.update(cause="cause_in_unit_itself", unit=unit.name, names=", ".join(unit.substitute))
+            frames = own_fault.facts.get("frames") or frames  # where it fails with correct dependencies
         own_frames = [f for f in frames or [] if f[0] in self.lines]
-        if check.verdict.code == "raised" and own_frames:
+        if check.verdict.code == "raised" and own_frames and facts.get("type") != "NotBackpropagation":
             cell, line = own_frames[-1][0], own_frames[-1][1]
+            callers = own_frames[:-1] if frames[-1][0] in self.lines else own_frames
+            if _before_forward(facts, frames) and callers:  # blame the call, not the layer
+                cell, line = callers[-1][0], callers[-1][1]
+                facts["cause"] = "cause_backward_before_forward"
             text = self.lines.get(cell, [])[line - 1].strip() if 0 < line <= len(self.lines.get(cell, [])) else ""
             facts["where"] = {"cell": cell, "line": line, "text": text[:120]}
             name = _NAME_ERROR.search(str(facts.get("message", "")))
@@ -184,6 +197,18 @@ class _Judge:
         if self.defs.star_imports:
             return [{"code": "why_star", "module": self.defs.star_imports[0]}]
         return []
+
+
+def _same_failure(own: Verdict, substituted: Verdict) -> bool:
+    """Both variants fail alike: wrong values in both, or an exception in both."""
+    kinds = [("raised" if v.code == "raised" else "value" if v.code in _VALUE_CODES else None)
+             for v in (own, substituted)]
+    return not own.passed and not substituted.passed and kinds[0] is not None and kinds[0] == kinds[1]
+
+
+def _before_forward(facts: dict, frames: list) -> bool:
+    """A `backward` that failed on None: it ran on a layer object whose `forward` never ran."""
+    return bool(frames) and frames[-1][2] == "backward" and "NoneType" in str(facts.get("message", ""))
 
 
 def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]:

@@ -119,5 +119,5 @@ FAULTY: dict[str, tuple[list[str], set[str]]] = {
         "            return self.lastLayer.forward(out, t)\n"
         "        return {key: numerical_grad(by_hand, self.params[key]) for key in ('W1', 'b1', 'W2', 'b2')}\n"
         "        # 順伝播 / forward\n")),
-        {"gradient", "accuracy"}),
+        {"gradient", "gradient_check", "accuracy"}),
 }

@@ -10,6 +10,9 @@ it, per named output; it never judges anything.
 from __future__ import annotations
 
 import inspect
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -265,6 +268,30 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             rec.put(f"lminus_{key}", minus)
 
 
+@contextmanager
+def _step_deadline(limit: float, steps: int) -> Iterator[None]:
+    """Stop a training run at its first step slower than `limit` seconds, rather than at the unit's
+    time limit: backprop of one batch takes milliseconds, a numerical gradient minutes. (Outside
+    the main thread, where no alarm can be set, a slow step is only caught when it returns.)"""
+    def slow(*_: Any) -> None:
+        raise NotBackpropagation(f"one gradient() call took over {limit:g} s, so {steps} steps would take over "
+                                 f"{limit * steps:.0f} s: backpropagation of one batch takes milliseconds "
+                                 "(is it a numerical gradient?)")
+    alarm = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, slow) if alarm else None
+    started = time.monotonic()
+    if alarm:
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.monotonic() - started > limit:
+        slow()
+
+
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """The grader's own SGD loop around the student's network and gradient, from the grader's
     initial parameters (written into the network's arrays) over the grader's batches; it also
@@ -280,7 +307,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         losses, grad_norms, step_norms = [], [], []
         positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
         for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
-            grads = step(net, x[idx], t[idx])
+            with _step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
+                grads = step(net, x[idx], t[idx])
             before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
