@@ -160,13 +160,16 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     facts = {"accuracy": round(accuracy, 4), "threshold": threshold, "n_test": int(len(t_test)),
              "training": training_facts(got)}
     tolerance = float(check.options.get("trajectory_rtol", np.inf))
+    distances = {}
     for key, value in params.items():
         ref = np.asarray(expected.values[f"param_{key}"], dtype=float)
         with np.errstate(all="ignore"):
-            distance = float(np.linalg.norm(value - ref) / max(np.linalg.norm(ref), 1e-12))
-        if not distance <= tolerance:
-            return Verdict(False, "off_trajectory", {**facts, "param": key, "distance": distance,
-                                                     "tolerance": tolerance})
+            distances[key] = float(np.linalg.norm(value - ref) / max(np.linalg.norm(ref), 1e-12))
+    worst = max(distances, key=lambda k: np.nan_to_num(distances[k], nan=np.inf))
+    facts["trajectory_distance"] = distances[worst]
+    if not distances[worst] <= tolerance:
+        return Verdict(False, "off_trajectory", {**facts, "param": worst, "distance": distances[worst],
+                                                 "tolerance": tolerance})
     return Verdict(accuracy >= threshold, "ok" if accuracy >= threshold else "accuracy_low", facts)
 
 
