@@ -1,6 +1,6 @@
 """Do verdicts depend on the seed? Grade whole notebooks, in the sandbox, over many seeds.
 
-Usage: python benchmarks/seed_verdicts.py [--seeds 2000] [--first 0] [--chunk 100] [FOLDER ...]
+Usage: python benchmarks/seed_verdicts.py [--seeds 2000] [--first 0] [--chunk 100] [--skip-bundled] [FOLDER ...]
 
 Grades every notebook in assignments/backprop/examples/ and in each FOLDER given, over seeds
 first..first+N-1 (each notebook is loaded once; a unit's probes for up to `chunk` seeds run in
@@ -32,9 +32,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2000)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=100)
+    parser.add_argument("--skip-bundled", action="store_true", help="only the FOLDERs' notebooks")
     args = parser.parse_args()
     assignment, settings = spec.load("backprop"), Settings.from_env()
-    notebooks = sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
+    notebooks = [] if args.skip_bundled else sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
     for folder in args.folders:
         notebooks += sorted(folder.glob("*.ipynb"))
     drawn = list(range(args.first, args.first + args.seeds))

@@ -79,8 +79,16 @@ def close(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Probe
         return why
     if expected is None or (ref := absent(expected, check.output)) is not None:
         raise RuntimeError(f"reference has no output {check.output!r} for probe {probe.name}: {ref}")
-    return compare(got.values[check.output], expected.values[check.output],
-                   float(check.options.get("rtol", DEFAULT_RTOL)), float(check.options.get("atol", DEFAULT_ATOL)))
+    value = got.values[check.output]
+    single = "rtol_float32" in check.options and single_precision(value)
+    rtol = check.options["rtol_float32" if single else "rtol"] if single or "rtol" in check.options else DEFAULT_RTOL
+    atol = check.options["atol_float32" if single else "atol"] if single or "atol" in check.options else DEFAULT_ATOL
+    return compare(value, expected.values[check.output], float(rtol), float(atol))
+
+
+def single_precision(value: np.ndarray | float) -> bool:
+    """Computed in float32 (or less): then "agrees to rounding error" means float32's rounding."""
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize <= 4
 
 
 def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
@@ -116,17 +124,19 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     diff = float(np.mean(np.abs(grad - numerical)))
     threshold = float(check.options["threshold"])
     facts = {"param": param, "diff": diff, "threshold": threshold}
-    if diff < threshold and (fake := numerical_not_backprop(check, grad, expected.values[names[0]])) is not None:
+    raw = got.values[names[0]]
+    if diff < threshold and (fake := numerical_not_backprop(check, raw, expected.values[names[0]])) is not None:
         return fake
     return Verdict(diff < threshold, "ok" if diff < threshold else "gradient_check_failed", facts)
 
 
-def numerical_not_backprop(check: CheckSpec, grad: np.ndarray, ref_grad: np.ndarray | float) -> Verdict | None:
+def numerical_not_backprop(check: CheckSpec, grad: np.ndarray | float, ref_grad: np.ndarray | float) -> Verdict | None:
     """For a network whose loss is the reference's: its backprop is the reference's to rounding
     error, while a numerical gradient, however close to its own loss's, is not (evidence the
     student's code cannot edit, unlike a counter of forward passes)."""
-    rtol = check.options.get("backprop_rtol")
+    rtol = check.options.get("backprop_rtol_float32" if single_precision(grad) else "backprop_rtol")
     ref = np.asarray(ref_grad, dtype=float)
+    grad = np.asarray(grad, dtype=float)
     if rtol is None or grad.shape != ref.shape:
         return None
     scale = max(float(np.max(np.abs(ref))), 1e-300)

@@ -39,10 +39,14 @@ def _shape(rng: np.random.Generator, g: dict, drawn: dict) -> tuple[int, ...]:
 
 
 def _normal(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
-    """Gaussian values; `row_offsets` shifts each row (first axis) by its own constant."""
+    """Gaussian values; `row_offsets` shifts each row (first axis) by its own constant; `exact_in`
+    ("float32") rounds them to numbers that type holds exactly, so a network that keeps its
+    parameters in float32 holds the very numbers the reference computes with."""
     values = rng.normal(0.0, float(g.get("scale", 1.0)), size=_shape(rng, g, drawn))
     if "row_offsets" in g:
         values += np.reshape(g["row_offsets"], (-1,) + (1,) * (values.ndim - 1))
+    if "exact_in" in g:
+        values = values.astype(g["exact_in"]).astype(np.float64)
     return values
 
 

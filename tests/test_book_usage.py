@@ -39,12 +39,14 @@ def test_correct_code_in_every_other_style_at_once_stays_on_the_reference_trajec
         (CEE_LOG, "np.log(np.maximum(y[np.arange(n), t], 1e-7))"),
         ("        self.mask = (x <= 0)\n        out = x.copy()\n        out[self.mask] = 0\n        return out\n",
          "        self.mask = x > 0\n        return x * self.mask\n"),
-        ("        dx = dout.copy()\n        dx[self.mask] = 0\n        return dx\n", "        return dout * self.mask\n"),
+        ("        dx = dout.copy()\n        dx[self.mask] = 0\n        return dx\n",
+         "        return dout * self.mask\n"),
         ("return np.dot(self.x, self.W) + self.b", "return self.x @ self.W + self.b"),
         ("self.dW = np.dot(self.x.T, dout)", "self.dW = self.x.T @ dout"),
         (LAYER_LOOP, "        layers = list(self.layers.values())\n        layers.reverse()\n"
                      "        for layer in layers:\n            dout = layer.backward(dout)\n"),
-        ("            dx = (self.y - self.t) / batch_size\n", "            dx = (self.y - self.t) * (1.0 / batch_size)\n"),
+        ("            dx = (self.y - self.t) / batch_size\n",
+         "            dx = (self.y - self.t) * (1.0 / batch_size)\n"),
     )
     report = pipeline.grade_bytes(notebook_bytes(*cells), "styles.ipynb", backprop, settings, seed=5, lang="en")
     assert report.score == report.max_score, [c.message for u in report.units.values() for c in u.checks
