@@ -6,6 +6,9 @@ units its mistake must cost points in (every other unit must stay full).
 
 from __future__ import annotations
 
+import inspect
+
+from reference.functions import numerical_grad as reference_numerical_grad
 from tests.notebooks import solution_cells
 
 CEE_LOG = "np.log(y[np.arange(n), t] + 1e-7)"
@@ -21,22 +24,7 @@ def changed(*edits: tuple[str, str], cells: list[str] | None = None) -> list[str
     return cells
 
 
-NDITER = '''def numerical_grad(f, x):
-    h = 1e-4
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        idx = it.multi_index
-        tmp_val = x[idx]
-        x[idx] = float(tmp_val) + h
-        fxh1 = f(x)
-        x[idx] = tmp_val - h
-        fxh2 = f(x)
-        grad[idx] = (fxh1 - fxh2) / (2 * h)
-        x[idx] = tmp_val
-        it.iternext()
-    return grad
-'''
+NDITER = inspect.getsource(reference_numerical_grad)  # the book's ch. 5 nditer version
 
 CORRECT: dict[str, list[str]] = {
     "solution": solution_cells(),
