@@ -23,9 +23,6 @@ import numpy as np
 PARAMS = ("W1", "b1", "W2", "b2")
 STUDENT_FILES = ("In [", "cell ")
 
-SECOND = "_2"  # suffix of the outputs of a probe's second call on the same object
-
-
 def test_function(coef: dict[str, np.ndarray]) -> Callable[[np.ndarray], float]:
     """The function handed to the student's numerical gradient, its coefficients drawn from the seed
     (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0."""
@@ -104,7 +101,8 @@ def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
 
 
 def _nth(name: str, call: int) -> str:
-    return name if call == 0 else f"{name}{SECOND}"
+    """The output `name` of a probe's later call on the same object: `dx_2` is the second's dx."""
+    return name if call == 0 else f"{name}_{call + 1}"
 
 
 def _inputs_of_call(inputs: dict, call: int, names: list) -> dict:
