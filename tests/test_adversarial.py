@@ -167,7 +167,8 @@ def test_hostile_code_in_a_graded_function(case, fast, settings):
     g.assert_full_except("numerical_grad")
     assert g.unit("numerical_grad").score == 0
     messages = g.messages("numerical_grad")
-    assert len(messages) == 4 and any(m in messages[0] for m in (message if isinstance(message, tuple) else [message]))
+    assert len(messages) == len(fast.units["numerical_grad"].checks)
+    assert any(m in messages[0] for m in (message if isinstance(message, tuple) else [message]))
     g.assert_within((NG if hangs else 0) + BASE)
 
 
