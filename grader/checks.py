@@ -144,7 +144,8 @@ def numerical_not_backprop(check: CheckSpec, grad: np.ndarray | float, ref_grad:
         error = float(np.max(np.abs(grad - ref))) / scale
     if error <= float(rtol):
         return None
-    return Verdict(False, "not_backprop", {"param": check.options["param"], "error": error, "rtol": float(rtol)})
+    return Verdict(False, "exact_backprop_mismatch",
+                   {"param": check.options["param"], "error": error, "rtol": float(rtol)})
 
 
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

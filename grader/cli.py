@@ -11,8 +11,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
-from grader import pipeline, spec
+from grader import feedback, pipeline, spec
 from grader.config import Settings
+from grader.languages import DEFAULT, LANGUAGES
 from grader.reports import SubmissionReport, to_csv, to_table
 from grader.sandbox import SandboxUnavailable, sandbox_problem
 
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--format", choices=["table", "json", "csv"], default="table")
     grade.add_argument("--out", type=Path, help="write the result here instead of stdout")
     grade.add_argument("--seed", type=int, help="input seed (a regrade with the report's seed reproduces it)")
-    grade.add_argument("--lang", choices=["auto", "en", "ja"], default="auto", help="feedback language")
+    grade.add_argument("--lang", choices=["auto", *LANGUAGES], default="auto",
+                       help="feedback language (auto: the language the notebook is written in)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code without bubblewrap (trusted code only; reports say so)")
     grade.add_argument("paths", nargs="+", type=Path)
@@ -92,7 +94,9 @@ def _grade_one(path: Path, assignment: spec.Assignment, settings: Settings, seed
     except SandboxUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - reported per notebook
-        return pipeline.error_report(str(path), assignment, seed or 0, "en", f"internal error: {exc!r}")
+        language = lang if lang in LANGUAGES else DEFAULT
+        return pipeline.error_report(str(path), assignment, seed or 0, language,
+                                     feedback.render("internal_error", {"detail": repr(exc)}, language))
 
 
 def _run_all(paths: list[Path], assignment: spec.Assignment, settings: Settings,

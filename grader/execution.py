@@ -39,7 +39,7 @@ class UnitRun:
     variant: str                  # "own" or "reference_deps"
     timeout: float
     probes: tuple[ProbeRequest, ...]
-    substitutes: bytes | None = None  # marshalled code of reference definitions to swap in
+    substitutes: bytes | None = None  # marshalled (names, code) of reference definitions to swap in
 
     @property
     def key(self) -> str:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat.validator import get_validator
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+from grader.languages import detect_notebook
+
+_COMMENT_OR_STRING = re.compile(
+    r'#[^\n]*'
+    r'|"""[\s\S]*?"""'
+    r"|'''[\s\S]*?'''"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'"
+)
 
 
 class IntakeError(Exception):
@@ -39,19 +50,22 @@ class Cell:
 @dataclass(frozen=True)
 class Notebook:
     code_cells: tuple[Cell, ...]
-    language: str                 # "ja" when the student writes Japanese, else "en"
+    language: str                 # the language the student writes in (languages.detect_notebook)
 
 
 def read_path(path: Path, max_bytes: int) -> Notebook:
     """Read at most max_bytes + 1 bytes, so a huge file is rejected without loading it."""
     with open(path, "rb") as fh:
         data = fh.read(max_bytes + 1)
-    return read_bytes(data, max_bytes)
+        size = os.fstat(fh.fileno()).st_size
+    return read_bytes(data, max_bytes, max(size, len(data)))
 
 
-def read_bytes(data: bytes, max_bytes: int) -> Notebook:
-    if len(data) > max_bytes:
-        raise IntakeError("too_large", limit_mb=round(max_bytes / 2**20, 1))
+def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook:
+    """`size` is the real size when `data` was cut short (a refusal says how large the file is)."""
+    size = max(size or 0, len(data))
+    if size > max_bytes:
+        raise oversize(size, max_bytes)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -59,11 +73,11 @@ def read_bytes(data: bytes, max_bytes: int) -> Notebook:
     try:
         raw = json.loads(text)
     except RecursionError:
-        raise IntakeError("not_json", detail="nested too deeply") from None
-    except ValueError as exc:
-        raise IntakeError("not_json", detail=str(exc)[:200]) from None
+        raise IntakeError("too_deep") from None
+    except json.JSONDecodeError as exc:
+        raise IntakeError("not_json", line=exc.lineno, column=exc.colno) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int) or raw["nbformat"] < 3:
-        raise IntakeError("not_notebook", detail="no nbformat version (3 or 4) at top level")
+        raise IntakeError("no_nbformat")
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
         get_validator(version=4, version_minor=nb.nbformat_minor, name="fastjsonschema").validate(nb)
@@ -73,12 +87,26 @@ def read_bytes(data: bytes, max_bytes: int) -> Notebook:
         Cell(i, c.get("execution_count"), _source(c.get("source", "")))
         for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
     )
-    return Notebook(cells, guess_language("".join(_source(c.get("source", "")) for c in nb.cells)))
+    markdown = "\n".join(_source(c.get("source", "")) for c in nb.cells if c.get("cell_type") == "markdown")
+    return Notebook(cells, detect_notebook(markdown, "\n".join(_code_prose(c) for c in nb.cells)))
 
 
-def guess_language(text: str) -> str:
-    """Feedback in Japanese for a student who writes Japanese (in markdown or comments)."""
-    return "ja" if _JAPANESE.search(text) else "en"
+def oversize(size: int, max_bytes: int) -> IntakeError:
+    """The refusal of a file of `size` bytes (e.g. from Content-Length), with its size and the limit."""
+    return IntakeError("too_large", size_mb=_megabytes(size, math.ceil), limit_mb=_megabytes(max_bytes, round))
+
+
+def _megabytes(size: int, rounding: Callable[[float], int]) -> float:
+    """MB with one decimal, rounded the given way (a file just over the limit must not look equal)."""
+    return rounding(size / 2**20 * 10) / 10
+
+
+def _code_prose(cell: dict) -> str:
+    """What the student wrote in words in code: comments and string literals, not identifiers
+    (a regular expression rather than `tokenize`: linear, and indifferent to magics or broken code)."""
+    if cell.get("cell_type") != "code":
+        return ""
+    return "\n".join(m.group() for m in _COMMENT_OR_STRING.finditer(_source(cell.get("source", ""))))
 
 
 def _source(source: str | list[str]) -> str:

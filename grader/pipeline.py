@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -9,17 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import data, feedback, probing, scoring, trajectory
+from grader import data, feedback, languages, probing, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
 from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
 from grader.extraction import Program, extract
 from grader.inputs import FileInput
-from grader.intake import IntakeError, Notebook, guess_language, read_bytes
+from grader.intake import IntakeError, Notebook, read_bytes
 from grader.reports import CheckReport, SubmissionReport, UnitReport
 from grader.spec import Assignment, UnitSpec
 
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+_HARNESS_STOPS = {"NotBackpropagation", "TrainingTooSlow"}  # raised by the harness wherever the student's code was
 _VALUE_CODES = {"mismatch", "mismatch_scalar", "not_finite", "wrong_shape"}  # wrong values, not errors
 
 
@@ -31,19 +33,23 @@ def grade_file(path: Path, assignment: Assignment, settings: Settings, seed: int
                lang: str = "auto") -> SubmissionReport:
     with open(path, "rb") as fh:
         blob = fh.read(settings.max_notebook_bytes + 1)
-    return grade_bytes(blob, str(path), assignment, settings, seed, lang)
+        size = os.fstat(fh.fileno()).st_size
+    return grade_bytes(blob, str(path), assignment, settings, seed, lang, size=max(size, len(blob)))
 
 
 def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: Settings,
-                seed: int | None = None, lang: str = "auto") -> SubmissionReport:
+                seed: int | None = None, lang: str = "auto", size: int | None = None) -> SubmissionReport:
+    """Grade one notebook. `lang` is `auto` (the notebook's own language) or a language tag;
+    `size` is the file's real size when `blob` was cut short at the limit."""
     seed = new_seed() if seed is None else seed
     started = time.monotonic()
+    chosen = languages.normalise(lang)
     try:
-        notebook = read_bytes(blob, settings.max_notebook_bytes)
+        notebook = read_bytes(blob, settings.max_notebook_bytes, size)
     except IntakeError as err:
-        language = lang if lang != "auto" else guess_language(blob[:100_000].decode(errors="ignore"))
+        language = chosen or languages.detect(blob[:100_000].decode(errors="ignore"))
         return error_report(submission, assignment, seed, language, feedback.render(err.code, err.params, language))
-    language = notebook.language if lang == "auto" else lang
+    language = chosen or notebook.language
     program = extract(notebook.code_cells, assignment.mode)
     timings = {"intake": time.monotonic() - started}
 
@@ -68,7 +74,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         submission=submission, assignment=assignment.name, seed=seed,
         score=round(sum(u.score for u in units.values()), 6), max_score=round(assignment.max_score, 6),
         language=language, units=units, notes=_notes(program, execution, language),
-        output=_output(execution), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
+        output=_output(execution, language), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
         timings=timings)
 
 
@@ -112,7 +118,7 @@ class _Judge:
                 if lost:
                     verdict = Verdict(False, "not_defined", self._not_defined(lost))
                 elif run is None:
-                    verdict = Verdict(False, "lost", {"reason": "not run"})
+                    verdict = Verdict(False, "lost", {"reason": "not_run"})
                 else:
                     verdict = self._judge(unit, check, run.probes[check.probe])
                 verdicts[(check.name, variant)] = verdict
@@ -154,7 +160,7 @@ class _Judge:
         request = self.request(unit, probe.name)
         shapes = {k: (tuple(v.shape) if isinstance(v, np.ndarray) else None) for k, v in request.inputs.items()}
         facts = {"output": spec.output, **check.verdict.facts,
-                 "call": feedback.describe_call(probe.kind, request.params, shapes)}
+                 "call": feedback.describe_call(probe.kind, request.params, shapes, lang)}
         facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
@@ -163,7 +169,7 @@ class _Judge:
             facts.update(cause="cause_in_unit_itself", unit=unit.name, names=", ".join(unit.substitute))
             frames = own_fault.facts.get("frames") or frames  # where it fails with correct dependencies
         own_frames = [f for f in frames or [] if f[0] in self.lines]
-        if check.verdict.code == "raised" and own_frames and facts.get("type") != "NotBackpropagation":
+        if check.verdict.code == "raised" and own_frames and facts.get("type") not in _HARNESS_STOPS:
             cell, line = own_frames[-1][0], own_frames[-1][1]
             callers = own_frames[:-1] if frames[-1][0] in self.lines else own_frames
             if _before_forward(facts, frames) and callers:  # blame the call, not the layer
@@ -229,10 +235,10 @@ def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]
     return tuple(notes)
 
 
-def _output(execution: Execution) -> str:
+def _output(execution: Execution, lang: str) -> str:
     text = execution.output[:4000]
     if execution.output_dropped or len(execution.output) > 4000:
-        text += "\n[... output truncated]"
+        text += "\n" + feedback.render("output_truncated", {}, lang)
     return text
 
 

@@ -11,6 +11,7 @@ unit it could help to fake.
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
@@ -107,17 +108,34 @@ def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment
 
 
 def reference_code(assignment: Assignment, names: tuple[str, ...]) -> bytes:
-    """The named reference definitions, compiled without docstrings and marshalled (code, not
-    source, goes into the sandbox; marshal carries only code objects and constants, no pickle)."""
+    """The named reference definitions, compiled without docstrings and marshalled with their names
+    (code, not source, goes into the sandbox; marshal carries only code objects and constants, no
+    pickle). The code also imports what the definitions' own modules import: the harness runs it in
+    a private namespace and hands the student's only the named objects, so a notebook that forgot an
+    import of its own does not borrow the reference's."""
     return _compiled_reference(assignment.reference, names)
 
 
 @functools.cache
 def _compiled_reference(module: str, names: tuple[str, ...]) -> bytes:
     ns = importlib.import_module(module).NAMESPACE
-    header = "import numpy as np\nfrom collections import OrderedDict\n\n"
-    source = header + "\n\n".join(inspect.getsource(ns[n]) for n in names)
-    return marshal.dumps(compile(source, "<reference>", "exec", dont_inherit=True, optimize=2))
+    homes = dict.fromkeys(inspect.getmodule(ns[n]) for n in names)
+    imports = dict.fromkeys(line for home in homes for line in _imports(home, module))
+    source = "\n".join(imports) + "\n\n" + "\n\n".join(inspect.getsource(ns[n]) for n in names)
+    code = compile(source, "<reference>", "exec", dont_inherit=True, optimize=2)
+    return marshal.dumps((names, code))
+
+
+def _imports(home: object, package: str) -> list[str]:
+    """A reference module's top-level imports of other packages (its siblings arrive by name;
+    `__future__` imports would have to come first, and the compiled code does not need them)."""
+    def foreign(node: ast.Import | ast.ImportFrom) -> bool:
+        if isinstance(node, ast.ImportFrom):
+            return not node.level and node.module.split(".")[0] not in (package, "__future__")
+        return all(alias.name.split(".")[0] != package for alias in node.names)
+
+    tree = ast.parse(inspect.getsource(home))
+    return [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom) and foreign(n)]
 
 
 def reference_outcome(request: ProbeRequest, assignment: Assignment) -> ProbeOutcome:

@@ -61,7 +61,7 @@ class UnitSpec:
 class Assignment:
     name: str
     title: str
-    title_ja: str
+    titles: dict[str, str]             # the title in other languages (`title_ja`, `title_ko`, ... in the spec)
     mode: str
     directory: Path
     limits: Limits
@@ -80,6 +80,10 @@ class Assignment:
     @property
     def max_score(self) -> float:
         return sum(u.max_score for u in self.units.values())
+
+    def title_in(self, lang: str) -> str:
+        """The title in a reader's language, or the English one."""
+        return self.titles.get(lang, self.title)
 
 
 def available() -> list[str]:
@@ -107,7 +111,8 @@ def _assignment(raw: dict, directory: Path) -> Assignment:
         raise ValueError(f"mode must be 'definitions' or 'full', not {mode!r}")
     units = {name: _unit(name, body) for name, body in raw["units"].items()}
     return Assignment(
-        name=meta["name"], title=meta.get("title", meta["name"]), title_ja=meta.get("title_ja", ""),
+        name=meta["name"], title=meta.get("title", meta["name"]),
+        titles={k.removeprefix("title_"): v for k, v in meta.items() if k.startswith("title_")},
         mode=mode, directory=directory, limits=Limits(**raw.get("limits", {})),
         aliases={k: tuple(v) for k, v in raw.get("aliases", {}).items()}, units=units,
         reference=meta.get("reference", "reference"),

@@ -8,6 +8,7 @@ import pytest
 
 from grader import pipeline, spec
 from grader.config import ASSIGNMENTS_DIR
+from tests.scripts import script_problems
 from tests.verdicts import mismatches
 
 FOLDER = ASSIGNMENTS_DIR / "backprop"
@@ -40,6 +41,9 @@ def test_bundled_example_verdicts(name, settings, backprop):
     report = pipeline.grade_file(FOLDER / "examples" / name, backprop, settings, seed=8)
     assert report.error is None
     assert mismatches(report, EXAMPLES[name]["units"]) == []
+    assert report.language == EXAMPLES[name]["language"]
+    texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes]
+    assert [p for text in texts for p in script_problems(report.language, text)] == []
 
 
 def test_same_seed_reproduces_the_report_and_another_seed_changes_the_inputs(settings, backprop):

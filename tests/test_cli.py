@@ -87,3 +87,17 @@ def test_refuses_without_bubblewrap_unless_unsafe_is_allowed(tmp_path):
     assert report["sandbox"] == "none (unsafe)" and report["score"] == report["max_score"]
     table = run("grade", "--assignment", "backprop", "--unsafe-no-sandbox", str(EXAMPLES / "01_correct.ipynb"), env=env)
     assert table.stdout.startswith("WARNING: 1 submission(s) graded without a sandbox")
+
+
+def test_lang_option_chooses_any_of_the_four_languages(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    said = {}
+    for lang in ("ja", "en", "ko", "zh"):
+        result = run("grade", "--assignment", "backprop", "--format", "json", "--lang", lang, str(broken))
+        assert result.returncode == 0, result.stderr
+        (report,) = json.loads(result.stdout)
+        said[report["language"]] = report["error"]
+    assert said["zh"].startswith("文件不是 JSON") and said["ko"].startswith("파일이 JSON이 아니므로")
+    assert said["ja"].startswith("ファイルが JSON ではない") and said["en"].startswith("the file is not JSON")
+    assert run("grade", "--assignment", "backprop", "--lang", "fr", str(broken)).returncode == 2

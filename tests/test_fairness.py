@@ -42,14 +42,16 @@ def test_correct_variants_get_full_marks(variant, settings, backprop):
     assert report.score == report.max_score, failed
 
 
-def test_a_numerical_gradient_is_not_credited_as_backpropagation(settings, backprop):
+@pytest.mark.parametrize("lang, says", [("en", "that is a numerical gradient, not backpropagation"),
+                                         ("ko", "수치 미분으로 구한 기울기이지 오차역전파법이 아닙니다")])
+def test_a_numerical_gradient_is_not_credited_as_backpropagation(lang, says, settings, backprop):
     cells = changed("    def gradient(self, x, t):\n",
                     "    def gradient(self, x, t):\n        return self.numerical_gradient(x, t)\n\n"
                     "    def backprop(self, x, t):\n")
-    report = grade(cells, settings, backprop)
+    report = pipeline.grade_bytes(notebook_bytes(*cells), "numerical.ipynb", backprop, settings, seed=21, lang=lang)
     for unit in ("gradient", "gradient_check", "accuracy"):
         assert report.units[unit].score == 0
-        assert "that is a numerical gradient" in report.units[unit].checks[0].message
+        assert says in report.units[unit].checks[0].message
     assert report.units["Affine"].score == report.units["Affine"].max_score
 
 
@@ -61,3 +63,15 @@ def test_affine_weight_gradient_must_be_right_for_tensor_inputs(settings, backpr
     affine = report.units["Affine"]
     assert 0 < affine.score < affine.max_score
     assert [c.name for c in affine.checks if not c.passed] == ["backward_dW_tensor"]
+
+
+def test_a_forgotten_import_is_not_borrowed_from_the_substituted_reference(settings, backprop):
+    """TwoLayerNet needs OrderedDict; with the reference layers swapped in it still has to import it."""
+    cells = changed("from collections import OrderedDict\n", "")
+    report = grade(cells, settings, backprop)
+    gradient = report.units["gradient"]
+    assert gradient.score == 0
+    assert {c.variant for c in gradient.checks} == {"own", "reference_deps"}
+    assert all("NameError: name 'OrderedDict' is not defined" in c.message for c in gradient.checks)
+    loss = report.units["SoftmaxWithLoss"]
+    assert loss.score == loss.max_score  # the substitutes themselves still work

@@ -6,14 +6,15 @@ import json
 
 import pytest
 
-from grader.intake import IntakeError, read_bytes
+from grader.feedback import render
+from grader.intake import IntakeError, read_bytes, read_path
 from tests.notebooks import notebook_bytes
 
 LIMIT = 5 * 1024 * 1024
 
 
 def test_reads_code_cells_with_execution_counts_and_language():
-    nb = json.loads(notebook_bytes("x = 1", "def f():\n    return 2", markdown="# 課題"))
+    nb = json.loads(notebook_bytes("x = 1", "def f():\n    return 2", markdown="# 課題について"))
     nb["cells"][1]["execution_count"] = 7
     parsed = read_bytes(json.dumps(nb).encode(), LIMIT)
     assert [c.source for c in parsed.code_cells] == ["x = 1", "def f():\n    return 2"]
@@ -38,22 +39,35 @@ def test_nbformat_v3_notebooks_are_converted():
     assert parsed.language == "en"
 
 
-@pytest.mark.parametrize("blob, code", [
-    (b"this is not json", "not_json"),
-    (b"\xff\xfe\x00garbage", "not_utf8"),
-    (b"[" * 100_000 + b"]" * 100_000, "not_json"),
-    (b'{"cells": []}', "not_notebook"),
-    (b"[1, 2, 3]", "not_notebook"),
-    (b'{"nbformat": 4, "nbformat_minor": 4, "cells": "nope", "metadata": {}}', "not_notebook"),
+@pytest.mark.parametrize("blob, code, says", [
+    (b"this is not json", "not_json", "not JSON (error at line 1, column 1), so it is not a notebook. "
+                                      "Submit the `.ipynb` file itself, not an export"),
+    (b"%PDF-1.4\n", "not_json", "not an export such as PDF"),
+    (b"\xff\xfe\x00garbage", "not_utf8", "invalid byte at position 0). Open the notebook in Jupyter, save it again"),
+    (b"[" * 100_000 + b"]" * 100_000, "too_deep", "Submit the `.ipynb` file that Jupyter saved"),
+    (b'{"cells": []}', "no_nbformat", "not a Jupyter notebook (it has no `nbformat` version 3 or 4)"),
+    (b"[1, 2, 3]", "no_nbformat", "not an export or another JSON file"),
+    (b'{"nbformat": 4, "nbformat_minor": 4, "cells": "nope", "metadata": {}}', "not_notebook",
+     "Open it in Jupyter, save it again and submit the saved `.ipynb`"),
 ])
-def test_rejects_what_is_not_a_notebook(blob, code):
+def test_rejects_what_is_not_a_notebook_and_says_how_to_fix_it(blob, code, says):
     with pytest.raises(IntakeError) as err:
         read_bytes(blob, LIMIT)
     assert err.value.code == code
+    assert says in render(code, err.value.params, "en")
 
 
-def test_rejects_oversize_before_parsing():
+def test_rejects_oversize_before_parsing_with_the_size_the_limit_and_the_cure(tmp_path):
     with pytest.raises(IntakeError) as err:
         read_bytes(b" " * (LIMIT + 1), LIMIT)
     assert err.value.code == "too_large"
-    assert err.value.params["limit_mb"] == 5.0
+    assert err.value.params == {"size_mb": 5.1, "limit_mb": 5.0}  # just over the limit never reads "5.0"
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(b" " * (12 * 2**20))
+    with pytest.raises(IntakeError) as err:
+        read_path(path, LIMIT)  # reads only LIMIT + 1 bytes, but knows the real size
+    message = render("too_large", err.value.params, "en")
+    assert message.startswith("the notebook is 12 MB, over the 5 MB limit")
+    assert "clear all outputs" in message and "submit again" in message
+    assert "12 MB" in render("too_large", err.value.params, "ja") and "出力を消去" in render(
+        "too_large", err.value.params, "ja")

@@ -81,6 +81,15 @@ def probe_frame(name: str, rec: probes.Recorder) -> bytes:
     return _encode({"probe": name, "outputs": metas, "errors": rec.errors}, arrays)
 
 
+def swap_in(ns: dict, substitutes: bytes) -> None:
+    """Run the reference definitions in a namespace of their own (with their own imports) and put
+    into the student's exactly the objects they name, nothing else."""
+    names, code = marshal.loads(substitutes)
+    private: dict = {"__name__": "<reference>", "__builtins__": builtins}
+    exec(code, private)
+    ns.update({name: private[name] for name in names})
+
+
 def child(ns: dict, command: dict, inputs: dict[str, dict], substitutes: bytes | None, result_w: int,
           out_w: int) -> None:
     """Runs in the forked process: student code only ever runs with these fds open."""
@@ -91,7 +100,7 @@ def child(ns: dict, command: dict, inputs: dict[str, dict], substitutes: bytes |
     _closerange(3, result_w)
     _closerange(result_w + 1, 65536)
     if substitutes is not None:  # compiled reference definitions, without source or docstrings
-        exec(marshal.loads(substitutes), ns)
+        swap_in(ns, substitutes)
         del substitutes
     for probe in command["probes"]:
         rec = probes.run_probe(ns, probe["kind"], inputs[probe["name"]], probe["params"])

@@ -152,13 +152,19 @@ def _call_backward(backward: Callable, args: list, spec: list) -> Any:
     return backward(*args)
 
 
+class ShapeMismatch(ValueError):
+    """An array of the student's network has the wrong shape. The message keeps one wording,
+    `grads['b1'] has shape (100,), expected (50,)`: feedback reads it back to say it in the
+    student's language."""
+
+
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
     """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
         target = net.params[key]
         if np.shape(target) != inputs[key].shape:
-            raise ValueError(f"params['{key}'] has shape {np.shape(target)}, expected {inputs[key].shape}")
+            raise ShapeMismatch(f"params['{key}'] has shape {np.shape(target)}, expected {inputs[key].shape}")
         target[...] = inputs[key]
     return net
 
@@ -266,13 +272,17 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             rec.put(f"lminus_{key}", minus)
 
 
+class TrainingTooSlow(Exception):
+    """One training step took seconds: the run could not finish in time (and is not backprop)."""
+
+
 @contextmanager
 def _step_deadline(limit: float, steps: int) -> Iterator[None]:
     """Stop a training run at its first step slower than `limit` seconds, rather than at the unit's
     time limit: backprop of one batch takes milliseconds, a numerical gradient minutes. (Outside
     the main thread, where no alarm can be set, a slow step is only caught when it returns.)"""
     def slow(*_: Any) -> None:
-        raise NotBackpropagation(f"one gradient() call took over {limit:g} s, so {steps} steps would take over "
+        raise TrainingTooSlow(f"one gradient() call took over {limit:g} s, so {steps} steps would take over "
                                  f"{limit * steps:.0f} s: backpropagation of one batch takes milliseconds "
                                  "(is it a numerical gradient?)")
     alarm = threading.current_thread() is threading.main_thread()
@@ -310,8 +320,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
-                    raise ValueError(f"gradient returned grads['{key}'] of shape {np.shape(grads[key])}, "
-                                     f"but params['{key}'] has shape {np.shape(net.params[key])}")
+                    raise ShapeMismatch(f"grads['{key}'] has shape {np.shape(grads[key])}, "
+                                        f"expected {np.shape(net.params[key])}")
                 net.params[key] -= lr * grads[key]
             grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in PARAMS))))
             step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in PARAMS))))
