@@ -116,12 +116,14 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 
 
 def _relu_margin(drawn: dict) -> bool:
-    """No hidden pre-activation within reach of a +/-h step (for every batch of the probe, `x` and
-    `x2`...): a finite difference across a kink lies, and only away from kinks can backprop be told
-    from a numerical gradient by its precision."""
+    """For every batch of the probe (`x`, `x2`...): no hidden pre-activation within reach of a
+    +/-h step (a finite difference across a kink lies, and only away from kinks can backprop be
+    told from a numerical gradient by its precision), and every hidden unit is on for some sample
+    and off for another (so a ReLU mask that is wrong, or never applied, always shows)."""
     batches = [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]
     hidden = [b.reshape(b.shape[0], -1) @ drawn["W1"] + drawn["b1"] for b in batches]
-    return all(np.min(np.abs(h)) > 2e-3 for h in hidden)
+    return all(np.min(np.abs(h)) > 2e-3 and np.all(np.any(h > 0, axis=0)) and np.all(np.any(h < 0, axis=0))
+               for h in hidden)
 
 
 CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}

@@ -69,6 +69,9 @@ FAULTY: dict[str, tuple[list[str], set[str]]] = {
         {"numerical_grad"}),
     "Relu mask inverted": (changed(("dx[self.mask] = 0", "dx[~self.mask] = 0")), {"Relu", "gradient",
                                                                                    "gradient_check", "accuracy"}),
+    "Relu backward ignores its mask": (
+        changed(("        dx[self.mask] = 0\n        return dx\n", "        return dx\n")),
+        {"Relu", "gradient", "gradient_check", "accuracy"}),
     "Affine db over the wrong axis": (changed(("np.sum(dout, axis=0)", "np.sum(dout, axis=1)")),
                                       {"Affine", "gradient", "gradient_check", "accuracy"}),
     "Affine dW accumulates across calls": (changed(
