@@ -28,8 +28,11 @@ def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], 
     _load(codes, result.statement_errors)
     for run in plan(dict(result.statement_errors)):
         ns = _load(codes, {})
-        if run.substitutes is not None:
-            exec(marshal.loads(run.substitutes), ns)
+        if run.substitutes is not None:  # as the harness's swap_in: only the named definitions
+            names, code = marshal.loads(run.substitutes)
+            private: dict = {"__name__": "<reference>"}
+            exec(code, private)
+            ns.update({name: private[name] for name in names})
         outcomes = {}
         for probe in run.probes:
             if any(isinstance(v, FileInput) for v in probe.inputs.values()):
