@@ -49,12 +49,13 @@ def main() -> None:
 
     print(f"per notebook (in-process, seed 1), seconds — {len(notebooks)} notebooks from {folder}")
     units = list(assignment.units)
-    header = ["notebook", "intake", "start+load", *units, "checks", "total"]
+    header = ["notebook", "intake", "start+load", *units, "checks", "(diagnosis)", "total"]
     print("  ".join(header))
     for path in notebooks:
         t = pipeline.grade_file(path, assignment, settings, seed=1).timings
         per_unit = [sum(v for k, v in t.items() if k.startswith(f"unit:{u}:")) for u in units]
-        row = [t.get("intake", 0), t.get("sandbox_start_and_load", 0), *per_unit, t.get("checks", 0), t["total"]]
+        row = [t.get("intake", 0), t.get("sandbox_start_and_load", 0), *per_unit, t.get("checks", 0),
+               t.get("diagnosis", 0), t["total"]]
         print("  ".join([path.name[:28].ljust(28), *(f"{x:.3f}" for x in row)]))
 
     start = sandbox_start()

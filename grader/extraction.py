@@ -3,8 +3,10 @@
 IPython syntax is neutralised here (it never runs), each top-level statement
 is classified, and in the default "definitions" mode only imports, def,
 class and literal assignments are kept, plus cheap set-up a definition
-needs (see `setup`): training loops and other top-level work are skipped
-and listed in the report.
+needs (grader/setup_statements.py): training loops and other top-level
+work are skipped and listed in the report. A `%%writefile name.py` cell is
+a module: `from name import ...` brings in its statements (nothing is
+written to disk).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$")
 _DEF_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 KEPT = {"import", "definition", "assignment"}  # kinds that load in definitions mode (set-up aside)
+_WRITEFILE = re.compile(r"^\s*%%writefile\s+(-a\s+|--append\s+)?(\S+\.py)\s*$")
 
 
 @dataclass(frozen=True)
@@ -58,32 +61,76 @@ class Program:
 def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
     statements: list[Statement] = []
     skipped: list[Skipped] = []
-    parsed: list[tuple[Cell, list[str], ast.stmt]] = []
+    modules: dict[str, list[tuple[Cell, str]]] = {}
+    imported: set[str] = set()
+    needed = _needed_setup(cells) if mode == "definitions" else set()
     for cell in cells:
+        written = written_module(cell.source)
+        if written is not None:  # `%%writefile layers.py`: a module for the notebook's imports, never a file
+            name, append, text = written
+            modules[name] = [*(modules.get(name, []) if append else []), (cell, text)]
+            continue
         text = strip_magics(cell.source)
         if text is None:
             skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
             continue
-        lines = text.splitlines()
-        for first_line, tree, error in _parse_chunks(text, lines):
-            if error is not None:
-                skipped.append(Skipped(cell, first_line, "syntax_error", error,
-                                       tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
+        _cell(cell, text, mode, statements, skipped, modules, imported, needed)
+    for name, parts in modules.items():
+        if name not in imported:
+            skipped.extend(Skipped(cell, 1, "magic_cell", cell.source.lstrip().splitlines()[0]) for cell, _ in parts)
+    return Program(tuple(statements), tuple(skipped))
+
+
+def _needed_setup(cells: tuple[Cell, ...]) -> set[tuple[int, int]]:
+    """(cell index, line) of the top-level statements that run as set-up a definition needs."""
+    nodes: list[tuple[Cell, ast.stmt]] = []
+    for cell in cells:
+        text = None if written_module(cell.source) is not None else strip_magics(cell.source)
+        for _, tree, _ in _parse_chunks(text, text.splitlines()) if text is not None else ():
+            nodes += [(cell, node) for node in tree.body] if tree is not None else []
+    chosen = setup([node for _, node in nodes], lambda node: classify(node) in KEPT)
+    return {(cell.index, node.lineno) for cell, node in nodes if id(node) in chosen}
+
+
+def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped: list[Skipped],
+          modules: dict[str, list[tuple[Cell, str]]], imported: set[str], needed: set[tuple[int, int]]) -> None:
+    """A cell's statements; `from m import ...` of a %%writefile module brings in that module's statements."""
+    lines = text.splitlines()
+    for first_line, tree, error in _parse_chunks(text, lines):
+        if error is not None:
+            skipped.append(Skipped(cell, first_line, "syntax_error", error,
+                                   tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
+            continue
+        for node in tree.body:
+            kind = classify(node)
+            kind = "setup" if kind == "code" and (cell.index, node.lineno) in needed else kind
+            if kind == "noise":
                 continue
-            parsed += [(cell, lines, node) for node in tree.body]
-    nodes = [node for _, _, node in parsed]
-    needed = setup(nodes, lambda n: classify(n) in KEPT) if mode == "definitions" else set()
-    for cell, lines, node in parsed:
-        kind = classify(node)
-        kind = "setup" if kind == "code" and id(node) in needed else kind
-        if kind == "noise":
-            continue
-        if mode == "definitions" and kind == "code":
-            detail = lines[node.lineno - 1][node.col_offset:][:80]
-            skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
-            continue
-        statements.append(_statement(len(statements), cell, lines, node, kind))
-    return Program(tuple(statements), tuple(sorted(skipped, key=lambda s: (s.cell.index, s.line))))
+            if mode == "definitions" and kind == "code":
+                detail = lines[node.lineno - 1][node.col_offset:][:80]
+                skipped.append(Skipped(cell, node.lineno, "code", detail, tuple(_bound_names(node))))
+                continue
+            module = node.module if isinstance(node, ast.ImportFrom) and not node.level else None
+            if module in modules and module not in imported:
+                imported.add(module)
+                for part_cell, part in modules[module]:
+                    _cell(part_cell, part, mode, statements, skipped, modules, imported, needed)
+                continue
+            if module in modules:  # imported again: its definitions are already there
+                continue
+            statements.append(_statement(len(statements), cell, lines, node, kind))
+
+
+def written_module(source: str) -> tuple[str, bool, str] | None:
+    """`%%writefile [-a] pkg/name.py` -> ("pkg.name", append?, body with the magic line blanked)."""
+    lines = source.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    match = _WRITEFILE.match(lines[first]) if first is not None else None
+    if match is None:
+        return None
+    path = match.group(2).removeprefix("./")
+    lines[first] = ""
+    return path[:-3].replace("/", "."), bool(match.group(1)), strip_magics("\n".join(lines)) or ""
 
 
 def strip_magics(source: str) -> str | None:

@@ -1,7 +1,7 @@
 """Feedback: turn a verdict's code and facts into a sentence a student can act on.
 
 Pure functions over the message catalogue, one TOML file per language in
-grader/messages/ (ja, en, ko, zh; the same keys in each). Facts arrive
+grader/messages/ (ja, en, ko, zh; the same keys in each), diagnoses included. Facts arrive
 already enriched by the pipeline (the call that was made, the student's
 source line, where a missing name was imported from).
 """
@@ -34,6 +34,7 @@ def _by_key(table: str) -> dict[str, dict[Lang, str]]:
 _CATALOGUES = {lang: _catalogue(lang) for lang in LANGUAGES}
 MESSAGES: dict[str, dict[Lang, str]] = _by_key("messages")
 OUTPUT_LABELS: dict[str, dict[Lang, str]] = _by_key("outputs")
+DIAGNOSES: dict[str, dict[Lang, str]] = _by_key("diagnoses")   # grader/diagnoses: the mistake behind a failure
 _CELL = re.compile(r"cell (\d+)")
 # Exceptions the harness raises itself (grader/inside/probes.py), said in the student's language
 # with the facts read back from the harness's own wording; any other wording stays `raised`.
@@ -89,7 +90,7 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
         if said:
             code = harness_code
             facts.update(said.groupdict())
-    if code == "ok" and "diff" in facts:
+    if code == "ok" and "rel_error" in facts:
         code = "gradient_check_ok"
     elif code == "ok" and "accuracy" in facts:
         code = "accuracy_ok"

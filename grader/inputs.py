@@ -116,14 +116,20 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 
 
 def _relu_margin(drawn: dict) -> bool:
-    """For every batch of the probe (`x`, `x2`...): no hidden pre-activation within reach of a
-    +/-h step (a finite difference across a kink lies, and only away from kinks can backprop be
-    told from a numerical gradient by its precision), and every hidden unit is on for some sample
-    and off for another (so a ReLU mask that is wrong, or never applied, always shows)."""
-    batches = [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]
-    hidden = [b.reshape(b.shape[0], -1) @ drawn["W1"] + drawn["b1"] for b in batches]
-    return all(np.min(np.abs(h)) > 2e-3 and np.all(np.any(h > 0, axis=0)) and np.all(np.any(h < 0, axis=0))
-               for h in hidden)
+    """For every batch of the probe (`x`, `x2`...): no pre-activation where a Relu sits, or where a
+    misplaced one may sit (after the second Affine), within reach of a +/-h step (a finite
+    difference across a kink lies, and only away from kinks can backprop be told from a numerical
+    gradient by its precision). Both signs occur at each, and every hidden unit is on for some
+    sample and off for another, so a mask that is inverted or never applied always shows and a
+    misplaced Relu does not leave the loss constant."""
+    for batch in [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]:
+        hidden = batch.reshape(batch.shape[0], -1) @ drawn["W1"] + drawn["b1"]
+        outputs = (hidden @ drawn["W2"] + drawn["b2"], np.maximum(hidden, 0) @ drawn["W2"] + drawn["b2"])
+        if not all(np.min(np.abs(z)) > 2e-3 and 0.2 < np.mean(z > 0) < 0.8 for z in (hidden, *outputs)):
+            return False
+        if not (np.all(np.any(hidden > 0, axis=0)) and np.all(np.any(hidden < 0, axis=0))):
+            return False
+    return True
 
 
 CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}

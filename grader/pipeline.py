@@ -13,6 +13,7 @@ import numpy as np
 from grader import data, feedback, languages, probing, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
+from grader.diagnoses import Diagnoser
 from grader.execution import Execution, ProbeOutcome, ProbeRequest, UnitRun, execute
 from grader.extraction import Program, extract
 from grader.inputs import FileInput
@@ -67,8 +68,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()
-    units = judge(assignment, settings, notebook, program, execution, seed, language)
+    units, diagnosis_seconds = judge(assignment, settings, notebook, program, execution, seed, language)
     timings["checks"] = time.monotonic() - checked
+    timings["diagnosis"] = diagnosis_seconds
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
         submission=submission, assignment=assignment.name, seed=seed,
@@ -88,12 +90,13 @@ def files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
 
 
 def judge(assignment: Assignment, settings: Settings, notebook: Notebook, program: Program, execution: Execution,
-          seed: int, lang: str, expected: dict | None = None) -> dict[str, UnitReport]:
-    """Every unit's report from what the sandbox returned for the probes drawn from `seed`;
-    `expected` may carry the reference's outcomes over from judging other notebooks."""
+          seed: int, lang: str, expected: dict | None = None) -> tuple[dict[str, UnitReport], float]:
+    """Every unit's report from what the sandbox returned for the probes drawn from `seed`, and the
+    seconds spent on diagnoses; `expected` may carry the reference's outcomes over from other notebooks."""
     defs = probing.definitions(program, execution.statement_errors)
     judge = _Judge(assignment, settings, notebook, program, defs, execution, seed, expected)
-    return {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
+    units = {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
+    return units, judge.diagnosis_seconds
 
 
 class _Judge:
@@ -108,6 +111,8 @@ class _Judge:
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected: dict[tuple[int, str, str], ProbeOutcome] = {} if expected is None else expected
+        self.diagnoser = Diagnoser(assignment, program, defs.names, defs.imported)
+        self.diagnosis_seconds = 0.0   # part of the checks' time
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
         lost = probing.missing(unit, self.defs, self.assignment.aliases)
@@ -126,24 +131,33 @@ class _Judge:
         own_fault = {c.name: verdicts[(c.name, "reference_deps")] for c in unit.checks
                      if len(scoring.variants(unit)) > 1 and _same_failure(verdicts[(c.name, "own")],
                                                                          verdicts[(c.name, "reference_deps")])}
+        runs = {v: self.execution.runs.get(f"{unit.name}:{v}") for v in scoring.variants(unit)}
+        started = time.monotonic()
+        found = self.diagnoser.unit(unit, scored.checks, runs, lambda p: self.request(unit, p),
+                                    lambda p: self._expected(unit, p))
+        self.diagnosis_seconds += time.monotonic() - started
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   self._message(unit, c, lang, own_fault.get(c.name))) for c in scored.checks)
+                                   self._message(unit, c, lang, own_fault.get(c.name)),
+                                   d.render(lang) if (d := found.get((c.name, c.variant))) else None)
+                       for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
     def _judge(self, unit: UnitSpec, check, outcome: ProbeOutcome) -> Verdict:
         probe = unit.probes[check.probe]
-        expected = None
-        if check.kind in NEEDS_REFERENCE:
-            key = (self.seed, unit.name, probe.name)
-            if key not in self.expected:
-                request = self.request(unit, probe.name)
-                if any(isinstance(v, FileInput) for v in request.inputs.values()):
-                    self.expected[key] = trajectory.reference_outcome(
-                        request, self.assignment, files(self.assignment, self.settings), self.settings.cache_dir)
-                else:
-                    self.expected[key] = probing.reference_outcome(request, self.assignment)
-            expected = self.expected[key]
+        expected = self._expected(unit, probe.name) if check.kind in NEEDS_REFERENCE else None
         return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
+
+    def _expected(self, unit: UnitSpec, probe: str) -> ProbeOutcome:
+        """The reference's outcome of a probe, computed once (a training run once per assignment)."""
+        key = (self.seed, unit.name, probe)
+        if key not in self.expected:
+            request = self.request(unit, probe)
+            if any(isinstance(v, FileInput) for v in request.inputs.values()):
+                self.expected[key] = trajectory.reference_outcome(
+                    request, self.assignment, files(self.assignment, self.settings), self.settings.cache_dir)
+            else:
+                self.expected[key] = probing.reference_outcome(request, self.assignment)
+        return self.expected[key]
 
     def request(self, unit: UnitSpec, probe: str) -> ProbeRequest:
         """The probe exactly as the sandbox got it (inputs are a pure function of the seed)."""

@@ -20,11 +20,15 @@ class CheckReport:
     score: float
     max_score: float
     message: str
+    diagnosis: dict[str, str] | None = None   # {"id", "message"}: the mistake recognised behind a failure
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
-        return {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
-                "message": self.message, "variant": self.variant}
+        out = {"name": name, "passed": self.passed, "score": self.score, "max_score": self.max_score,
+               "message": self.message, "variant": self.variant}
+        if self.diagnosis is not None:
+            out["diagnosis"] = dict(self.diagnosis)
+        return out
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:
         same = [c for c in checks if c.variant == variant]
         more = f" (+{len(same) - 1} more failed)" if len(same) > 1 else ""
         lines.append(f"  {unit}.{same[0].to_dict()['name']}: {same[0].message}{more}")
+    hints = dict.fromkeys(c.diagnosis["message"] for c in checks if c.diagnosis)
+    lines += [f"    hint: {hint}" for hint in hints]
     return lines
 
 

@@ -6,6 +6,9 @@ dependencies (the rest), so a correct unit over a broken or missing
 dependency still earns part of its points, and only there. A check passed
 with the student's own definitions counts as passed in both variants: the
 reference's narrower signatures must not cost a correct unit anything.
+A property check (returns a scalar, restores `x`, leaves its input alone)
+earns its points only once a value check of the same variant passed, so a
+stub that ignores its inputs scores zero however tidy its side effects.
 """
 
 from __future__ import annotations
@@ -46,15 +49,22 @@ def share(unit: UnitSpec, variant: str) -> float:
     return unit.own_share if variant == "own" else 1.0 - unit.own_share
 
 
+def _settled(verdicts: dict[tuple[str, str], Verdict], check: str, variant: str) -> Verdict:
+    """A check passed with the student's own dependencies counts as passed in both variants."""
+    own = verdicts[(check, "own")]
+    return own if own.passed else verdicts[(check, variant)]
+
+
 def score_unit(unit: UnitSpec, verdicts: dict[tuple[str, str], Verdict]) -> UnitScore:
     """`verdicts` maps (check name, variant) to its verdict; every pair must be present."""
     checks = []
     for variant in variants(unit):
+        settled = {c.name: _settled(verdicts, c.name, variant) for c in unit.checks}
+        computes = any(settled[c.name].passed for c in unit.checks if not c.property)
         for check in unit.checks:
-            verdict = verdicts[(check.name, variant)]
-            own = verdicts[(check.name, "own")]
-            if own.passed:  # correct with the student's own dependencies: that settles it for both
-                verdict = own
+            verdict = settled[check.name]
+            if check.property and verdict.passed and not computes:
+                verdict = Verdict(False, "stub", {})
             worth = round(check.points * share(unit, variant), 6)
             checks.append(ScoredCheck(check.name, variant, verdict.passed,
                                       worth if verdict.passed else 0.0, worth, verdict))

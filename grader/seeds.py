@@ -78,8 +78,8 @@ def over_seeds(blob: bytes, assignment: Assignment, settings: Settings, seeds: l
     by_seed = _by_seed(execution)
     result = SeedVerdicts()
     for seed in seeds:
-        units = pipeline.judge(assignment, settings, notebook, program, replace(execution, runs=by_seed.get(seed, {})),
-                               seed, "en", expected)
+        one_seed = replace(execution, runs=by_seed.get(seed, {}))
+        units, _ = pipeline.judge(assignment, settings, notebook, program, one_seed, seed, "en", expected)
         result.add(seed, units)
     return result
 

@@ -38,6 +38,7 @@ class CheckSpec:
     output: str
     points: float
     options: dict[str, Any]
+    property: bool = False   # shape/side-effect check: earns points only once a value check of its variant passed
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def _unit(name: str, body: dict) -> UnitSpec:
     for c in body.get("checks", []):
         c = dict(c)
         check = CheckSpec(name=c.pop("name"), kind=c.pop("kind", "close"), probe=c.pop("probe"),
-                          output=c.pop("output", "out"), points=float(c.pop("points", 1)), options=c)
+                          output=c.pop("output", "out"), points=float(c.pop("points", 1)),
+                          property=bool(c.pop("property", False)), options=c)
         if check.kind not in CHECK_KINDS:
             raise ValueError(f"unit {name}: check {check.name}: unknown kind {check.kind!r}")
         if check.probe not in probes:

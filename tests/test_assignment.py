@@ -9,7 +9,7 @@ import pytest
 from grader import pipeline, spec
 from grader.config import ASSIGNMENTS_DIR
 from tests.scripts import script_problems
-from tests.verdicts import mismatches
+from tests.verdicts import diagnosis_ids, mismatches
 
 FOLDER = ASSIGNMENTS_DIR / "backprop"
 EXAMPLES = json.loads((FOLDER / "examples" / "expected.json").read_text())
@@ -41,8 +41,10 @@ def test_bundled_example_verdicts(name, settings, backprop):
     report = pipeline.grade_file(FOLDER / "examples" / name, backprop, settings, seed=8)
     assert report.error is None
     assert mismatches(report, EXAMPLES[name]["units"]) == []
+    assert diagnosis_ids(report) == set(EXAMPLES[name]["diagnoses"])  # its mistakes, no other
     assert report.language == EXAMPLES[name]["language"]
-    texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes]
+    texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes,
+             *(c.diagnosis["message"] for u in report.units.values() for c in u.checks if c.diagnosis)]
     assert [p for text in texts for p in script_problems(report.language, text)] == []
 
 

@@ -62,7 +62,8 @@ def test_folder_table_and_progress(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["submission", "cross_entropy_error", "numerical_grad", "Relu", "Affine",
                                 "SoftmaxWithLoss", "gradient", "gradient_check", "accuracy", "total"]
-    assert any(line.startswith("  Affine.backward_db") for line in lines)
+    failure = next(i for i, line in enumerate(lines) if line.startswith("  Affine.backward_db"))
+    assert lines[failure + 1].startswith("    hint: db") and "axis" in lines[failure + 1]  # the diagnosis, below
 
 
 def test_usage_errors_exit_non_zero():

@@ -20,3 +20,8 @@ def mismatches(report: SubmissionReport, expected_units: dict[str, str]) -> list
             failed = [f"{c.name}[{c.variant}]: {c.message}" for c in got.checks if not c.passed][:4]
             problems.append(f"{unit}: expected {verdict}, got {got.score:g}/{got.max_score:g} {failed}")
     return problems
+
+
+def diagnosis_ids(report: SubmissionReport) -> set[str]:
+    """Every mistake the report names, over all units and checks."""
+    return {c.diagnosis["id"] for unit in report.units.values() for c in unit.checks if c.diagnosis}

@@ -23,6 +23,7 @@ import numpy as np
 PARAMS = ("W1", "b1", "W2", "b2")
 STUDENT_FILES = ("In [", "cell ")
 
+
 def test_function(coef: dict[str, np.ndarray]) -> Callable[[np.ndarray], float]:
     """The function handed to the student's numerical gradient, its coefficients drawn from the seed
     (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0."""
@@ -121,17 +122,25 @@ def _charge_later_calls(rec: Recorder, names: tuple[str, ...], calls: int) -> No
 
 def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """forward then backward, `calls` times on the same object (a layer is reused in a network:
-    its second call must be as right as its first)."""
+    its second call must be as right as its first). `update`: the caller changes the arrays it gave
+    the constructor in place; `keep`: record those inputs as the first forward left them."""
     names = ("out", "dx", *p.get("attrs", ()))
+    kept = tuple(f"{k}_after" for k in p.get("keep", ()))
     calls = int(p.get("calls", 1))
     obj = None
-    with rec.stage(*names):
-        obj = ns[p["target"]](*_args(p.get("init", []), inputs))
+    with rec.stage(*names, *kept):
+        init = _args(p.get("init", []), inputs)
+        obj = ns[p["target"]](*init)
+        for name, new in p.get("update", {}).items():  # the caller changes its arrays in place
+            init[p["init"].index(name)][...] = inputs[new]
     for call in range(calls if obj is not None else 0):
         now = _inputs_of_call(inputs, call, [*p["forward"], *p["backward"]])
         these = tuple(_nth(n, call) for n in names)
-        with rec.stage(*these):
-            rec.put(these[0], obj.forward(*_args(p["forward"], now)))
+        with rec.stage(*these, *(kept if call == 0 else ())):
+            forward = _args(p["forward"], now)
+            rec.put(these[0], obj.forward(*forward))
+            for name in p.get("keep", ()) if call == 0 else ():  # the inputs as forward left them
+                rec.put(f"{name}_after", forward[p["forward"].index(name)])
         if rec.failed(these[0]):
             break
         with rec.stage(*these[1:]):
@@ -159,7 +168,9 @@ class ShapeMismatch(ValueError):
 
 
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
-    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's."""
+    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
+    initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
+    np.random.seed(0)
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
         target = net.params[key]
@@ -257,19 +268,22 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         return
     h = float(p["h"])
     for key in PARAMS:
-        with rec.stage(f"lplus_{key}", f"lminus_{key}"):
+        with rec.stage(f"lplus_{key}", f"lminus_{key}", f"step_{key}"):
             param = net.params[key]
-            plus, minus = np.empty(param.size), np.empty(param.size)
+            plus, minus, step = np.empty(param.size), np.empty(param.size), np.empty(param.size)
             for i in range(param.size):
                 idx = np.unravel_index(i, param.shape)
-                saved = float(param[idx])
-                param[idx] = saved + h
+                saved = param[idx].copy()
+                param[idx] = float(saved) + h
+                up = float(param[idx])  # the step the parameter's dtype really took (float32 rounds)
                 plus[i] = float(net.loss(*_args(["x", "t"], inputs)))
-                param[idx] = saved - h
+                param[idx] = float(saved) - h
+                step[i] = up - float(param[idx])
                 minus[i] = float(net.loss(*_args(["x", "t"], inputs)))
                 param[idx] = saved
             rec.put(f"lplus_{key}", plus)
             rec.put(f"lminus_{key}", minus)
+            rec.put(f"step_{key}", step)
 
 
 class TrainingTooSlow(Exception):

@@ -1,0 +1,113 @@
+"""Diagnosis: name the recurring mistake behind a failed check, as a hint (dynamic, then static evidence).
+
+Runs on the trusted side after scoring; it never changes a score. Correct
+code never gets a diagnosis because only failed checks are diagnosed, and
+a mutant is named only when it reproduces the student's output exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
+from grader.diagnoses.static import Finding, Source, findings
+from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
+from grader.extraction import Program
+from grader.feedback import DIAGNOSES, render
+from grader.languages import DEFAULT
+from grader.scoring import ScoredCheck
+from grader.spec import Assignment, UnitSpec
+
+UNDIAGNOSED = {"stub", "not_defined", "lost", "submission_timeout"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    facts: dict
+
+    def render(self, lang: str) -> dict[str, str]:
+        """{"id", "message"} in the report's language; a static finding also says where it is."""
+        facts = dict(self.facts)
+        if "direction" in facts:
+            facts["direction"] = _text(f"direction_{facts['direction']}", lang)
+        message = _text(self.id, lang).format(**facts)
+        if "cell" in facts:
+            message += render("where", facts, lang)
+        return {"id": self.id, "message": message}
+
+
+def _text(key: str, lang: str) -> str:
+    texts = DIAGNOSES[key]
+    return texts.get(lang) or texts[DEFAULT]
+
+
+class Diagnoser:
+    """One submission's diagnoses, unit by unit; mutant runs are cached across units."""
+
+    def __init__(self, assignment: Assignment, program: Program, names: dict, imported: dict[str, str]) -> None:
+        self.assignment, self.names, self.imported = assignment, names, imported
+        self.runner = MutantRunner(assignment.reference, assignment.reference_namespace)
+        aliases = {n for s in program.statements if s.kind == "import"
+                   for n, module in s.imports.items() if module == "numpy"}
+        self.numpy = aliases or {"np"}
+
+    def unit(self, unit: UnitSpec, checks: tuple[ScoredCheck, ...], runs: dict[str, UnitRun | None],
+             request: Callable[[str], ProbeRequest], expected: Callable[[str], ProbeOutcome],
+             ) -> dict[tuple[str, str], Diagnosis]:
+        """Dynamic evidence per failed check first; the unit's static findings go to the rest."""
+        specs = {c.name: c for c in unit.checks}
+        failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
+                      if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
+                  for v, run in runs.items() if run is not None}
+        found: dict[tuple[str, str], Diagnosis] = {}
+        open_checks: list[ScoredCheck] = []
+        for c in checks:
+            if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
+                continue
+            if (imported := self._imported(c.verdict.facts, c.verdict.code)) is not None:
+                found[(c.name, c.variant)] = Diagnosis("imported_not_defined", {"module": imported})
+            elif c.variant in failed and c.verdict.code != "not_defined":
+                spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
+                evidence = self.runner.match(unit.name, c.variant, spec, failed[c.variant], request) or (
+                    ratio_or_shape(spec, got, expected(spec.probe)) if spec.kind == "close" else None)
+                if evidence is None:
+                    open_checks.append(c)
+                else:
+                    found[(c.name, c.variant)] = Diagnosis(*evidence)
+        static = [f for f in (self.static(unit) if open_checks else []) if f.id not in
+                  {d.id for d in found.values()}]
+        used: list[str] = []
+        for c in open_checks if static else ():
+            finding = _pick(static, c.verdict.facts.get("frames") or [], used)
+            used.append(finding.id)
+            found[(c.name, c.variant)] = Diagnosis(finding.id, finding.facts)
+        return found
+
+    def static(self, unit: UnitSpec) -> list[Finding]:
+        """Findings in the source of the definitions this unit grades (a `Class.method` names its class)."""
+        wanted = [n.partition(".")[0] for n in (*unit.defines, *unit.defines_any, *unit.requires)]
+        wanted += [alt for n in wanted for alt in self.assignment.aliases.get(n, ())]
+        statements = {id(s): s for n in wanted if (s := self.names.get(n)) is not None}
+        sources = [Source(s.filename, s.line, s.source) for s in sorted(statements.values(), key=lambda s: s.id)]
+        return findings(sources, self.numpy)
+
+    def _imported(self, facts: dict, code: str) -> str | None:
+        """The module a missing definition was imported from (it failed in the sandbox), if any."""
+        if code == "not_defined":
+            return next((w["module"] for w in facts.get("why", []) if w.get("code") == "why_imported"), None)
+        if code == "raised" and facts.get("type") == "NameError":
+            name = str(facts.get("message", "")).split("'")[1:2]
+            return self.imported.get(name[0]) if name else None
+        return None
+
+
+def _pick(static: list[Finding], frames: list, used: list[str]) -> Finding:
+    """A finding not yet named, preferably on the line where the check's exception was raised; once
+    all are named, the one on that line or the next in turn: every finding is named at least once
+    when there are enough failed checks, the most relevant first."""
+    raised_at = [tuple(f[:2]) for f in frames][-1:]
+    at = [f for f in static if (f.facts["cell"], f.facts["line"]) in raised_at]
+    fresh = [f for f in static if f.id not in used]
+    return ([f for f in at if f in fresh] or fresh or at or [static[len(used) % len(static)]])[0]
