@@ -146,7 +146,7 @@ def generate(seed: int, unit: str, probe: str, spec: dict[str, dict],
 def _generate(seed: int, unit: str, probe: str, spec_json: str, constraint: str | None) -> dict[str, Value]:
     spec = json.loads(spec_json)
     rng = np.random.default_rng([seed, zlib.crc32(unit.encode()), zlib.crc32(probe.encode())])
-    for _ in range(100):
+    for _ in range(1000):  # a constraint may hold for only a few per cent of draws
         drawn: dict[str, Value] = {}
         for name, g in spec.items():
             drawn[name] = GENERATORS[g["gen"]](rng, g, drawn)
