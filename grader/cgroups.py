@@ -1,10 +1,11 @@
 """Per-sandbox cgroups: the limits rlimits cannot give.
 
-RLIMIT_NPROC does not bind a process whose real uid is root, and
-RLIMIT_AS caps each process, not the sandbox. When the grader runs as
-root and the machine lets it, each sandbox gets its own cgroup with a
-process cap and a total-memory cap; elsewhere this is a no-op and the
-rlimits set by the harness are what holds.
+RLIMIT_AS caps each process, not the sandbox, and nothing in rlimits
+shares the CPU fairly. When the grader runs as root and the machine lets
+it, each sandbox gets its own cgroup with a process cap, a total-memory
+cap, a CPU cap (`cpus` cores) and a CPU weight, so a sandbox full of busy
+processes slows only itself; elsewhere this is a no-op and the rlimits set
+by the harness are what holds.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
-V1_FILES = {"pids": "pids.max", "memory": "memory.limit_in_bytes"}
-V2_FILES = {"pids": "pids.max", "memory": "memory.max"}
+PERIOD_US = 100_000
 
 
 def _read(path: Path) -> str:
@@ -39,32 +39,41 @@ def _own_v1_paths() -> dict[str, str]:
 class SandboxCgroups:
     """Cgroups made for one sandbox; `wrap` puts the sandbox's first process into them."""
 
-    def __init__(self, max_processes: int, memory_bytes: int) -> None:
+    def __init__(self, max_processes: int, memory_bytes: int, cpus: float, cpu_weight: int) -> None:
+        """`cpu_weight` on cgroup v2's scale (1-10000, 100 is the default share of a cgroup)."""
         self.paths: list[Path] = []
         if os.geteuid() != 0:
             return
-        values = {"pids": str(max_processes), "memory": str(memory_bytes)}
+        quota = max(1000, int(cpus * PERIOD_US))
+        v1 = {"pids": {"pids.max": max_processes}, "memory": {"memory.limit_in_bytes": memory_bytes},
+              "cpu": {"cpu.cfs_period_us": PERIOD_US, "cpu.cfs_quota_us": quota,
+                      "cpu.shares": max(2, cpu_weight * 1024 // 100)}}
         name = f"nn-grader-{os.getpid()}-{time.monotonic_ns()}"
         if (ROOT / "cgroup.controllers").exists():  # v2: one directory holds every controller
-            self._make(ROOT / name, {V2_FILES[c]: v for c, v in values.items()})
+            self._make(ROOT / name, {"pids.max": max_processes, "memory.max": memory_bytes,
+                                     "cpu.max": f"{quota} {PERIOD_US}", "cpu.weight": cpu_weight})
         else:
             own = _own_v1_paths()
-            for controller, value in values.items():
-                parent = ROOT / controller / own.get(controller, "/").lstrip("/")
-                self._make(parent / name, {V1_FILES[controller]: value})
+            for controller, values in v1.items():
+                self._make(ROOT / controller / own.get(controller, "/").lstrip("/") / name, values)
 
-    def _make(self, path: Path, limits: dict[str, str]) -> None:
+    def _make(self, path: Path, limits: dict[str, object]) -> None:
+        """Make the cgroup and set what this machine supports; a cgroup that limits nothing is dropped."""
         try:
             path.mkdir()
         except OSError:
             return
-        try:
-            for filename, value in limits.items():
-                (path / filename).write_text(value)
-        except OSError:  # the controller is not available here
+        written = 0
+        for filename, value in limits.items():
+            try:
+                (path / filename).write_text(str(value))
+                written += 1
+            except OSError:  # this controller is not enabled here
+                pass
+        if written:
+            self.paths.append(path)
+        else:
             path.rmdir()
-            return
-        self.paths.append(path)
 
     def wrap(self, argv: list[str]) -> list[str]:
         if not self.paths:

@@ -14,7 +14,7 @@ from pathlib import Path
 from grader import feedback, pipeline, spec
 from grader.config import Settings
 from grader.languages import DEFAULT, LANGUAGES
-from grader.reports import SubmissionReport, to_csv, to_table
+from grader.reports import SubmissionReport, to_csv, to_table, visible
 from grader.sandbox import SandboxUnavailable, sandbox_problem
 
 
@@ -129,7 +129,7 @@ class _Progress:
         width = 30
         filled = width * self.count // self.total
         status = "error" if report.error else f"{report.score:g}/{report.max_score:g}"
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} {path.name}: {status}"
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} {visible(path.name)}: {status}"
         print(("\r\033[K" if self.tty else "") + line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
     def done(self) -> None:

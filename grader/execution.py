@@ -18,6 +18,7 @@ import numpy as np
 
 from grader.extraction import Program
 from grader.inputs import FileInput, Value
+from grader.inside import wire
 from grader.sandbox import Limits, Session, SessionLost
 
 MARGIN = 5.0  # seconds the grader waits beyond a limit the harness enforces itself
@@ -69,6 +70,7 @@ class Execution:
     runs: dict[str, RunResult] = field(default_factory=dict)
     output: str = ""
     output_dropped: int = 0
+    output_withheld: int = 0      # bytes printed while reference code was in the sandbox: never reported
     restarts: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -108,6 +110,7 @@ def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], 
             finally:
                 result.output += session.output.decode(errors="replace")
                 result.output_dropped += session.output_dropped
+                result.output_withheld += session.output_withheld
 
 
 class _Restart(Exception):
@@ -161,6 +164,7 @@ def _run(session: Session, run: UnitRun, result: Execution) -> None:
                        "files": {k: v.name for k, v in probe.inputs.items() if isinstance(v, FileInput)}})
     try:
         if run.substitutes is not None:
+            session.withhold_output()
             arrays["substitutes"] = np.frombuffer(run.substitutes, dtype=np.uint8)
         session.send({"op": "run", "unit": run.key, "timeout": run.timeout, "probes": probes}, arrays)
         header, values = session.receive(run.timeout + MARGIN)
@@ -195,10 +199,13 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
         outcome.errors = {k: _clean_error(v) for k, v in errors.items() if isinstance(v, dict)}
     status = header.get("status")
     code = header.get("exit_code") if isinstance(header.get("exit_code"), int) else None
+    bad_frame = header.get("bad_frame")
     for outcome in outcomes.values():
         if not outcome.types and not outcome.errors:
             if status == "timeout":
                 outcome.failure = {"code": "unit_timeout", "seconds": run.timeout}
+            elif bad_frame in ("oversize", "malformed"):
+                outcome.failure = {"code": f"frame_{bad_frame}", "limit_mb": wire.MAX_FRAME >> 20}
             else:
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
     output = header.get("output") if isinstance(header.get("output"), str) else ""

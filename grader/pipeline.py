@@ -253,6 +253,8 @@ def _output(execution: Execution, lang: str) -> str:
     text = execution.output[:4000]
     if execution.output_dropped or len(execution.output) > 4000:
         text += "\n" + feedback.render("output_truncated", {}, lang)
+    if execution.output_withheld:
+        text += "\n" + feedback.render("output_withheld", {}, lang)
     return text
 
 

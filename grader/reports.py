@@ -1,13 +1,17 @@
 """Reports: the public result of grading one submission, and its JSON/CSV/table forms.
 
 The JSON form is a public interface (documented in README.md): keep its
-keys stable and only ever add new ones.
+keys stable and only ever add new ones; it holds every text exactly. The
+table is for terminals, so every text in it that a student could have
+written (file names, messages, errors) has its control characters shown
+escaped; CSV cells that a spreadsheet would run as a formula are quoted.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +69,21 @@ class SubmissionReport:
         }
 
 
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a terminal shows
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORMULA = tuple("=+-@\t\r")
+
+
+def visible(text: str) -> str:
+    """`text` safe to print on a terminal: each control character as its Python escape."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _cell(text: str) -> str:
+    """A CSV cell no spreadsheet evaluates: a leading =, +, -, @, tab or CR gets a quote before it."""
+    return f"'{text}" if text.startswith(_FORMULA) else text
+
+
 def _fmt(x: float) -> str:
     return f"{x:g}"
 
@@ -75,7 +94,7 @@ def to_csv(reports: list[SubmissionReport], unit_names: list[str]) -> str:
     writer = csv.writer(buf)
     writer.writerow(["submission", "score", "max_score", "seed", "error", *unit_names])
     for r in reports:
-        writer.writerow([r.submission, _fmt(r.score), _fmt(r.max_score), r.seed, r.error or "",
+        writer.writerow([_cell(r.submission), _fmt(r.score), _fmt(r.max_score), r.seed, _cell(r.error or ""),
                          *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)])
     return buf.getvalue()
 
@@ -106,7 +125,7 @@ def to_table(reports: list[SubmissionReport], unit_names: list[str], details: bo
             if r.error or any(failed.values()):
                 lines += ["", f"{_short(r.submission)}:"]
             if r.error:
-                lines.append(f"  error: {r.error}")
+                lines.append(f"  error: {visible(r.error)}")
             for unit, checks in failed.items():
                 lines += _first_failures(unit, checks)
     return "\n".join(lines)
@@ -118,11 +137,11 @@ def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:
     for variant in dict.fromkeys(c.variant for c in checks):
         same = [c for c in checks if c.variant == variant]
         more = f" (+{len(same) - 1} more failed)" if len(same) > 1 else ""
-        lines.append(f"  {unit}.{same[0].to_dict()['name']}: {same[0].message}{more}")
+        lines.append(f"  {unit}.{same[0].to_dict()['name']}: {visible(same[0].message)}{more}")
     hints = dict.fromkeys(c.diagnosis["message"] for c in checks if c.diagnosis)
-    lines += [f"    hint: {hint}" for hint in hints]
+    lines += [f"    hint: {visible(hint)}" for hint in hints]  # may quote the student's code
     return lines
 
 
 def _short(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
+    return visible(path.rsplit("/", 1)[-1])

@@ -1,16 +1,19 @@
 """The sandbox: one bubblewrap-isolated interpreter per submission.
 
 This is the only module that starts student code. The process sees the
-Python runtime, numpy, the harness in grader/inside and the files it is
-given (read-only), a size-capped scratch /tmp, no network, no other
-processes and no environment from the grader. Limits are applied by the
-harness before any student code runs; the process count is capped with a
-cgroup when the grader runs as root (see grader/cgroups.py), and the wall
-clock is enforced from here.
+staged Python runtime with numpy (grader/runtime.py), the harness and the
+data it is given (read-only, copied in, so no mount names a host path), a
+size-capped scratch /tmp and nothing else writable, no network, no other
+processes, no environment from the grader, and a syscall filter
+(grader/seccomp.py). As root, the grader starts each sandbox under a host
+UID of its own (grader/identities.py) inside its own cgroup
+(grader/cgroups.py). Limits are applied by the harness before any student
+code runs, and the wall clock is enforced from here.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import selectors
@@ -25,12 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
+from grader import identities, runtime, seccomp
 from grader.cgroups import SandboxCgroups
+from grader.config import Settings
 from grader.inside import wire
 
 HARNESS_DIR = Path(__file__).resolve().parent / "inside"
 SANDBOX_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "LANG": "C.UTF-8", "HOME": "/tmp", "PYTHONIOENCODING": "utf-8"}
+# Package folders a student could add to sys.path by hand: covered by read-only empty mounts.
+HIDDEN = ("/usr/lib/python3/dist-packages", "/usr/local/lib")
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 
 
 class SandboxUnavailable(RuntimeError):
@@ -57,6 +65,8 @@ class Limits:
     output_kb: int = 1024
     scratch_mb: int = 64
     statement_seconds: float = 5
+    cpus: float = 1.0                # CPU cap of the whole sandbox, in cores (cgroup, where available)
+    cpu_weight: int = 100            # its share when the CPU is contended (cgroup v2 scale; 100 = default)
 
     def for_harness(self) -> dict[str, int]:
         return {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_mb << 20,
@@ -66,34 +76,63 @@ class Limits:
 
 @functools.cache
 def sandbox_problem() -> str | None:
-    """Why bubblewrap cannot isolate a process on this machine, or None if it can."""
+    """Why bubblewrap cannot isolate a process on this machine, or None if it can (tried as a
+    sandbox UID when the grader runs as root, since that is who will run it)."""
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
-    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--unshare-user",
+    uids = Settings.from_env().sandbox_uids
+    try:
+        seccomp.program()
+        as_user = _as_user(uids.start) if uids is not None else []
+        if uids is not None:
+            identities.check_range(uids)
+    except (seccomp.UnsupportedArch, ValueError) as exc:
+        return str(exc)
+    probe = subprocess.run([*as_user, "bwrap", "--ro-bind", "/", "/", "--unshare-all", "--unshare-user",
                             "--die-with-parent", "true"], capture_output=True, text=True, env={})
     if probe.returncode != 0:
         return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
     return None
 
 
-def _numpy_mounts() -> list[tuple[Path, str]]:
-    root = Path(np.__file__).resolve().parent
-    mounts = [(root, "/opt/site/numpy")]
-    libs = root.parent / "numpy.libs"
-    if libs.is_dir():
-        mounts.append((libs, "/opt/site/numpy.libs"))
-    return mounts
+def _as_user(uid: int) -> list[str]:
+    """Run the rest of the command as `uid`/gid `uid` with no supplementary groups (and so no
+    capabilities): bwrap then creates a user namespace that this unprivileged UID owns."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
-def _hidden_site_dirs(prefix: Path) -> list[Path]:
-    """Package folders of the base interpreter: mounted with it, then covered by empty tmpfs."""
-    found = list(prefix.glob("lib/python3*/site-packages")) + list(prefix.glob("local/lib/python3*/dist-packages"))
-    return [p for p in found + [Path("/usr/lib/python3/dist-packages")] if p.is_dir()]
+@functools.cache
+def _sealed_copy(path: Path, name: str, mtime_ns: int, size: int) -> int:
+    """A read-only in-memory copy of a data file, made once per process: the sandbox opens it
+    through /proc/self/fd, so nothing in it names the file's host path, and seals forbid writes."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    with open(path, "rb") as source:
+        while os.sendfile(fd, source.fileno(), None, 1 << 30):
+            pass
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+    return fd
 
 
-def bwrap_argv(limits: Limits, files: dict[str, Path]) -> list[str]:
-    python = Path(os.path.realpath(sys.executable))
-    prefix = Path(sys.base_prefix).resolve()
+@functools.cache
+def _harness_files() -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(HARNESS_DIR.glob("*.py"))}
+
+
+def _blobs(contents: dict[str, bytes]) -> dict[str, int]:
+    """One fresh in-memory file per blob, positioned at its start, for bwrap to read (and close)."""
+    fds = {}
+    for name, blob in contents.items():
+        fd = os.memfd_create(name)
+        os.write(fd, blob)
+        os.lseek(fd, 0, os.SEEK_SET)
+        fds[name] = fd
+    return fds
+
+
+def bwrap_argv(limits: Limits, fds: dict[str, int], staged: Path, python: str) -> list[str]:
+    """The bwrap command: `fds` hold the harness files and the seccomp program (bwrap reads and
+    closes them), `staged` is the runtime folder and `python` its interpreter inside. Data files
+    are not mounted: their memfds are inherited and opened through /proc/self/fd."""
     argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--clearenv", "--ro-bind", "/usr", "/usr"]
@@ -102,20 +141,21 @@ def bwrap_argv(limits: Limits, files: dict[str, Path]) -> list[str]:
             argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
-    if not str(prefix).startswith("/usr/"):
-        argv += ["--ro-bind", str(prefix), str(prefix)]
-    for hidden in _hidden_site_dirs(prefix):
-        argv += ["--tmpfs", str(hidden)]
-    for source, target in [*_numpy_mounts(), (HARNESS_DIR, "/opt/harness/inside")]:
-        argv += ["--ro-bind", str(source), target]
-    for name, path in files.items():
-        argv += ["--ro-bind", str(path), f"/data/{name}"]
+    argv += ["--ro-bind", str(staged), runtime.MOUNT]
+    for hidden in HIDDEN:
+        if os.path.isdir(hidden):
+            argv += ["--tmpfs", hidden, "--remount-ro", hidden]
+    for name, fd in fds.items():
+        if name.endswith(".py"):
+            argv += ["--ro-bind-data", str(fd), f"/opt/harness/inside/{name}"]
     # /dev is a tmpfs without a size cap (half the host's RAM): read-only, so scratch stays /tmp only
     argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--size", str(limits.scratch_mb << 20),
-             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/"]
-    for key, value in {**SANDBOX_ENV, "GRADER_SANDBOX_PATH": "/opt/harness:/opt/site"}.items():
+             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/", "--seccomp", str(fds["seccomp"])]
+    env = {**SANDBOX_ENV, "GRADER_SANDBOX_PATH": f"/opt/harness:{runtime.MOUNT}/site",
+           "LD_LIBRARY_PATH": f"{runtime.MOUNT}/python/lib"}
+    for key, value in env.items():
         argv += ["--setenv", key, value]
-    return [*argv, "--", str(python), "-I", "-S", "-B", "/opt/harness/inside/main.py"]
+    return [*argv, "--", python, "-I", "-S", "-B", "/opt/harness/inside/main.py"]
 
 
 def unsafe_argv() -> tuple[list[str], dict[str, str]]:
@@ -128,37 +168,74 @@ def unsafe_argv() -> tuple[list[str], dict[str, str]]:
 class Session:
     """A running sandboxed interpreter, spoken to in frames over two pipes."""
 
-    def __init__(self, limits: Limits, files: dict[str, Path], unsafe: bool = False) -> None:
+    def __init__(self, limits: Limits, files: dict[str, Path], unsafe: bool = False,
+                 settings: Settings | None = None) -> None:
         self.limits = limits
         self.unsafe = unsafe
         self.output = bytearray()
         self.output_dropped = 0
+        self.output_withheld = 0
+        self._withhold = False
         self._buffer = bytearray()
+        self._lease: identities.Lease | None = None
+        settings = settings or Settings.from_env()
+        self._cgroup = SandboxCgroups(limits.max_processes, limits.total_memory_mb << 20, limits.cpus,
+                                      limits.cpu_weight)
+        passed: list[int] = []
         result_r, result_w = os.pipe()
-        self._cgroup = SandboxCgroups(limits.max_processes, limits.total_memory_mb << 20)
-        if unsafe:
-            argv, env = unsafe_argv()
-            self.files = {name: str(path) for name, path in files.items()}
-        else:
-            problem = sandbox_problem()
-            if problem:
-                raise SandboxUnavailable(problem)
-            argv, env = bwrap_argv(limits, files), {}
-            self.files = {name: f"/data/{name}" for name in files}
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(self._cgroup.wrap([*argv, str(result_w)]), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                     pass_fds=(result_w,), start_new_session=True)
-        os.close(result_w)
+        try:
+            if unsafe:
+                argv, env = unsafe_argv()
+                self.files = {name: str(path) for name, path in files.items()}
+            else:
+                argv, env = self._sandboxed(limits, files, settings, passed), {}
+            self.started = time.monotonic()
+            self.proc = subprocess.Popen(self._cgroup.wrap([*argv, str(result_w)]), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                         pass_fds=(result_w, *passed), start_new_session=True)
+        except BaseException:
+            os.close(result_r)
+            self._release()
+            raise
+        finally:
+            for fd in (result_w, *passed[len(files):]):  # the blobs; the data memfds are kept for reuse
+                os.close(fd)
         self._result = result_r
         os.set_blocking(result_r, False)
         self._drain = threading.Thread(target=self._drain_output, daemon=True)
         self._drain.start()
 
+    def _sandboxed(self, limits: Limits, files: dict[str, Path], settings: Settings, passed: list[int]) -> list[str]:
+        """The bwrap command for this session; `passed` gets the fds it must inherit (data first)."""
+        problem = sandbox_problem()
+        if problem:
+            raise SandboxUnavailable(problem)
+        try:
+            staged, python = runtime.staged(settings.sandbox_dir)
+            if settings.sandbox_uids is not None:
+                self._lease = identities.lease(settings.sandbox_uids, settings.sandbox_dir)
+        except OSError as exc:
+            raise SandboxUnavailable(f"cannot prepare {settings.sandbox_dir}: {exc}") from None
+        data = {name: _sealed_copy(path, name, (st := path.stat()).st_mtime_ns, st.st_size)
+                for name, path in files.items()}
+        self.files = {name: f"/proc/self/fd/{fd}" for name, fd in data.items()}
+        fds = _blobs({**_harness_files(), "seccomp": seccomp.program()})
+        passed += [*data.values(), *fds.values()]
+        argv = bwrap_argv(limits, fds, staged, python)
+        return argv if self._lease is None else [*_as_user(self._lease.uid), *argv]
+
+    def withhold_output(self) -> None:
+        """From now on, count what the sandbox prints but keep it out of `output` (and the report):
+        used while reference code is inside, so a hijacked harness cannot print it out."""
+        self._withhold = True
+
     def _drain_output(self) -> None:
         """Keep the student's stdout/stderr flowing, keeping only the first output_kb."""
         cap = self.limits.output_kb << 10
         while chunk := self.proc.stdout.read1(1 << 16):
+            if self._withhold:
+                self.output_withheld += len(chunk)
+                continue
             keep = max(0, cap - len(self.output))
             self.output += chunk[:keep]
             self.output_dropped += len(chunk) - min(len(chunk), keep)
@@ -210,7 +287,12 @@ class Session:
             except OSError:
                 pass
         os.close(self._result)
+        self._release()
+
+    def _release(self) -> None:
         self._cgroup.remove()
+        if self._lease is not None:  # only now: every process of this UID is gone with the cgroup
+            self._lease.release()
 
     def __enter__(self) -> Session:
         return self

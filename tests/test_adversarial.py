@@ -310,8 +310,9 @@ for path in {paths!r}:
             found.append("LEAKED " + path + repr(fh.read(10)))
     except Exception as exc:
         found.append(type(exc).__name__[:8])
-for folder in ("/", "/data", "/opt", "/opt/harness", "/tmp", "/root"):
-    found += ["LEAKED " + n for n in os.listdir(folder) if n in ("work", "home", "etc") or "test" in n]
+for folder in ("/", "/data", "/opt", "/opt/harness", "/opt/runtime", "/tmp", "/root"):
+    found += ["LEAKED " + n for n in (os.listdir(folder) if os.path.isdir(folder) else [])
+              if n in ("work", "home", "etc") or "test" in n]
 for module in ("reference", "grader", "grader.pipeline", "tests"):
     try:
         __import__(module)

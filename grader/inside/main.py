@@ -57,6 +57,14 @@ def kill_strays() -> None:
             pass
 
 
+def flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # replaced or closed by student code
+            pass
+
+
 def fork() -> int:
     """fork(), waiting up to ~2 s while killed strays still hold the pids limit (EAGAIN)."""
     for _ in range(100):
@@ -104,10 +112,7 @@ def child(ns: dict, command: dict, inputs: dict[str, dict], substitutes: bytes |
         del substitutes
     for probe in command["probes"]:
         rec = probes.run_probe(ns, probe["kind"], inputs[probe["name"]], probe["params"])
-        try:
-            sys.stdout.flush()
-        except Exception:
-            pass
+        flush_output()
         _write_frame(result_w, probe_frame(probe["name"], rec))
 
 
@@ -123,9 +128,9 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
     _close(result_w)
     _close(out_w)
     deadline = _now() + float(command["timeout"])
-    data, output, status, code, done = bytearray(), bytearray(), "ok", None, False
+    data, output, status, code, done, oversize = bytearray(), bytearray(), "ok", None, False, False
     open_fds = [result_r, out_r]
-    while open_fds:
+    while open_fds and not oversize:  # more results than a frame may hold: stop the child now
         remaining = deadline - _now()
         if remaining <= 0:
             status = "timeout"
@@ -135,11 +140,12 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
             chunk = _read(fd, 1 << 20)
             if not chunk:
                 open_fds.remove(fd)
-            elif fd == result_r and len(data) < wire.MAX_FRAME:
+            elif fd == result_r:
                 data += chunk
+                oversize = len(data) > wire.MAX_FRAME
             elif fd == out_r and len(output) < OUTPUT_CAP:
                 output += chunk
-        if not done:
+        if not done and not oversize:
             done, wait_status = _waitpid(pid, os.WNOHANG)
             code = os.waitstatus_to_exitcode(wait_status) if done else None
         elif not ready:
@@ -155,19 +161,21 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
         code = None if status == "timeout" else os.waitstatus_to_exitcode(wait_status)
     _close(result_r)
     _close(out_r)
-    frames, arrays = [], {}
-    while True:
+    frames, arrays, bad_frame = [], {}, None
+    while data:
         try:
             frame = _take_frame(data)
-        except wire.WireError:
+        except wire.WireError as exc:
+            bad_frame = "oversize" if oversize or "too large" in str(exc) else "malformed"
             break
-        if frame is None:
+        if frame is None:  # cut short: the child died mid-write, or wrote more than a frame may hold
+            bad_frame = "oversize" if oversize else "malformed"
             break
         header, found = frame
         frames.append(header)
         arrays.update({f"{header.get('probe')}/{k}": v for k, v in found.items()})
     _write_frame(result_fd, _encode({"op": "result", "unit": command["unit"], "status": status,
-                                     "exit_code": code, "probes": frames,
+                                     "exit_code": code, "probes": frames, "bad_frame": bad_frame,
                                      "output": output[:OUTPUT_CAP].decode(errors="replace")}, arrays))
 
 
@@ -184,6 +192,7 @@ def load(ns: dict, command: dict, result_fd: int) -> None:
             exec(compile(tree, stmt["filename"], "exec", dont_inherit=True), ns)
         except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
             error = probes.describe_exception(exc)
+        flush_output()  # what it printed reaches the report, and before any reference code comes in
         _write_frame(result_fd, _encode({"op": "stmt_done", "id": stmt["id"], "error": error}))
     kill_strays()
     _write_frame(result_fd, _encode({"op": "loaded"}))
