@@ -1,4 +1,4 @@
-# One-command set-up: `make run` grades the bundled examples, `make test` runs the checks.
+# One-command set-up: `make run` starts the grading service, `make test` runs the checks.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -6,10 +6,15 @@ STAMP  := $(VENV)/.installed
 .PHONY: install run test lint bench clean
 
 install: $(STAMP)
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  echo "installing bubblewrap (the sandbox)"; \
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	fc-list :lang=ja 2>/dev/null | grep -q . || missing="$$missing fonts-ipafont-gothic"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (the sandbox; the service's private broker; the browser tests)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; fi
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -18,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: install
-	$(VENV)/bin/grader grade --assignment backprop assignments/backprop/examples
+	$(VENV)/bin/grader serve
 
 lint: install
 	$(VENV)/bin/ruff check .

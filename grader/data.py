@@ -61,12 +61,17 @@ def train_files(settings: Settings) -> dict[str, Path]:
 
 
 def test_split(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """(x_test, t_test), read by the grader outside the sandbox."""
-    directory = _ensure_cache(settings)
-    return (
-        np.load(directory / "x_test.npy", allow_pickle=False),
-        np.load(directory / "t_test.npy", allow_pickle=False),
-    )
+    """(x_test, t_test), read by the grader outside the sandbox (once per process; read-only arrays)."""
+    return _test_arrays(_ensure_cache(settings))
+
+
+@functools.lru_cache(maxsize=2)
+def _test_arrays(directory: Path) -> tuple[np.ndarray, np.ndarray]:
+    arrays = (np.load(directory / "x_test.npy", allow_pickle=False),
+              np.load(directory / "t_test.npy", allow_pickle=False))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 # --- cache -------------------------------------------------------------------------------------

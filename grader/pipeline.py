@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import data, feedback, languages, probing, scoring, trajectory
+from grader import curves, data, feedback, languages, probing, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
 from grader.diagnoses import Diagnoser
@@ -69,6 +69,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()
     units, diagnosis_seconds = judge(assignment, settings, notebook, program, execution, seed, language)
+    training = curves.training(assignment, execution)
     timings["checks"] = time.monotonic() - checked
     timings["diagnosis"] = diagnosis_seconds
     timings["total"] = time.monotonic() - started
@@ -76,8 +77,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         submission=submission, assignment=assignment.name, seed=seed,
         score=round(sum(u.score for u in units.values()), 6), max_score=round(assignment.max_score, 6),
         language=language, units=units, notes=_notes(program, execution, language),
+        notes_by_language={other: _notes(program, execution, other) for other in languages.LANGUAGES},
         output=_output(execution, language), sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap",
-        timings=timings)
+        timings=timings, training=training)
 
 
 def files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
@@ -138,7 +140,10 @@ class _Judge:
         self.diagnosis_seconds += time.monotonic() - started
         checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
                                    self._message(unit, c, lang, own_fault.get(c.name)),
-                                   d.render(lang) if (d := found.get((c.name, c.variant))) else None)
+                                   d.render(lang) if (d := found.get((c.name, c.variant))) else None,
+                                   measured=_measured(c.verdict.facts), where=self._where(unit, c),
+                                   messages={other: self._message(unit, c, other, own_fault.get(c.name))
+                                             for other in languages.LANGUAGES})
                        for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
@@ -178,25 +183,51 @@ class _Judge:
         facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
-        frames = facts.get("frames")
+        frames = check.verdict.facts.get("frames")
         if check.variant == "own" and own_fault is not None:
             facts.update(cause="cause_in_unit_itself", unit=unit.name, names=", ".join(unit.substitute))
             frames = own_fault.facts.get("frames") or frames  # where it fails with correct dependencies
-        own_frames = [f for f in frames or [] if f[0] in self.lines]
-        if check.verdict.code == "raised" and own_frames and facts.get("type") not in _HARNESS_STOPS:
-            cell, line = own_frames[-1][0], own_frames[-1][1]
-            callers = own_frames[:-1] if frames[-1][0] in self.lines else own_frames
-            if _before_forward(facts, frames) and callers:  # blame the call, not the layer
-                cell, line = callers[-1][0], callers[-1][1]
+        where = self._raised_at(check, frames)
+        if where is not None:
+            facts["where"] = where
+            if _before_forward(facts, frames):  # blamed on the call, not the layer
                 facts["cause"] = "cause_backward_before_forward"
-            text = self.lines.get(cell, [])[line - 1].strip() if 0 < line <= len(self.lines.get(cell, [])) else ""
-            facts["where"] = {"cell": cell, "line": line, "text": text[:120]}
             name = _NAME_ERROR.search(str(facts.get("message", "")))
             if facts.get("type") == "NameError" and name:
                 why = self._why(name.group(1))
                 if why:
                     facts["hint"] = {"names": f"`{name.group(1)}`", "why": why[0]}
         return feedback.check_message(check.verdict.code, facts, lang)
+
+    def _raised_at(self, check: scoring.ScoredCheck, frames: list | None = None) -> dict | None:
+        """The student's own line where the check's exception was raised, if it was (`frames`: of
+        the same failure with correct dependencies); a backward run before forward is blamed on
+        its caller, and a stop of the harness's own (a slow step) on no line."""
+        frames = check.verdict.facts.get("frames") if frames is None else frames
+        own_frames = [f for f in frames or [] if f[0] in self.lines]
+        if check.verdict.code != "raised" or not own_frames or check.verdict.facts.get("type") in _HARNESS_STOPS:
+            return None
+        callers = own_frames[:-1] if frames[-1][0] in self.lines else own_frames
+        if _before_forward(check.verdict.facts, frames) and callers:
+            return self._line(callers[-1][0], callers[-1][1])
+        return self._line(own_frames[-1][0], own_frames[-1][1])
+
+    def _where(self, unit: UnitSpec, check: scoring.ScoredCheck) -> dict | None:
+        """Where a failed check points in the notebook: the raising line, else the unit's definition."""
+        if check.passed:
+            return None
+        where = self._raised_at(check)
+        if where is None:
+            names = (self.defs.resolve(n.partition(".")[0], self.assignment.aliases)
+                     for n in (*unit.defines, *unit.defines_any))
+            stmt = next((self.defs.names[n] for n in names if n in self.defs.names), None)
+            where = self._line(stmt.filename, stmt.line) if stmt is not None else None
+        return where
+
+    def _line(self, cell: str, line: int) -> dict:
+        lines = self.lines.get(cell, [])
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        return {"cell": cell, "line": line, "text": text[:120]}
 
     def _not_defined(self, names: list[str]) -> dict:
         return {"names": ", ".join(f"`{n}`" for n in names), "why": [w for n in names for w in self._why(n)]}
@@ -229,6 +260,15 @@ def _same_failure(own: Verdict, substituted: Verdict) -> bool:
 def _before_forward(facts: dict, frames: list) -> bool:
     """A `backward` that failed on None: it ran on a layer object whose `forward` never ran."""
     return bool(frames) and frames[-1][2] == "backward" and "NoneType" in str(facts.get("message", ""))
+
+
+def _measured(facts: dict) -> dict | None:
+    """The figure a check judged and its bound, for plots: a gradient check's error, an accuracy."""
+    if "rel_error" in facts:
+        return {"param": facts.get("param"), "error": facts["rel_error"], "threshold": facts.get("threshold")}
+    if "accuracy" in facts:
+        return {"accuracy": facts["accuracy"], "threshold": facts.get("threshold")}
+    return None
 
 
 def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]:

@@ -25,6 +25,9 @@ class CheckReport:
     max_score: float
     message: str
     diagnosis: dict[str, str] | None = None   # {"id", "message"}: the mistake recognised behind a failure
+    measured: dict[str, Any] | None = None   # the figure a check judged (gradient error, accuracy) and its bound
+    where: dict[str, Any] | None = None      # a failed check's place in the notebook: cell, line, text
+    messages: dict[str, str] | None = None   # the message in every language of the catalogue
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name if self.variant == "own" else f"{self.name}/with_reference_deps"
@@ -32,6 +35,12 @@ class CheckReport:
                "message": self.message, "variant": self.variant}
         if self.diagnosis is not None:
             out["diagnosis"] = dict(self.diagnosis)
+        if self.measured is not None:
+            out["measured"] = self.measured
+        if self.where is not None:
+            out["where"] = self.where
+        if self.messages is not None:
+            out["messages"] = self.messages
         return out
 
 
@@ -56,6 +65,8 @@ class SubmissionReport:
     output: str = ""                      # what the student's code printed (truncated)
     sandbox: str = "bubblewrap"
     timings: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] | None = None   # training curves: the student's run beside the reference's
+    notes_by_language: dict[str, tuple[str, ...]] = field(default_factory=dict)   # `notes` in every language
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +77,8 @@ class SubmissionReport:
                              "checks": [c.to_dict() for c in u.checks]} for name, u in self.units.items()},
             "notes": list(self.notes), "output": self.output,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "training": self.training,
+            "notes_by_language": {lang: list(notes) for lang, notes in self.notes_by_language.items()},
         }
 
 

@@ -14,6 +14,8 @@ from grader.config import Settings
 REPO = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = REPO.parent / "shared" / "examples"
 
+pytest_plugins = ["tests.service_parts"]   # fixtures of the service tests: Redis, PostgreSQL, processes
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:

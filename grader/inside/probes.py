@@ -286,6 +286,25 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             rec.put(f"step_{key}", step)
 
 
+CURVE_EVERY = 10  # training steps between two points of the recorded training curve
+
+
+def _measure(params: dict, x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of the parameters on one batch, by the grader's own forward pass
+    (Affine-ReLU-Affine-softmax), so the curve does not depend on the student's `loss`."""
+    try:
+        with np.errstate(all="ignore"):
+            hidden = np.maximum(x @ np.asarray(params["W1"], dtype=float) + np.asarray(params["b1"], dtype=float), 0)
+            scores = hidden @ np.asarray(params["W2"], dtype=float) + np.asarray(params["b2"], dtype=float)
+            scores = scores - scores.max(axis=1, keepdims=True)
+            log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            labels = t.argmax(axis=1)
+            loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+            return loss, float((scores.argmax(axis=1) == labels).mean())
+    except Exception:  # the student's params may be anything; the curve just has a gap
+        return float("nan"), float("nan")
+
+
 class TrainingTooSlow(Exception):
     """One training step took seconds: the run could not finish in time (and is not backprop)."""
 
@@ -317,9 +336,11 @@ def _step_deadline(limit: float, steps: int) -> Iterator[None]:
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """The grader's own SGD loop around the student's network and gradient, from the grader's
     initial parameters (written into the network's arrays) over the grader's batches; it also
-    records what training looked like (loss, step sizes, gradient norms) for feedback."""
+    records what training looked like (loss, step sizes, gradient norms) for feedback, and every
+    CURVE_EVERY steps the loss and accuracy on the batch about to be trained on (the training curve)."""
     names = tuple(f"param_{k}" for k in PARAMS)
     every = max(1, int(p.get("record_every", 50)))
+    curve: list[tuple[float, float]] = []
     with rec.stage(*names, "loss_curve", "grad_norms", "step_norms"):
         x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
         t = np.eye(p["sizes"][2])[labels]
@@ -329,6 +350,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         losses, grad_norms, step_norms = [], [], []
         positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
         for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
+            if i % CURVE_EVERY == 0:
+                curve.append(_measure(net.params, x[idx], t[idx]))
             with _step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
                 grads = step(net, x[idx], t[idx])
             before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
@@ -346,6 +369,9 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         rec.put("loss_curve", np.array(losses))
         rec.put("grad_norms", np.array(grad_norms))
         rec.put("step_norms", np.array(step_norms))
+    if curve:  # also when training stopped early: the curve shows how far it got
+        rec.put("curve_loss", np.array([c[0] for c in curve]))
+        rec.put("curve_accuracy", np.array([c[1] for c in curve]))
 
 
 PROBES: dict[str, Callable[[dict, dict, dict, Recorder], None]] = {

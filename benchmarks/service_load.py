@@ -1,0 +1,186 @@
+"""The service under load: upload-to-result latency and burst throughput, beside `grader grade --jobs 2`.
+
+Usage: python benchmarks/service_load.py [--n 100] [--idle 10]
+
+Starts its own service in a temporary data dir (a private redis-server, SQLite, `grader serve --workers 0`,
+then `grader worker --concurrency 1` and `2`) and posts N distinct notebooks: the bundled examples,
+each copy with its own comment cell, so no two uploads are the same bytes. Prints:
+  - one notebook at a time on an idle service: upload-to-result p50/p95 (client clock, 10 ms polling);
+  - a burst of N posted at once, per worker concurrency: upload-to-result p50/p95 and throughput;
+  - the CLI's throughput for the same N notebooks (`grader grade --jobs 2`).
+Wall-clock on this machine: run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from service.processes import Processes, free_port, start_redis  # noqa: E402
+
+EXAMPLES = sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
+TOKEN = "benchmark-instructor-token"
+GRADER = str(Path(sys.executable).with_name("grader"))
+
+
+def notebooks(n: int) -> list[tuple[str, bytes]]:
+    """N distinct notebooks: the examples in turn, each with a comment cell naming its copy."""
+    out = []
+    for i in range(n):
+        nb = json.loads(EXAMPLES[i % len(EXAMPLES)].read_text(encoding="utf-8"))
+        nb["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                            "source": [f"# copy {i} of {EXAMPLES[i % len(EXAMPLES)].name}"]})
+        out.append((f"copy{i:03}.ipynb", json.dumps(nb).encode()))
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Service:
+    def __init__(self, directory: Path) -> None:
+        self.processes = Processes()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        broker = start_redis(self.processes, directory / "redis")
+        self.env = {**os.environ, "GRADER_DATA_DIR": str(directory), "GRADER_BROKER_URL": broker,
+                    "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000"}
+        self.env.pop("GRADER_DATABASE_URL", None)
+        self.processes.start([GRADER, "serve", "--port", str(self.port), "--workers", "0", "--no-demo"],
+                             env=self.env, log=directory / "serve.log")
+        self.http = httpx.Client(base_url=self.url, timeout=60)
+        self._wait(lambda: self.http.get("/metrics").status_code == 200)
+        roster = self.http.post("/api/roster", content="id,name,email\nbench,Bench,b@x.org\n",
+                                headers=self._auth(TOKEN) | {"Content-Type": "text/csv"}).json()
+        self.student = roster["students"][0]["token"]
+        self.worker: subprocess.Popen | None = None
+
+    def _auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def _wait(self, condition, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if condition():
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not come up")
+            time.sleep(0.1)
+
+    def use_workers(self, concurrency: int, log: Path) -> None:
+        if self.worker is not None:
+            os.killpg(self.worker.pid, 15)
+            self.worker.wait()
+        self.worker = self.processes.start([GRADER, "worker", "--concurrency", str(concurrency)], env=self.env, log=log)
+        self._wait(lambda: self.http.get("/healthz").status_code == 200 and
+                   f"grader_worker_slots {concurrency}" in self.http.get("/metrics").text)
+
+    def submit(self, name: str, blob: bytes) -> str:
+        answer = self.http.post("/api/assignments/backprop/submissions", headers=self._auth(self.student),
+                                files={"file": (name, blob, "application/x-ipynb+json")})
+        answer.raise_for_status()
+        return answer.json()["id"]
+
+    def status(self, submission_id: str) -> dict:
+        return self.http.get(f"/api/submissions/{submission_id}", headers=self._auth(self.student)).json()
+
+    def close(self) -> None:
+        self.http.close()
+        self.processes.stop()
+
+
+def idle_latency(service: Service, items: list[tuple[str, bytes]]) -> tuple[list[float], list[float]]:
+    """One at a time: client-side seconds from the start of the upload to a visible report, and of those
+    seconds what was not the grading itself (the report's own `timings.total`): the service's overhead."""
+    times, overheads = [], []
+    for name, blob in items:
+        started = time.perf_counter()
+        submission_id = service.submit(name, blob)
+        while (status := service.status(submission_id))["status"] not in ("done", "failed"):
+            time.sleep(0.01)
+        times.append(time.perf_counter() - started)
+        overheads.append(times[-1] - ((status.get("report") or {}).get("timings", {}).get("total", 0.0)))
+    return times, overheads
+
+
+def burst(service: Service, items: list[tuple[str, bytes]]) -> tuple[list[float], float]:
+    """All posted at once by 10 clients: per-submission received->finished seconds, and submissions/second."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = list(pool.map(lambda item: service.submit(*item), items))
+    pending, finals = set(ids), {}
+    while pending:
+        listed = service.http.get("/api/submissions?assignment=backprop", headers=service._auth(TOKEN)).json()
+        for s in listed["submissions"]:
+            if s["id"] in pending and s["status"] in ("done", "failed"):
+                finals[s["id"]] = s
+                pending.discard(s["id"])
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    latencies = [(datetime.fromisoformat(s["phases"]["finished"]) - datetime.fromisoformat(s["phases"]["received"]))
+                 .total_seconds() for s in finals.values()]
+    last = max(datetime.fromisoformat(s["phases"]["finished"]) for s in finals.values())
+    first = min(datetime.fromisoformat(s["phases"]["received"]) for s in finals.values())
+    return latencies, len(items) / min(elapsed, (last - first).total_seconds())
+
+
+def cli_throughput(items: list[tuple[str, bytes]], folder: Path) -> float:
+    folder.mkdir()
+    for name, blob in items:
+        (folder / name).write_bytes(blob)
+    started = time.perf_counter()
+    subprocess.run([GRADER, "grade", "--assignment", "backprop", "--jobs", "2", "--format", "json",
+                    "--out", str(folder / "out.json"), str(folder)], check=True, stderr=subprocess.DEVNULL)
+    return len(items) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100, help="notebooks in the burst (default 100)")
+    parser.add_argument("--idle", type=int, default=10, help="notebooks graded one at a time (default 10)")
+    args = parser.parse_args()
+    items = notebooks(args.n + args.idle)
+    with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
+        directory = Path(tmp)
+        service = Service(directory)
+        try:
+            service.use_workers(1, directory / "worker1.log")
+            idle, overhead = idle_latency(service, items[args.n:])
+            print(f"idle service, one notebook at a time ({args.idle}): upload-to-result "
+                  f"p50 {statistics.median(idle):.2f} s, p95 {percentile(idle, 0.95):.2f} s "
+                  f"(of which not grading: p50 {statistics.median(overhead):.2f} s)")
+            rates = {}
+            for concurrency in (1, 2):
+                service.use_workers(concurrency, directory / f"worker{concurrency}.log")
+                latencies, rates[concurrency] = burst(service, items[:args.n])
+                print(f"burst of {args.n}, worker --concurrency {concurrency}: upload-to-result "
+                      f"p50 {statistics.median(latencies):.1f} s, p95 {percentile(latencies, 0.95):.1f} s, "
+                      f"{rates[concurrency]:.2f} notebooks/s")
+        finally:
+            service.close()
+        cli = cli_throughput(items[:args.n], directory / "cli")
+        print(f"CLI `grader grade --jobs 2`, same {args.n} notebooks: {cli:.2f} notebooks/s")
+        print(f"service with 2 worker processes / CLI --jobs 2: {rates[2] / cli:.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The records a course keeps: assignments, students, submissions (with their bytes), results, workers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on both databases (SQLite keeps no time zone, so it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Assignment(Base):
+    """An assignment registered from `assignments/<name>/assignment.toml`."""
+
+    __tablename__ = "assignments"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    max_score: Mapped[float] = mapped_column(Float)
+    units: Mapped[list] = mapped_column(JSON)                     # unit names in the spec's order
+    policy: Mapped[str] = mapped_column(String(10), default="latest")  # which submission counts: latest|best
+
+
+class Student(Base):
+    """A student on the roster; only the hash of their token is kept."""
+
+    __tablename__ = "students"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(Text, default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Credential(Base):
+    """Other tokens the service accepts (today: the instructor's), by hash."""
+
+    __tablename__ = "credentials"
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Submission(Base):
+    """One uploaded notebook and where it is in its life (see service/lifecycle.py)."""
+
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"), index=True)
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    notebook: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # received|queued|running|done|failed
+    received_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_token: Mapped[str | None] = mapped_column(String(32))  # the one attempt allowed to record
+    worker: Mapped[str | None] = mapped_column(Text)               # host:pid of the last attempt
+    error: Mapped[str | None] = mapped_column(Text)                # why it failed (not the student's fault)
+
+
+class Result(Base):
+    """The one result of a submission: the CLI's JSON report and its scores."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("submission_id", name="one_result_per_submission"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    unit_scores: Mapped[dict] = mapped_column(JSON)
+    report: Mapped[dict] = mapped_column(JSON)                     # exactly `grader grade --format json`'s object
+    grading_seconds: Mapped[float] = mapped_column(Float)
+    grader_version: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime]
+
+
+class Worker(Base):
+    """A worker process's heartbeat: live workers drive /healthz, /metrics and the wait estimate."""
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]

@@ -1,0 +1,70 @@
+"""The broker: one Celery configuration shared by the API (which publishes) and the workers (which consume)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+from service.settings import ServiceSettings
+
+TASK = "grader.grade_submission"
+QUEUE = "grading"
+DEFAULT_WALL_SECONDS = 120.0
+
+log = logging.getLogger(__name__)
+
+
+def celery_app(settings: ServiceSettings, wall_seconds: float = DEFAULT_WALL_SECONDS) -> Celery:
+    """Late acks, requeue on a lost worker, one task at a time per process, limits above the sandbox's own."""
+    if not settings.broker_url:
+        raise RuntimeError("GRADER_BROKER_URL is not set (e.g. redis://host:6379/0)")
+    app = Celery("grader", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=wall_seconds + 30,
+        task_time_limit=wall_seconds + 60,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+class CeleryPublisher:
+    """Publishes `grade_submission(id)`; a broker that is down is logged, never raised to the uploader."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def send(self, submission_id: str) -> bool:
+        try:
+            self.app.send_task(TASK, args=[submission_id], queue=QUEUE)
+        except Exception as exc:  # noqa: BLE001 - the submission is stored; the reconciler will resend it
+            log.warning("could not publish submission %s (%s); the reconciler will resend it", submission_id, exc)
+            return False
+        return True
+
+    def depth(self) -> int | None:
+        """Messages waiting in the broker's queue (None if the broker does not answer)."""
+        try:
+            with self.app.connection_for_write() as conn:
+                return conn.default_channel.client.llen(QUEUE)
+        except Exception:  # noqa: BLE001 - reported as unknown
+            return None
+
+    def ping(self) -> bool:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+        except Exception:  # noqa: BLE001 - reported as down
+            return False

@@ -1,0 +1,68 @@
+"""Pages everyone reaches: the front door, signing in and out, the language switch, static files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from service import auth
+from service.services import Deps
+from service.web import i18n, render, session
+from service.web.session import Csrf
+
+router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
+STATIC = render.HERE / "static"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    who = session.current(request).principal
+    if who is None:
+        return render.redirect("/signin")
+    return render.redirect("/instructor" if who.is_instructor else "/assignments")
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> Response:
+    return render.page(request, "signin.html")
+
+
+@router.post("/signin")
+async def signin(request: Request, deps: Deps, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
+    """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
+    principal = await run_in_threadpool(auth.identify, deps.store, token.strip()) if token.strip() else None
+    if principal is None:
+        return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
+    response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
+    session.sign_in(request, response, principal)
+    return response
+
+
+@router.post("/signout")
+def signout(_: Csrf) -> Response:
+    response = render.redirect("/signin")
+    session.sign_out(response)
+    return response
+
+
+@router.post("/lang")
+def switch_language(_: Csrf, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+    """Remember the chosen page language in a cookie and go back to the page the switch was on."""
+    if lang not in i18n.LANGUAGES:
+        raise HTTPException(400, "unknown language")
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+    response = render.redirect(back)
+    response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="strict")
+    return response
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    path = STATIC / name
+    if "/" in name or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise HTTPException(404)
+    return render.protect(FileResponse(path, media_type=STATIC_TYPES[path.suffix]))

@@ -1,0 +1,77 @@
+"""Rendering pages: Jinja2 (autoescape on) with the request's language, session and security headers.
+
+Every page gets a strict Content-Security-Policy (scripts and styles only from /static, nothing from
+elsewhere), no caching, and no framing by other sites. Errors raised while answering a page route
+(404, a refused CSRF token, sign-in needed) become HTML pages in the user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from service.web import i18n, session
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                        trim_blocks=True, lstrip_blocks=True)
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+def language(request: Request) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"), request.cookies.get(i18n.COOKIE))
+
+
+def translate(request: Request) -> Callable[..., str]:
+    return i18n.translator(language(request))
+
+
+def protect(response: Response, csp: str = PAGE_CSP) -> Response:
+    response.headers.update(HEADERS)
+    response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A full page: the template with the language, its translator, the session and the language switch."""
+    lang = language(request)
+    web = session.current(request)
+    body = TEMPLATES.get_template(template).render(
+        request=request, lang=lang, t=i18n.translator(lang), languages=i18n.LANGUAGES, who=web.principal,
+        csrf=web.csrf, csrf_field=session.CSRF_FIELD, here=request.url.path, **context)
+    response = HTMLResponse(body, status_code=status)
+    if getattr(request.state, "web_session_new", False):
+        session.save(request, response, web)
+    return protect(response)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+class PageRoute(APIRoute):
+    """Page routes answer errors with HTML pages (and a sign-in redirect) instead of the API's JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except session.SignInRequired:
+                return redirect("/signin")
+            except HTTPException as exc:
+                key = "bad_csrf" if exc.detail == "csrf" else "not_found" if exc.status_code == 404 else None
+                message = translate(request)(key) if key else str(exc.detail)
+                if "application/json" in request.headers.get("accept", ""):
+                    return protect(JSONResponse({"error": message}, status_code=exc.status_code))
+                return page(request, "error.html", status=exc.status_code, message=message)
+        return answer

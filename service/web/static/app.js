@@ -1,0 +1,124 @@
+// nn-grader pages: upload with drag-and-drop and live status, sortable tables. No framework, no build.
+"use strict";
+
+function csrfToken(form) {
+  const field = form.querySelector("input[name=csrf_token]");
+  return field ? field.value : "";
+}
+
+function setupUpload() {
+  const form = document.getElementById("upload");
+  if (!form) return;
+  const input = document.getElementById("file");
+  const drop = document.getElementById("drop");
+  const message = document.getElementById("upload-message");
+  const show = (text) => { message.textContent = text; message.hidden = !text; };
+  const check = (file) => {
+    if (!file) return form.dataset.errNone;
+    if (!file.name.toLowerCase().endsWith(".ipynb")) return form.dataset.errType;
+    if (file.size > Number(form.dataset.maxBytes)) return form.dataset.errSize;
+    return "";
+  };
+  ["dragenter", "dragover"].forEach((kind) => drop.addEventListener(kind, (event) => {
+    event.preventDefault(); drop.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((kind) => drop.addEventListener(kind, () => drop.classList.remove("over")));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer.files.length) { input.files = event.dataTransfer.files; show(check(input.files[0])); }
+  });
+  input.addEventListener("change", () => show(check(input.files[0])));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = input.files[0];
+    const problem = check(file);
+    if (problem) { show(problem + " " + form.dataset.nothingLost); return; }
+    show("");
+    const button = form.querySelector("button[type=submit]");
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = form.dataset.uploading;
+    const body = new FormData();
+    body.append("file", file, file.name);
+    try {
+      const answer = await fetch(form.action, {method: "POST", body, headers: {
+        "Accept": "application/json", "X-CSRF-Token": csrfToken(form)}, credentials: "same-origin"});
+      const data = await answer.json();
+      if (answer.ok && data.page) { window.location.assign(data.page); return; }
+      show((data.error || answer.statusText) + " " + form.dataset.nothingLost);
+    } catch (err) {
+      show(String(err) + " " + form.dataset.nothingLost);
+    }
+    button.disabled = false;
+    button.textContent = label;
+  });
+}
+
+function setupStatus() {
+  const box = document.getElementById("status");
+  if (!box) return;
+  const text = document.getElementById("status-text");
+  const detail = document.getElementById("status-detail");
+  const order = ["received", "queued", "running", "done"];
+  const paint = (status) => {
+    const reached = order.indexOf(status);
+    box.querySelectorAll(".phases li").forEach((li, i) => li.classList.toggle("reached", i <= reached));
+  };
+  paint(box.dataset.status);
+  if (!box.dataset.poll) return;
+  const poll = async () => {
+    try {
+      const answer = await fetch(box.dataset.poll, {headers: {"Accept": "application/json"}, credentials: "same-origin"});
+      if (answer.ok) {
+        const data = await answer.json();
+        text.textContent = box.dataset["label" + data.status[0].toUpperCase() + data.status.slice(1)] || data.status;
+        box.dataset.status = data.status;
+        paint(data.status);
+        if (data.status === "queued" && data.queue_position !== null) {
+          detail.textContent = "— " + box.dataset.queue.replace("{position}", data.queue_position + 1)
+            .replace("{eta}", data.eta_seconds === null ? "?" : Math.round(data.eta_seconds));
+        } else {
+          detail.textContent = "";
+        }
+        if (data.status === "done" || data.status === "failed") { await showResult(); return; }
+      }
+    } catch (err) { /* the next poll tries again */ }
+    window.setTimeout(poll, 700);
+  };
+  window.setTimeout(poll, 300);
+}
+
+async function showResult() {
+  // The finished page's content replaces this one's in place: the result appears without a reload.
+  const answer = await fetch(window.location.href, {credentials: "same-origin"});
+  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
+  document.querySelector("main").replaceWith(document.adoptNode(fresh));
+  setupStatus();
+}
+
+function setupSorting() {
+  document.querySelectorAll("table.sortable").forEach((table) => {
+    const headers = Array.from(table.tHead.rows[0].cells);
+    headers.forEach((th, column) => {
+      const button = th.querySelector("button");
+      if (!button) return;
+      button.addEventListener("click", () => {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach((other) => other.setAttribute("aria-sort", "none"));
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const numeric = button.hasAttribute("data-numeric");
+        const body = table.tBodies[0];
+        const rows = Array.from(body.rows);
+        const key = (row) => row.cells[column].dataset.value || row.cells[column].textContent;
+        rows.sort((a, b) => {
+          const x = key(a), y = key(b);
+          const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+          return ascending ? order : -order;
+        });
+        rows.forEach((row) => body.appendChild(row));
+      });
+    });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => { setupUpload(); setupStatus(); setupSorting(); });

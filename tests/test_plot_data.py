@@ -1,0 +1,42 @@
+"""The report carries what the result pages show: gradient-check errors, training curves, failing lines,
+feedback in every language."""
+
+from __future__ import annotations
+
+from grader import curves, languages, pipeline
+from tests.conftest import SHARED_EXAMPLES
+
+
+def test_gradient_check_reports_each_parameters_error_and_threshold(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    measured = {c.measured["param"]: c.measured for c in report.units["gradient_check"].checks}
+    assert set(measured) == {"W1", "b1", "W2", "b2"}
+    # a wrong ReLU mask breaks the first layer's gradients only; the second layer's stay exact
+    assert measured["W1"]["error"] > measured["W1"]["threshold"] > measured["W2"]["error"]
+    accuracy = report.units["accuracy"].checks[0].measured
+    assert accuracy["accuracy"] < accuracy["threshold"]
+
+
+def test_failed_checks_point_at_the_students_own_code(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
+    assert backward.where["text"].startswith("class Relu") and backward.where["cell"].startswith("In [")
+    assert all(c.where is None for c in report.units["Affine"].checks)
+
+
+def test_feedback_and_notes_come_in_every_language_whatever_the_notebooks(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+    backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
+    assert report.language == "ja" and backward.messages["ja"] == backward.message
+    assert "backward's dx is wrong in" in backward.messages["en"]
+    assert set(report.notes_by_language) == set(languages.LANGUAGES) and report.notes_by_language["ja"] == report.notes
+    assert len(report.notes_by_language["en"]) == len(report.notes)
+
+
+def test_training_curve_of_correct_code_follows_the_reference_on_the_same_batches(settings, backprop):
+    report = pipeline.grade_file(SHARED_EXAMPLES / "01_correct_book_style.ipynb", backprop, settings, seed=4)
+    training = report.to_dict()["training"]
+    student, reference = training["student"], curves.reference_run(backprop, report.seed, settings)
+    assert len(student["loss"]) == len(reference["loss"]) == 600 // training["every"]
+    assert student["accuracy"] == reference["accuracy"]
+    assert student["loss"][-1] < student["loss"][0] / 3

@@ -1,0 +1,207 @@
+"""The records and a submission's life, on SQLite and on PostgreSQL: exactly once, nothing lost, policies."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service import auth, bootstrap, lifecycle
+from service.models import Result, Submission
+from service.settings import ServiceSettings
+from service.store import RosterError, Store
+from tests.service_parts import TINY_NOTEBOOK
+
+
+class SentIds:
+    """A publisher that remembers what it was asked to send (the broker is not what these tests are about)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, submission_id: str) -> bool:
+        self.sent.append(submission_id)
+        return True
+
+
+@pytest.fixture
+def settings(database_url: str, assignments_dir: Path, tmp_path: Path) -> ServiceSettings:
+    base = ServiceSettings.from_env()
+    return replace(base, data_dir=tmp_path, database_url=database_url, assignments_dir=assignments_dir,
+                   broker_url=None, requeue_after=60, max_attempts=3)
+
+
+@pytest.fixture
+def store(settings: ServiceSettings) -> Store:
+    store = bootstrap.open_store(settings)
+    store.import_roster("id,name,email\nann,Ann,ann@example.org\nben,Ben,ben@example.org\n")
+    yield store
+    store.engine.dispose()
+
+
+def queued(store: Store, student: str = "ann") -> str:
+    submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK)
+    lifecycle.enqueue(store, SentIds(), submission.id)
+    return submission.id
+
+
+def report(score: float) -> dict:
+    return {"score": score, "max_score": 1, "units": {"cross_entropy_error": {"score": score, "max_score": 1}}}
+
+
+def results_of(store: Store, submission_id: str) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(Result).where(Result.submission_id == submission_id))
+
+
+def age(store: Store, submission_id: str, seconds: float) -> None:
+    """Make a submission look as if it had waited `seconds` longer in its phase."""
+    sub = store.submission(submission_id)
+    with store.session.begin() as s:
+        s.execute(update(Submission).where(Submission.id == submission_id).values(
+            received_at=sub.received_at - _delta(seconds),
+            queued_at=sub.queued_at and sub.queued_at - _delta(seconds),
+            started_at=sub.started_at and sub.started_at - _delta(seconds)))
+
+
+def _delta(seconds: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds)
+
+
+def test_migrations_are_applied_at_start_and_again_harmlessly(settings: ServiceSettings) -> None:
+    first = bootstrap.open_store(settings)
+    second = bootstrap.open_store(settings)
+    assert [a.name for a in second.assignments()] == ["backprop", "tiny"]
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def test_a_submission_is_stored_with_its_bytes_before_it_is_queued(store: Store) -> None:
+    publisher = SentIds()
+    submission = lifecycle.receive(store, "ann", "tiny", "t.ipynb", TINY_NOTEBOOK)
+    stored = store.submission(submission.id)
+    assert (stored.status, stored.notebook, stored.queued_at) == ("received", TINY_NOTEBOOK, None)
+    lifecycle.enqueue(store, publisher, submission.id)
+    assert store.submission(submission.id).status == "queued" and publisher.sent == [submission.id]
+
+
+def test_two_workers_claiming_the_same_submission_get_it_once(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    first = lifecycle.claim(store, submission_id, "w1", settings)
+    assert first is not None and lifecycle.claim(store, submission_id, "w2", settings) is None
+    assert lifecycle.record(store, first, report(1), 0.1)
+    assert lifecycle.claim(store, submission_id, "w3", settings) is None
+    assert store.submission(submission_id).status == "done" and results_of(store, submission_id) == 1
+
+
+def test_an_overtaken_attempt_records_nothing(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    slow = lifecycle.claim(store, submission_id, "slow", settings)
+    age(store, submission_id, 120)                      # the slow worker looks dead: a second one takes over
+    fast = lifecycle.claim(store, submission_id, "fast", settings)
+    assert fast is not None and fast.token != slow.token
+    assert lifecycle.record(store, fast, report(1), 0.1)
+    assert not lifecycle.record(store, slow, report(0), 9.0)
+    assert not lifecycle.fail(store, slow, "late")
+    assert results_of(store, submission_id) == 1 and store.result(submission_id).score == 1
+    assert store.submission(submission_id).attempts == 2
+
+
+def test_an_attempt_whose_worker_process_died_here_is_taken_over_at_once(store: Store,
+                                                                         settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = lifecycle.claim(store, submission_id, f"{socket.gethostname()}:{dead.pid}", settings)
+    elsewhere = queued(store)
+    lifecycle.claim(store, elsewhere, f"another-host:{dead.pid}", settings)
+    assert lifecycle.claim(store, elsewhere, "w", settings) is None         # not ours to judge: wait
+    again = lifecycle.claim(store, submission_id, "w", settings)
+    assert again is not None and again.submission.attempts == 2
+    assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, killed, report(0), 1)
+
+
+def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    claim = lifecycle.claim(store, submission_id, "w", settings)
+    outcomes: list[bool] = []
+    threads = [threading.Thread(target=lambda: outcomes.append(lifecycle.record(store, claim, report(1), 0.1)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == [False, False, False, True] and results_of(store, submission_id) == 1
+
+
+def test_the_database_refuses_a_second_result(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    with pytest.raises(IntegrityError), store.session.begin() as s:
+        s.add(Result(submission_id=submission_id, score=0, max_score=1, unit_scores={}, report={},
+                     grading_seconds=0, grader_version="x", recorded_at=store.submission(submission_id).received_at))
+
+
+def test_the_reconciler_resends_what_waited_too_long_and_nothing_else(store: Store,
+                                                                      settings: ServiceSettings) -> None:
+    waiting, fresh, running, done = (queued(store) for _ in range(4))
+    lifecycle.claim(store, running, "dead-worker", settings)
+    lifecycle.record(store, lifecycle.claim(store, done, "w", settings), report(1), 0.1)
+    for submission_id in (waiting, running, done):
+        age(store, submission_id, 120)
+    publisher = SentIds()
+    assert sorted(lifecycle.reconcile(store, publisher, settings.requeue_after)) == sorted([waiting, running])
+    assert sorted(publisher.sent) == sorted([waiting, running])
+    assert store.submission(running).status == "queued" and store.submission(fresh).status == "queued"
+    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after) == []   # resent once per deadline
+
+
+def test_a_submission_that_keeps_killing_workers_fails_after_max_attempts(store: Store,
+                                                                           settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    for _ in range(settings.max_attempts):
+        assert lifecycle.claim(store, submission_id, "w", settings) is not None
+        age(store, submission_id, 120)
+    assert lifecycle.claim(store, submission_id, "w", settings) is None
+    failed = store.submission(submission_id)
+    assert failed.status == "failed" and "gave up after 3 attempts" in failed.error
+
+
+def test_regrade_replaces_the_result_with_the_same_seed(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(0), 0.1)
+    seed = store.submission(submission_id).seed
+    assert lifecycle.regrade(store, SentIds(), submission_id)
+    assert store.result(submission_id) is None and store.submission(submission_id).status == "queued"
+    assert not lifecycle.regrade(store, SentIds(), submission_id)          # not finished: nothing to do
+    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    assert store.result(submission_id).score == 1 and store.submission(submission_id).seed == seed
+
+
+def test_roster_issues_tokens_once_and_keeps_them(store: Store) -> None:
+    again = store.import_roster("id,name,email\nann,Ann Smith,ann@example.org\ncho,Cho,cho@example.org\n")
+    assert [(e.id, e.token is None) for e in again] == [("ann", True), ("cho", False)]
+    assert store.student("ann").name == "Ann Smith"
+    cho = next(e for e in again if e.id == "cho")
+    assert auth.identify(store, cho.token) == auth.Principal("student", "cho")
+    assert auth.identify(store, cho.token + "x") is None
+    with pytest.raises(RosterError):
+        store.import_roster("name,email\nX,x@example.org\n")
+
+
+def test_results_follow_the_policy_latest_or_best(store: Store, settings: ServiceSettings) -> None:
+    for score in (1, 0):
+        submission_id = queued(store)
+        lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(score), 0.1)
+    tiny = store.assignment("tiny")
+    assert [s.result.score for s in store.standings(tiny)] == [0]
+    store.set_policy("tiny", "best")
+    assert [s.result.score for s in store.standings(store.assignment("tiny"))] == [1]

@@ -1,0 +1,25 @@
+"""`grader worker [--concurrency N]`: how a machine joins the grading pool (registered as a grader command)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    worker = subparsers.add_parser("worker", help="grade queued submissions (a Celery worker)",
+                                   description="Needs GRADER_BROKER_URL and GRADER_DATABASE_URL (see README).")
+    worker.add_argument("--concurrency", "-c", type=int, default=os.cpu_count() or 1,
+                        help="submissions graded side by side (default: the number of cores)")
+    worker.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise SystemExit("grader worker: --concurrency must be at least 1")
+    if not os.environ.get("GRADER_BROKER_URL"):
+        raise SystemExit("grader worker: set GRADER_BROKER_URL (redis://host:6379/0) and GRADER_DATABASE_URL "
+                         "(postgresql://user:password@host/db) to the service's broker and database")
+    from workers.app import start_worker
+
+    return start_worker(args.concurrency)

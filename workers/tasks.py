@@ -1,0 +1,20 @@
+"""The one task: grade a submission by id. Retried with backoff only when the database or broker is unreachable."""
+
+from __future__ import annotations
+
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.exc import DisconnectionError, InterfaceError
+from sqlalchemy.exc import OperationalError as DatabaseError
+
+from service import lifecycle
+from service.queue import TASK
+from workers.app import app, process_name, settings, store
+
+INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
+
+
+@app.task(name=TASK, autoretry_for=INFRASTRUCTURE_ERRORS, retry_backoff=2, retry_backoff_max=60, max_retries=8,
+          retry_jitter=True)
+def grade_submission(submission_id: str) -> str:
+    """Tasks carry only the id: the notebook is read from the database, so any machine can grade it."""
+    return lifecycle.grade(store(), settings, submission_id, process_name())
