@@ -79,8 +79,16 @@ def close(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Probe
         return why
     if expected is None or (ref := absent(expected, check.output)) is not None:
         raise RuntimeError(f"reference has no output {check.output!r} for probe {probe.name}: {ref}")
-    return compare(got.values[check.output], expected.values[check.output],
-                   float(check.options.get("rtol", DEFAULT_RTOL)), float(check.options.get("atol", DEFAULT_ATOL)))
+    value = got.values[check.output]
+    single = "rtol_float32" in check.options and single_precision(value)
+    rtol = check.options["rtol_float32" if single else "rtol"] if single or "rtol" in check.options else DEFAULT_RTOL
+    atol = check.options["atol_float32" if single else "atol"] if single or "atol" in check.options else DEFAULT_ATOL
+    return compare(value, expected.values[check.output], float(rtol), float(atol))
+
+
+def single_precision(value: np.ndarray | float) -> bool:
+    """Computed in float32 (or less): then "agrees to rounding error" means float32's rounding."""
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize <= 4
 
 
 def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
@@ -123,12 +131,36 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
         rel = float(np.linalg.norm(grad - numerical) / scale)
     passed = bool(rel < threshold)  # a nan (non-finite backprop) fails
     facts = {"param": param, "rel_error": rel, "threshold": threshold}
+    same_loss = bool(np.allclose(plus, ref_plus, rtol=1e-9, atol=0.0))  # the network computes the reference's loss
+    if passed and same_loss and (fake := numerical_not_backprop(check, got.values[names[0]],
+                                                                expected.values[names[0]])) is not None:
+        return fake
     return Verdict(passed, "ok" if passed else "gradient_check_failed", facts)
+
+
+def numerical_not_backprop(check: CheckSpec, grad: np.ndarray | float, ref_grad: np.ndarray | float) -> Verdict | None:
+    """For a network whose loss is the reference's: its backprop is the reference's to rounding
+    error, while a numerical gradient, however close to its own loss's, is not (evidence the
+    student's code cannot edit, unlike a counter of forward passes)."""
+    rtol = check.options.get("backprop_rtol_float32" if single_precision(grad) else "backprop_rtol")
+    ref = np.asarray(ref_grad, dtype=float)
+    grad = np.asarray(grad, dtype=float)
+    if rtol is None or grad.shape != ref.shape:
+        return None
+    scale = max(float(np.max(np.abs(ref))), 1e-300)
+    with np.errstate(all="ignore"):
+        error = float(np.max(np.abs(grad - ref))) / scale
+    if error <= float(rtol):
+        return None
+    return Verdict(False, "exact_backprop_mismatch",
+                   {"param": check.options["param"], "error": error, "rtol": float(rtol)})
 
 
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                      ctx: CheckContext) -> Verdict:
-    """Score the trained parameters on the held-out split with the reference forward pass."""
+    """Score the trained parameters on the held-out split with the reference forward pass; they
+    must also lie on the reference's trajectory from the same start over the same batches, so
+    only training with the student's own backprop earns the points (not weights made otherwise)."""
     params = {}
     for key in ("W1", "b1", "W2", "b2"):
         if (why := absent(got, f"param_{key}")) is not None:
@@ -145,8 +177,37 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
         accuracy = net.accuracy(x_test, t_test)
     threshold = float(check.options["threshold"])
     facts = {"accuracy": round(accuracy, 4), "threshold": threshold, "n_test": int(len(t_test)),
-             "steps": probe.params.get("steps")}
+             "training": training_facts(got)}
+    tolerance = float(check.options.get("trajectory_rtol", np.inf))
+    distances = {}
+    for key, value in params.items():
+        ref = np.asarray(expected.values[f"param_{key}"], dtype=float)
+        with np.errstate(all="ignore"):
+            distances[key] = float(np.linalg.norm(value - ref) / max(np.linalg.norm(ref), 1e-12))
+    worst = max(distances, key=lambda k: np.nan_to_num(distances[k], nan=np.inf))
+    facts["trajectory_distance"] = distances[worst]
+    if not distances[worst] <= tolerance:
+        return Verdict(False, "off_trajectory", {**facts, "param": worst, "distance": distances[worst],
+                                                 "tolerance": tolerance})
     return Verdict(accuracy >= threshold, "ok" if accuracy >= threshold else "accuracy_low", facts)
+
+
+def training_facts(got: ProbeOutcome) -> dict[str, Any]:
+    """What training looked like, from the student's side (only ever used to word feedback)."""
+    def series(name: str) -> np.ndarray:
+        value = got.values.get(name)
+        return np.asarray(value, dtype=float).ravel() if isinstance(value, np.ndarray) else np.zeros(0)
+    loss, grads, steps = series("loss_curve"), series("grad_norms"), series("step_norms")
+    facts: dict[str, Any] = {}
+    if loss.size >= 2:
+        facts.update(loss_first=float(loss[0]), loss_last=float(loss[-1]))
+    if steps.size:
+        facts["still_steps"] = int(np.sum(steps == 0))
+        facts["steps"] = int(steps.size)
+    if grads.size >= 20:
+        head, tail = float(np.mean(grads[:10])), float(np.mean(grads[-10:]))
+        facts.update(grad_first=head, grad_last=tail)
+    return facts
 
 
 CheckFn = Callable[[CheckSpec, ProbeSpec, ProbeOutcome, ProbeOutcome | None, CheckContext], Verdict]
@@ -156,4 +217,4 @@ CHECK_KINDS: dict[str, CheckFn] = {
     "gradient_check": gradient_check,
     "heldout_accuracy": heldout_accuracy,
 }
-NEEDS_REFERENCE = {"close", "gradient_check"}
+NEEDS_REFERENCE = {"close", "gradient_check", "heldout_accuracy"}

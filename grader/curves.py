@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from grader import data, probing
+from grader import data, probing, trajectory
 from grader.config import Settings
 from grader.execution import Execution
 from grader.inputs import FileInput
@@ -42,7 +42,8 @@ def training(assignment: Assignment, execution: Execution) -> dict[str, Any] | N
     got = run.probes.get(probe.name) if run else None
     if got is None or got.values.get("curve_loss") is None:
         return None
-    return {"unit": unit.name, "every": probes.CURVE_EVERY, "batch_size": probe.params.get("batch_size"),
+    batch_size = probe.params.get("batch_size") or probe.inputs.get("batches", {}).get("shape", [None, None])[-1]
+    return {"unit": unit.name, "every": probes.CURVE_EVERY, "batch_size": batch_size,
             "student": {k: _series(got.values.get(f"curve_{k}")) for k in CURVES}, "reference": None}
 
 
@@ -58,7 +59,8 @@ def reference_run(assignment: Assignment, seed: int, settings: Settings) -> dict
     if found is None:
         return None
     unit, probe = found
-    request = probing.request(unit, probe.name, probing.Definitions({}), assignment, seed)
+    request = probing.request(unit, probe.name, probing.Definitions({}), assignment, seed,
+                              trajectory.training_key(settings))
     split = data.train_files(settings)   # the training split: what the sandbox was given
     inputs = {k: np.load(split[f"{v.part}_train"], allow_pickle=False) if isinstance(v, FileInput) else v
               for k, v in request.inputs.items()}

@@ -2,7 +2,8 @@
 
 IPython syntax is neutralised here (it never runs), each top-level statement
 is classified, and in the default "definitions" mode only imports, def,
-class and literal assignments are kept: training loops and other top-level
+class and literal assignments are kept, plus cheap set-up a definition
+needs (grader/setup_statements.py): training loops and other top-level
 work are skipped and listed in the report. A `%%writefile name.py` cell is
 a module: `from name import ...` brings in its statements (nothing is
 written to disk).
@@ -15,11 +16,13 @@ import re
 from dataclasses import dataclass, field
 
 from grader.intake import Cell
+from grader.setup_statements import setup
 
 _MAGIC_LINE = re.compile(r"^(\s*)(%|!|[\w.,\s]+=\s*[%!](?!=))")
 _HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$")
 _DEF_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+KEPT = {"import", "definition", "assignment"}  # kinds that load in definitions mode (set-up aside)
 _WRITEFILE = re.compile(r"^\s*%%writefile\s+(-a\s+|--append\s+)?(\S+\.py)\s*$")
 
 
@@ -29,7 +32,7 @@ class Statement:
     cell: Cell
     line: int                       # first line within the cell, from 1
     source: str                     # the statement's text; its first line is `line` of the cell
-    kind: str                       # import | definition | assignment | code
+    kind: str                       # import | definition | assignment | setup | code
     defines: tuple[str, ...] = ()   # names bound by def, class or a literal assignment
     methods: tuple[str, ...] = ()   # for a class: the methods (and other attributes) its body binds
     bases: tuple[str, ...] = ()     # for a class: base classes named plainly; for `A = B`: ("B",)
@@ -60,6 +63,7 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
     skipped: list[Skipped] = []
     modules: dict[str, list[tuple[Cell, str]]] = {}
     imported: set[str] = set()
+    needed = _needed_setup(cells) if mode == "definitions" else set()
     for cell in cells:
         written = written_module(cell.source)
         if written is not None:  # `%%writefile layers.py`: a module for the notebook's imports, never a file
@@ -70,15 +74,26 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
         if text is None:
             skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
             continue
-        _cell(cell, text, mode, statements, skipped, modules, imported)
+        _cell(cell, text, mode, statements, skipped, modules, imported, needed)
     for name, parts in modules.items():
         if name not in imported:
             skipped.extend(Skipped(cell, 1, "magic_cell", cell.source.lstrip().splitlines()[0]) for cell, _ in parts)
     return Program(tuple(statements), tuple(skipped))
 
 
+def _needed_setup(cells: tuple[Cell, ...]) -> set[tuple[int, int]]:
+    """(cell index, line) of the top-level statements that run as set-up a definition needs."""
+    nodes: list[tuple[Cell, ast.stmt]] = []
+    for cell in cells:
+        text = None if written_module(cell.source) is not None else strip_magics(cell.source)
+        for _, tree, _ in _parse_chunks(text, text.splitlines()) if text is not None else ():
+            nodes += [(cell, node) for node in tree.body] if tree is not None else []
+    chosen = setup([node for _, node in nodes], lambda node: classify(node) in KEPT)
+    return {(cell.index, node.lineno) for cell, node in nodes if id(node) in chosen}
+
+
 def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped: list[Skipped],
-          modules: dict[str, list[tuple[Cell, str]]], imported: set[str]) -> None:
+          modules: dict[str, list[tuple[Cell, str]]], imported: set[str], needed: set[tuple[int, int]]) -> None:
     """A cell's statements; `from m import ...` of a %%writefile module brings in that module's statements."""
     lines = text.splitlines()
     for first_line, tree, error in _parse_chunks(text, lines):
@@ -88,6 +103,7 @@ def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped
             continue
         for node in tree.body:
             kind = classify(node)
+            kind = "setup" if kind == "code" and (cell.index, node.lineno) in needed else kind
             if kind == "noise":
                 continue
             if mode == "definitions" and kind == "code":
@@ -98,7 +114,7 @@ def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped
             if module in modules and module not in imported:
                 imported.add(module)
                 for part_cell, part in modules[module]:
-                    _cell(part_cell, part, mode, statements, skipped, modules, imported)
+                    _cell(part_cell, part, mode, statements, skipped, modules, imported, needed)
                 continue
             if module in modules:  # imported again: its definitions are already there
                 continue

@@ -40,13 +40,20 @@ _CELL = re.compile(r"cell (\d+)")
 # with the facts read back from the harness's own wording; any other wording stays `raised`.
 HARNESS_ERRORS = {
     "NotBackpropagation": ("not_backprop", re.compile(r".*", re.DOTALL)),
+    "TrainingTooSlow": ("training_too_slow", re.compile(r"one gradient\(\) call took over (?P<limit>[\d.]+) s, "
+                                                        r"so (?P<steps>\d+) steps would take over (?P<total>\d+) s.*",
+                                                        re.DOTALL)),
     "ShapeMismatch": ("shape_mismatch", re.compile(r"(?P<array>\w+\['\w+'\]) has shape (?P<got_shape>\([\d, ]*\)), "
                                                    r"expected (?P<expected_shape>\([\d, ]*\))")),
 }
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
-    """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2']."""
+    """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2'],
+    `dx_2` is backward's dx on the second call."""
+    if name.endswith("_2"):
+        template = OUTPUT_LABELS["second_call"].get(lang) or OUTPUT_LABELS["second_call"][DEFAULT]
+        return template.format(label=output_label(name[:-2], kind, lang))
     for key in (f"{kind}:{name}", name):
         if key in OUTPUT_LABELS:
             return OUTPUT_LABELS[key].get(lang) or OUTPUT_LABELS[key][DEFAULT]
@@ -92,15 +99,32 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     facts["values"] = render("scalar_values", facts, lang) if "got" in facts and "expected" in facts else ""
     if code == "lost":
         facts["reason"] = render(f"lost_{facts.get('reason')}", {}, lang)
+    if code in {"off_trajectory", "accuracy_low"}:
+        facts["training"] = training_story(facts.get("training") or {}, lang)
     if code == "not_defined":
         facts["why"] = "".join(render(w["code"], w, lang) for w in facts.get("why", []))
     hint = facts.get("hint")
     text = render(code, facts, lang)
+    if facts.get("cause") in MESSAGES:
+        text += " — " + render(facts["cause"], facts, lang)
     if isinstance(hint, dict):
         text += " — " + render("not_defined", {**hint, "why": render(hint["why"]["code"], hint["why"], lang)}, lang)
     if facts.get("variant_names"):
         text += render("variant", {"names": facts["variant_names"]}, lang)
     return text
+
+
+def training_story(seen: dict[str, Any], lang: Lang) -> str:
+    """What the grader saw while training, where it points at a cause: a loss that does not go
+    down, parameters that do not move, gradients that grow."""
+    parts = []
+    if "loss_first" in seen and not seen["loss_last"] < 0.9 * seen["loss_first"]:
+        parts.append(render("training_loss_flat", seen, lang))
+    if seen.get("still_steps"):
+        parts.append(render("training_still", seen, lang))
+    if "grad_first" in seen and seen["grad_last"] > 10 * seen["grad_first"]:
+        parts.append(render("training_growing", seen, lang))
+    return "".join(parts)
 
 
 def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int, ...] | None],
@@ -113,11 +137,13 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
     if kind == "call":
         return f"{target}({args(params.get('args', []))})"
     if kind == "numerical_grad":
-        return f"{target}(f={params.get('function')}, x {shapes.get('x')})"
+        f = "lambda W: f(x)" if params.get("closure") else "f"
+        return f"{target}({f}, x {shapes.get('x')})"
     if kind == "layer":
         return (f"{target}({args(params.get('init', []))}).forward({args(params.get('forward', []))})"
                 f" / .backward({args(params.get('backward', []))})")
     sizes = tuple(params.get("sizes", ()))
     if kind == "train":
-        return render("train_call", {**params, "sizes": sizes}, lang)
+        steps, batch = shapes.get("batches") or ("?", "?")
+        return render("train_call", {**params, "sizes": sizes, "steps": steps, "batch_size": batch}, lang)
     return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"

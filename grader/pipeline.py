@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import curves, data, feedback, languages, probing, scoring
+from grader import curves, data, feedback, languages, probing, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
 from grader.diagnoses import Diagnoser
@@ -22,6 +22,8 @@ from grader.reports import CheckReport, SubmissionReport, UnitReport
 from grader.spec import Assignment, UnitSpec
 
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+_HARNESS_STOPS = {"NotBackpropagation", "TrainingTooSlow"}  # raised by the harness wherever the student's code was
+_VALUE_CODES = {"mismatch", "mismatch_scalar", "not_finite", "wrong_shape"}  # wrong values, not errors
 
 
 def new_seed() -> int:
@@ -52,24 +54,24 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     program = extract(notebook.code_cells, assignment.mode)
     timings = {"intake": time.monotonic() - started}
 
+    fixed_seed = trajectory.training_key(settings)
+
     def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
-        return probing.plan(assignment, probing.definitions(program, statement_errors), seed)
+        return probing.plan(assignment, probing.definitions(program, statement_errors), seed, fixed_seed)
 
     try:
-        execution = execute(program, plan, assignment.limits, _files(assignment, settings),
+        execution = execute(program, plan, assignment.limits, files(assignment, settings),
                             unsafe=settings.unsafe_no_sandbox)
     except RuntimeError as exc:
         return error_report(submission, assignment, seed, language,
                              feedback.render("sandbox_failed", {"detail": str(exc)}, language))
     timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
-    defs = probing.definitions(program, execution.statement_errors)
     checked = time.monotonic()
-    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed)
-    units = {name: judge.unit_report(unit, language) for name, unit in assignment.units.items()}
+    units, diagnosis_seconds = judge(assignment, settings, notebook, program, execution, seed, language)
     training = curves.training(assignment, execution)
     timings["checks"] = time.monotonic() - checked
-    timings["diagnosis"] = judge.diagnosis_seconds
+    timings["diagnosis"] = diagnosis_seconds
     timings["total"] = time.monotonic() - started
     return SubmissionReport(
         submission=submission, assignment=assignment.name, seed=seed,
@@ -80,7 +82,7 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         timings=timings, training=training)
 
 
-def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
+def files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
     """Data files the sandbox needs, mounted read-only: the training split only, never the test split."""
     wanted = {g.get("gen") for u in assignment.units.values() for p in u.probes.values() for g in p.inputs.values()}
     if "mnist_train" not in wanted:
@@ -89,17 +91,28 @@ def _files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
     return {FileInput("mnist_train", "x").name: paths["x_train"], FileInput("mnist_train", "t").name: paths["t_train"]}
 
 
+def judge(assignment: Assignment, settings: Settings, notebook: Notebook, program: Program, execution: Execution,
+          seed: int, lang: str, expected: dict | None = None) -> tuple[dict[str, UnitReport], float]:
+    """Every unit's report from what the sandbox returned for the probes drawn from `seed`, and the
+    seconds spent on diagnoses; `expected` may carry the reference's outcomes over from other notebooks."""
+    defs = probing.definitions(program, execution.statement_errors)
+    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed, expected)
+    units = {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
+    return units, judge.diagnosis_seconds
+
+
 class _Judge:
     """Judges one submission's sandbox outcomes against the reference, check by check."""
 
     def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
-                 defs: probing.Definitions, execution: Execution, seed: int) -> None:
+                 defs: probing.Definitions, execution: Execution, seed: int, expected: dict | None = None) -> None:
         self.assignment, self.program, self.defs, self.execution = assignment, program, defs, execution
-        self.seed = seed
+        self.seed, self.settings = seed, settings
+        self.fixed_seed = trajectory.training_key(settings)
         self.requests: dict[tuple[str, str], ProbeRequest] = {}
         self.lines = {c.label: c.source.splitlines() for c in notebook.code_cells}
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
-        self.expected: dict[tuple[str, str], ProbeOutcome] = {}
+        self.expected: dict[tuple[int, str, str], ProbeOutcome] = {} if expected is None else expected
         self.diagnoser = Diagnoser(assignment, program, defs.names, defs.imported)
         self.diagnosis_seconds = 0.0   # part of the checks' time
 
@@ -117,15 +130,20 @@ class _Judge:
                     verdict = self._judge(unit, check, run.probes[check.probe])
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
+        own_fault = {c.name: verdicts[(c.name, "reference_deps")] for c in unit.checks
+                     if len(scoring.variants(unit)) > 1 and _same_failure(verdicts[(c.name, "own")],
+                                                                         verdicts[(c.name, "reference_deps")])}
         runs = {v: self.execution.runs.get(f"{unit.name}:{v}") for v in scoring.variants(unit)}
         started = time.monotonic()
         found = self.diagnoser.unit(unit, scored.checks, runs, lambda p: self.request(unit, p),
                                     lambda p: self._expected(unit, p))
         self.diagnosis_seconds += time.monotonic() - started
-        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score, self._message(unit, c, lang),
+        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
+                                   self._message(unit, c, lang, own_fault.get(c.name)),
                                    d.render(lang) if (d := found.get((c.name, c.variant))) else None,
                                    measured=_measured(c.verdict.facts), where=self._where(unit, c),
-                                   messages={other: self._message(unit, c, other) for other in languages.LANGUAGES})
+                                   messages={other: self._message(unit, c, other, own_fault.get(c.name))
+                                             for other in languages.LANGUAGES})
                        for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
 
@@ -135,20 +153,27 @@ class _Judge:
         return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
 
     def _expected(self, unit: UnitSpec, probe: str) -> ProbeOutcome:
-        """The reference's outcome of a probe, computed once."""
-        key = (unit.name, probe)
+        """The reference's outcome of a probe, computed once (a training run once per assignment)."""
+        key = (self.seed, unit.name, probe)
         if key not in self.expected:
-            self.expected[key] = probing.reference_outcome(self.request(unit, probe), self.assignment)
+            request = self.request(unit, probe)
+            if any(isinstance(v, FileInput) for v in request.inputs.values()):
+                self.expected[key] = trajectory.reference_outcome(
+                    request, self.assignment, files(self.assignment, self.settings), self.settings.cache_dir)
+            else:
+                self.expected[key] = probing.reference_outcome(request, self.assignment)
         return self.expected[key]
 
     def request(self, unit: UnitSpec, probe: str) -> ProbeRequest:
         """The probe exactly as the sandbox got it (inputs are a pure function of the seed)."""
         key = (unit.name, probe)
         if key not in self.requests:
-            self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed)
+            self.requests[key] = probing.request(unit, probe, self.defs, self.assignment, self.seed, self.fixed_seed)
         return self.requests[key]
 
-    def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str) -> str:
+    def _message(self, unit: UnitSpec, check: scoring.ScoredCheck, lang: str, own_fault: Verdict | None = None) -> str:
+        """The check's feedback; `own_fault`: the same check's failure with the reference's
+        dependencies, which puts the mistake in the unit's own code (how it calls them), not in them."""
         spec = next(c for c in unit.checks if c.name == check.name)
         probe = unit.probes[spec.probe]
         request = self.request(unit, probe.name)
@@ -158,9 +183,15 @@ class _Judge:
         facts["output"] = feedback.output_label(facts["output"], probe.kind, lang)
         if check.variant != "own":
             facts["variant_names"] = ", ".join(unit.substitute)
-        where = self._raised_at(check)
+        frames = check.verdict.facts.get("frames")
+        if check.variant == "own" and own_fault is not None:
+            facts.update(cause="cause_in_unit_itself", unit=unit.name, names=", ".join(unit.substitute))
+            frames = own_fault.facts.get("frames") or frames  # where it fails with correct dependencies
+        where = self._raised_at(check, frames)
         if where is not None:
             facts["where"] = where
+            if _before_forward(facts, frames):  # blamed on the call, not the layer
+                facts["cause"] = "cause_backward_before_forward"
             name = _NAME_ERROR.search(str(facts.get("message", "")))
             if facts.get("type") == "NameError" and name:
                 why = self._why(name.group(1))
@@ -168,11 +199,17 @@ class _Judge:
                     facts["hint"] = {"names": f"`{name.group(1)}`", "why": why[0]}
         return feedback.check_message(check.verdict.code, facts, lang)
 
-    def _raised_at(self, check: scoring.ScoredCheck) -> dict | None:
-        """The student's own line where the check's exception was raised, if it was."""
-        own_frames = [f for f in check.verdict.facts.get("frames") or [] if f[0] in self.lines]
-        if check.verdict.code != "raised" or not own_frames:
+    def _raised_at(self, check: scoring.ScoredCheck, frames: list | None = None) -> dict | None:
+        """The student's own line where the check's exception was raised, if it was (`frames`: of
+        the same failure with correct dependencies); a backward run before forward is blamed on
+        its caller, and a stop of the harness's own (a slow step) on no line."""
+        frames = check.verdict.facts.get("frames") if frames is None else frames
+        own_frames = [f for f in frames or [] if f[0] in self.lines]
+        if check.verdict.code != "raised" or not own_frames or check.verdict.facts.get("type") in _HARNESS_STOPS:
             return None
+        callers = own_frames[:-1] if frames[-1][0] in self.lines else own_frames
+        if _before_forward(check.verdict.facts, frames) and callers:
+            return self._line(callers[-1][0], callers[-1][1])
         return self._line(own_frames[-1][0], own_frames[-1][1])
 
     def _where(self, unit: UnitSpec, check: scoring.ScoredCheck) -> dict | None:
@@ -213,6 +250,18 @@ class _Judge:
         return []
 
 
+def _same_failure(own: Verdict, substituted: Verdict) -> bool:
+    """Both variants fail alike: wrong values in both, or an exception in both."""
+    kinds = [("raised" if v.code == "raised" else "value" if v.code in _VALUE_CODES else None)
+             for v in (own, substituted)]
+    return not own.passed and not substituted.passed and kinds[0] is not None and kinds[0] == kinds[1]
+
+
+def _before_forward(facts: dict, frames: list) -> bool:
+    """A `backward` that failed on None: it ran on a layer object whose `forward` never ran."""
+    return bool(frames) and frames[-1][2] == "backward" and "NoneType" in str(facts.get("message", ""))
+
+
 def _measured(facts: dict) -> dict | None:
     """The figure a check judged and its bound, for plots: a gradient check's error, an accuracy."""
     if "rel_error" in facts:
@@ -227,6 +276,9 @@ def _notes(program: Program, execution: Execution, lang: str) -> tuple[str, ...]
     for stmt in program.statements:
         error = execution.statement_errors.get(stmt.id)
         if error is None:
+            if stmt.kind == "setup":
+                notes.append(feedback.render("ran_setup", {"cell": stmt.filename, "line": stmt.line,
+                                                           "detail": stmt.source.splitlines()[0][:80]}, lang))
             continue
         code = error.get("code", "statement_error")
         line = error.get("frames", [[None, stmt.line]])[-1][1] if error.get("frames") else stmt.line

@@ -83,12 +83,12 @@ def missing(unit: UnitSpec, defs: Definitions, aliases: dict[str, tuple[str, ...
     return lost
 
 
-def plan(assignment: Assignment, defs: Definitions, seed: int) -> list[UnitRun]:
+def plan(assignment: Assignment, defs: Definitions, seed: int, fixed_seed: int = 0) -> list[UnitRun]:
     own, substituted = [], []
     for unit in assignment.units.values():
         if missing(unit, defs, assignment.aliases):
             continue
-        requests = tuple(request(unit, name, defs, assignment, seed) for name in unit.probes)
+        requests = tuple(request(unit, name, defs, assignment, seed, fixed_seed) for name in unit.probes)
         own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
         if unit.substitute:
             substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
@@ -96,14 +96,16 @@ def plan(assignment: Assignment, defs: Definitions, seed: int) -> list[UnitRun]:
     return own + substituted
 
 
-def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment, seed: int) -> ProbeRequest:
+def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment, seed: int,
+            fixed_seed: int = 0) -> ProbeRequest:
+    """The probe's call and inputs: drawn from the submission's seed, or for a `fixed_inputs` probe
+    (one whose reference outcome is too costly to compute per submission) from `fixed_seed`."""
     spec = unit.probes[name]
-    params = dict(spec.params)
+    params = {k: v for k, v in spec.params.items() if k != "fixed_inputs"}
     if "target" in params:
         params["target"] = defs.resolve(params["target"], assignment.aliases)
-    if spec.kind == "train":
-        params["seed"] = seed
-    inputs = generate(seed, unit.name, name, spec.inputs, spec.constraint)
+    drawn_from = fixed_seed if spec.params.get("fixed_inputs") else seed
+    inputs = generate(drawn_from, unit.name, name, spec.inputs, spec.constraint)
     return ProbeRequest(name, spec.kind, params, inputs)
 
 
@@ -147,6 +149,11 @@ def trusted_outcome(request: ProbeRequest, namespace: dict[str, object]) -> Prob
     """A probe run on trusted definitions (the reference, or a known faulty variant of it)."""
     with np.errstate(all="ignore"):
         rec = probes.run_probe(namespace, request.kind, dict(request.inputs), request.params)
+    return outcome_of(rec)
+
+
+def outcome_of(rec: probes.Recorder) -> ProbeOutcome:
+    """A probe's record as the checks read it (what the sandbox's frames decode to)."""
     outcome = ProbeOutcome(errors=rec.errors)
     for key, value in rec.outputs.items():
         meta, array = wire.pack(value)

@@ -120,7 +120,7 @@ def test_printing_50_mb_while_loading_is_truncated(fast, settings):
     g = h.grade([*h.solution_cells(), code], fast, settings)
     g.assert_full_except()
     assert g.report.output.startswith("spam") and g.report.output.endswith("[... output truncated]")
-    assert len(g.json) < 20_000
+    assert len(g.json) < 40_000  # 50 MB printed; the report (every check in four languages) stays small
     g.assert_within(BASE)
 
 
@@ -189,7 +189,7 @@ def test_printing_50_mb_in_a_graded_function(fast, settings):
     g = h.grade(h.in_numerical_grad("import sys\nsys.stdout.write('spam' * 12_500_000)\n"
                                     "sys.stderr.write('eggs' * 12_500_000)"), fast, settings)
     g.assert_full_except()
-    assert len(g.json) < 20_000
+    assert len(g.json) < 40_000  # 50 MB printed; the report (every check in four languages) stays small
     g.assert_within(BASE)
 
 

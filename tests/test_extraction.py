@@ -83,3 +83,34 @@ def test_failed_imports_are_recorded_with_their_module():
     program = extract(cells("from common.functions import softmax, cross_entropy_error\nfrom common.layers import *\n"))
     assert program.statements[0].imports == {"softmax": "common.functions", "cross_entropy_error": "common.functions"}
     assert program.statements[1].imports == {"*": "common.layers"}
+
+
+SETUP_CELL = """import numpy as np
+rng = np.random.default_rng(2024)
+np.set_printoptions(precision=3)
+LABELS = [str(k) for k in range(10)]
+EPS = np.finfo(float).eps
+W = rng.normal(size=(2, 2))
+unused = np.zeros(3)
+data = np.load("x.npy")
+x_train, t_train = load_mnist()
+net = TwoLayerNet(1, 2, 3)
+table = [open(p).read() for p in ["a"]]
+for i in range(3):
+    W = W * 2
+def init(n):
+    return W * rng.normal(size=n) + EPS, LABELS
+"""
+
+
+def test_cheap_set_up_that_definitions_read_runs_and_top_level_work_is_still_skipped():
+    program = extract(cells(SETUP_CELL))
+    ran = [(s.line, s.kind) for s in program.statements if s.kind == "setup"]
+    assert ran == [(2, "setup"), (3, "setup"), (4, "setup"), (5, "setup"), (6, "setup")]
+    skipped = [s.line for s in program.skipped]
+    assert skipped == [7, 8, 9, 10, 11, 12]  # unused, file I/O, data loading, user code, open, a loop
+
+
+def test_set_up_is_not_run_in_a_way_that_changes_full_mode():
+    program = extract(cells(SETUP_CELL), mode="full")
+    assert {s.kind for s in program.statements} <= {"import", "definition", "assignment", "code"}

@@ -10,6 +10,9 @@ it, per named output; it never judges anything.
 from __future__ import annotations
 
 import inspect
+import signal
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +23,22 @@ import numpy as np
 PARAMS = ("W1", "b1", "W2", "b2")
 STUDENT_FILES = ("In [", "cell ")
 
-# Functions handed to the student's numerical gradient, by name (the spec names them).
-TEST_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
-    "sum_of_squares": lambda x: np.sum(x ** 2),
-    "sum_of_cubes": lambda x: np.sum(x ** 3),
-    "coupled": lambda x: np.sum(x) ** 2 + np.sum(np.sin(x)),
-}
+
+def test_function(coef: dict[str, np.ndarray]) -> Callable[[np.ndarray], float]:
+    """The function handed to the student's numerical gradient, its coefficients drawn from the seed
+    (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0."""
+    def f(x: np.ndarray) -> float:
+        total = 0.0
+        if "a" in coef:
+            total += np.sum(coef["a"] * x ** 2)
+        if "b" in coef:
+            total += np.sum(coef["b"] * np.sin(x))
+        if "c" in coef:
+            total += np.sum(coef["c"] * x) ** 2
+        if "d" in coef:
+            total += np.sum(coef["d"] * x ** 3)
+        return float(total)
+    return f
 
 
 def describe_exception(exc: BaseException) -> dict[str, Any]:
@@ -79,36 +92,62 @@ def call(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
 
 
 def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    """`closure`: f ignores its argument and reads x in place, as `lambda W: self.loss(x, t)` does."""
+    """`numerical_grad(f, x)`; with `closure`, the book's network form: f ignores its argument and
+    reads x in place (`lambda W: net.loss(x, t)`), so perturbing a copy of x gives zeros."""
     x = np.array(inputs["x"], copy=True)
-    fn = TEST_FUNCTIONS[p["function"]]
-    f = (lambda _arg: fn(x)) if p.get("closure") else fn
+    f = test_function({k: inputs[k] for k in "abcd" if k in inputs})
     with rec.stage("grad", "x_after"):
-        rec.put("grad", ns[p["target"]](f, x))
+        rec.put("grad", ns[p["target"]]((lambda _w: f(x)) if p.get("closure") else f, x))
         rec.put("x_after", x)
 
 
+def _nth(name: str, call: int) -> str:
+    """The output `name` of a probe's later call on the same object: `dx_2` is the second's dx."""
+    return name if call == 0 else f"{name}_{call + 1}"
+
+
+def _inputs_of_call(inputs: dict, call: int, names: list) -> dict:
+    """A later call's inputs: `x2` stands for `x` on the second call, where the spec draws one."""
+    later = {n: inputs[f"{n}{call + 1}"] for n in names if isinstance(n, str) and f"{n}{call + 1}" in inputs}
+    return {**inputs, **later} if call else inputs
+
+
+def _charge_later_calls(rec: Recorder, names: tuple[str, ...], calls: int) -> None:
+    """A first call that failed fails the later calls too (with the same error), not silently."""
+    for name in names:
+        if name in rec.errors:
+            for call in range(1, calls):
+                rec.errors.setdefault(_nth(name, call), rec.errors[name])
+
+
 def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    names = ("out", "dx", *p.get("attrs", ()), *(f"{k}_after" for k in p.get("keep", ())))
+    """forward then backward, `calls` times on the same object (a layer is reused in a network:
+    its second call must be as right as its first). `update`: the caller changes the arrays it gave
+    the constructor in place; `keep`: record those inputs as the first forward left them."""
+    names = ("out", "dx", *p.get("attrs", ()))
+    kept = tuple(f"{k}_after" for k in p.get("keep", ()))
+    calls = int(p.get("calls", 1))
     obj = None
-    with rec.stage(*names):
+    with rec.stage(*names, *kept):
         init = _args(p.get("init", []), inputs)
         obj = ns[p["target"]](*init)
         for name, new in p.get("update", {}).items():  # the caller changes its arrays in place
             init[p["init"].index(name)][...] = inputs[new]
-    if obj is None:
-        return
-    with rec.stage(*names):
-        forward = _args(p["forward"], inputs)
-        rec.put("out", obj.forward(*forward))
-        for name in p.get("keep", ()):  # the inputs as forward left them
-            rec.put(f"{name}_after", forward[p["forward"].index(name)])
-    if rec.failed("out"):
-        return
-    with rec.stage(*names[1:]):
-        rec.put("dx", _call_backward(obj.backward, _args(p["backward"], inputs), p["backward"]))
-        for attr in p.get("attrs", ()):
-            rec.put(attr, getattr(obj, attr))
+    for call in range(calls if obj is not None else 0):
+        now = _inputs_of_call(inputs, call, [*p["forward"], *p["backward"]])
+        these = tuple(_nth(n, call) for n in names)
+        with rec.stage(*these, *(kept if call == 0 else ())):
+            forward = _args(p["forward"], now)
+            rec.put(these[0], obj.forward(*forward))
+            for name in p.get("keep", ()) if call == 0 else ():  # the inputs as forward left them
+                rec.put(f"{name}_after", forward[p["forward"].index(name)])
+        if rec.failed(these[0]):
+            break
+        with rec.stage(*these[1:]):
+            rec.put(these[1], _call_backward(obj.backward, _args(p["backward"], now), p["backward"]))
+            for attr, name in zip(p.get("attrs", ()), these[2:], strict=True):
+                rec.put(name, getattr(obj, attr))
+    _charge_later_calls(rec, names, calls)
 
 
 def _call_backward(backward: Callable, args: list, spec: list) -> Any:
@@ -197,14 +236,24 @@ def _gradient_fn(ns: dict, net: Any) -> Callable[[Any, np.ndarray, np.ndarray], 
 
 
 def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
+    """`gradient` on the probe's network, `calls` times (each on its own batch, same network)."""
     names = tuple(f"grad_{k}" for k in PARAMS)
-    net = grads = None
+    calls = int(p.get("calls", 1))
+    net = None
     with rec.stage(*names):
         net = _network(ns, p, inputs)
-        grads = _gradient_fn(ns, net)(net, *_args(["x", "t"], inputs))
-    for key in PARAMS if grads is not None else ():
-        with rec.stage(f"grad_{key}"):
-            rec.put(f"grad_{key}", grads[key])
+        gradient = _gradient_fn(ns, net)
+    for call in range(calls if net is not None else 0):
+        these = tuple(_nth(n, call) for n in names)
+        grads = None
+        with rec.stage(*these):
+            grads = gradient(net, *_args(["x", "t"], _inputs_of_call(inputs, call, ["x", "t"])))
+        if grads is None:
+            break
+        for key, name in zip(PARAMS, these, strict=True):
+            with rec.stage(name):
+                rec.put(name, grads[key])
+    _charge_later_calls(rec, names, calls)
     return net
 
 
@@ -256,31 +305,70 @@ def _measure(params: dict, x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
 
 
+class TrainingTooSlow(Exception):
+    """One training step took seconds: the run could not finish in time (and is not backprop)."""
+
+
+@contextmanager
+def _step_deadline(limit: float, steps: int) -> Iterator[None]:
+    """Stop a training run at its first step slower than `limit` seconds, rather than at the unit's
+    time limit: backprop of one batch takes milliseconds, a numerical gradient minutes. (Outside
+    the main thread, where no alarm can be set, a slow step is only caught when it returns.)"""
+    def slow(*_: Any) -> None:
+        raise TrainingTooSlow(f"one gradient() call took over {limit:g} s, so {steps} steps would take over "
+                                 f"{limit * steps:.0f} s: backpropagation of one batch takes milliseconds "
+                                 "(is it a numerical gradient?)")
+    alarm = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, slow) if alarm else None
+    started = time.monotonic()
+    if alarm:
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.monotonic() - started > limit:
+        slow()
+
+
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    """The grader's own SGD loop around the student's network and gradient; every CURVE_EVERY
-    steps it measures loss and accuracy on the batch about to be trained on (the training curve)."""
+    """The grader's own SGD loop around the student's network and gradient, from the grader's
+    initial parameters (written into the network's arrays) over the grader's batches; it also
+    records what training looked like (loss, step sizes, gradient norms) for feedback, and every
+    CURVE_EVERY steps the loss and accuracy on the batch about to be trained on (the training curve)."""
     names = tuple(f"param_{k}" for k in PARAMS)
+    every = max(1, int(p.get("record_every", 50)))
     curve: list[tuple[float, float]] = []
-    with rec.stage(*names):
+    with rec.stage(*names, "loss_curve", "grad_norms", "step_norms"):
         x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
         t = np.eye(p["sizes"][2])[labels]
-        np.random.seed(p["seed"])
-        net = ns["TwoLayerNet"](*p["sizes"])
+        net = _network(ns, p, inputs)
         step = _gradient_fn(ns, net)
-        rng = np.random.default_rng(p["seed"])
         lr = float(p["learning_rate"])
-        for i in range(int(p["steps"])):
-            idx = rng.integers(0, x.shape[0], int(p["batch_size"]))
+        losses, grad_norms, step_norms = [], [], []
+        positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
+        for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
             if i % CURVE_EVERY == 0:
                 curve.append(_measure(net.params, x[idx], t[idx]))
-            grads = step(net, x[idx], t[idx])
+            with _step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
+                grads = step(net, x[idx], t[idx])
+            before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
                     raise ShapeMismatch(f"grads['{key}'] has shape {np.shape(grads[key])}, "
                                         f"expected {np.shape(net.params[key])}")
                 net.params[key] -= lr * grads[key]
+            grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in PARAMS))))
+            step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in PARAMS))))
+            if i % every == 0:
+                losses.append(float(net.loss(x[idx], t[idx])))
         for key in PARAMS:
             rec.put(f"param_{key}", net.params[key])
+        rec.put("loss_curve", np.array(losses))
+        rec.put("grad_norms", np.array(grad_norms))
+        rec.put("step_norms", np.array(step_norms))
     if curve:  # also when training stopped early: the curve shows how far it got
         rec.put("curve_loss", np.array([c[0] for c in curve]))
         rec.put("curve_accuracy", np.array([c[1] for c in curve]))
