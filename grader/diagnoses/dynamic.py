@@ -2,7 +2,8 @@
 
 Mutants (reference/mutants.py) run here, on the trusted side, on exactly
 the inputs the student's code got. A mutant is named only when the
-student's output agrees with it on every output of the failed check.
+student's output agrees with it on every output of the failed check, and
+the check can tell that mutant from the reference on those inputs.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class MutantRunner:
         except ModuleNotFoundError:  # an assignment without a catalogue gets static evidence only
             self.catalogue = ()
         self.namespace = namespace
-        self.cache: dict[tuple[int, str, str], ProbeOutcome] = {}
+        self.cache: dict[tuple[int | None, str, str], ProbeOutcome] = {}
 
     def match(self, unit: str, variant: str, check: CheckSpec, failed: list[tuple[CheckSpec, ProbeOutcome]],
               request: Callable[[str], ProbeRequest]) -> tuple[str, dict] | None:
@@ -67,20 +68,24 @@ class MutantRunner:
         most of the unit's other `failed` checks (catalogue order breaks ties)."""
         best, best_count = None, 0
         got = dict((c.name, o) for c, o in failed)[check.name]
+        correct = self._outcome(None, unit, check.probe, request)
         for i, mutant in enumerate(self.catalogue):
             if unit not in mutant.units or variant not in mutant.variants:
                 continue
-            if not agrees(check, got, self._outcome(i, unit, check.probe, request)):
-                continue
+            outcome = self._outcome(i, unit, check.probe, request)
+            if agrees(check, correct, outcome) or not agrees(check, got, outcome):
+                continue  # a mutant the check cannot tell from correct code is no evidence
             count = sum(agrees(c, o, self._outcome(i, unit, c.probe, request)) for c, o in failed)
             if count > best_count:
                 best, best_count = mutant.id, count
         return (best, {}) if best else None
 
-    def _outcome(self, index: int, unit: str, probe: str, request: Callable[[str], ProbeRequest]) -> ProbeOutcome:
+    def _outcome(self, index: int | None, unit: str, probe: str,
+                 request: Callable[[str], ProbeRequest]) -> ProbeOutcome:
+        """The probe's outcome with mutant `index` swapped in (None: the reference itself)."""
         key = (index, unit, probe)
         if key not in self.cache:
-            replaces = self.catalogue[index].replaces
+            replaces = {} if index is None else self.catalogue[index].replaces
             self.cache[key] = probing.trusted_outcome(request(probe), {**self.namespace, **replaces})
         return self.cache[key]
 
