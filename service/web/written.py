@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-DEFAULT_HEADINGS = ("感想", "考察", "Reflection", "Discussion")
+DEFAULT_HEADINGS = ("感想", "考察", "Reflection", "Discussion", "소감", "고찰", "心得", "讨论")  # ja, en, ko, zh
 DEFAULT_POINTS = 5.0
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.+?)\s*#*\s*$", re.MULTILINE)
 
