@@ -96,6 +96,8 @@ def test_bad_input_gets_a_clear_4xx_and_nothing_is_queued(service: TestClient, t
     answer = requests[case]()
     assert answer.status_code == expected, answer.text
     assert answer.json()["detail"]
+    if expected == 413:  # the intake's own refusal: the size, the limit, and the cure
+        assert "5 MB limit" in answer.json()["detail"] and "?" not in answer.json()["detail"], answer.text
     assert stored(service) == []
     assert upload(service, token).status_code == 202          # the service still answers
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from starlette.datastructures import UploadFile
 
-from grader import feedback
+from grader import feedback, intake
 
 NOTEBOOK_TYPES = {"", "application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain"}
 MULTIPART_OVERHEAD = 64 * 1024
+
+
+def too_large(size: int, max_bytes: int, lang: str) -> HTTPException:
+    """413 with the intake's own refusal: the size, the limit and how to make the notebook smaller."""
+    err = intake.oversize(size, max_bytes)
+    return HTTPException(413, feedback.render(err.code, err.params, lang))
 
 
 async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[str, bytes]:
     """(filename, bytes) of the multipart field `file`; 400/413/415 otherwise. Nothing is stored here."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "send the notebook as multipart/form-data in the field 'file'")
-    too_large = HTTPException(413, feedback.render("too_large", {"limit_mb": round(max_bytes / 2**20, 1)}, lang))
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
-        raise too_large
+        raise too_large(int(length), max_bytes, lang)
     received = 0
 
     async def receive_within_limit():
@@ -27,7 +32,7 @@ async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[
         message = await request.receive()
         received += len(message.get("body", b""))
         if received > max_bytes + MULTIPART_OVERHEAD:
-            raise too_large
+            raise too_large(received, max_bytes, lang)
         return message
 
     try:
@@ -49,7 +54,7 @@ async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[
     blob = await upload.read(max_bytes + 1)
     await form.close()
     if len(blob) > max_bytes:
-        raise too_large
+        raise too_large(len(blob), max_bytes, lang)
     if not blob:
         raise HTTPException(400, "the uploaded file is empty")
     return filename, blob

@@ -15,7 +15,7 @@ from grader import curves, feedback
 from grader.intake import IntakeError, read_bytes
 from service import lifecycle, views
 from service.api.submissions import _check_rate
-from service.api.upload import MULTIPART_OVERHEAD, notebook_upload
+from service.api.upload import MULTIPART_OVERHEAD, notebook_upload, too_large
 from service.auth import Principal
 from service.models import Submission
 from service.services import Deps, Services
@@ -75,8 +75,7 @@ def upload_size(request: Request, deps: Deps) -> None:
     length = request.headers.get("content-length", "")
     limit = deps.settings.grader.max_notebook_bytes
     if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
-        raise HTTPException(413, feedback.render("too_large", {"limit_mb": round(limit / 2**20, 1)},
-                                                 render.language(request)))
+        raise too_large(int(length), limit, render.language(request))
 
 
 @router.post("/assignments/{name}/submit")
