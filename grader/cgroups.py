@@ -6,6 +6,9 @@ it, each sandbox gets its own cgroup with a process cap, a total-memory
 cap, a CPU cap (`cpus` cores) and a CPU weight, so a sandbox full of busy
 processes slows only itself; elsewhere this is a no-op and the rlimits set
 by the harness are what holds.
+
+The same cgroup counts the CPU time the sandbox's processes used, read from
+outside: evidence of what a call cost that student code cannot edit.
 """
 
 from __future__ import annotations
@@ -42,23 +45,43 @@ class SandboxCgroups:
     def __init__(self, max_processes: int, memory_bytes: int, cpus: float, cpu_weight: int) -> None:
         """`cpu_weight` on cgroup v2's scale (1-10000, 100 is the default share of a cgroup)."""
         self.paths: list[Path] = []
+        self._usage: tuple[Path, int] | None = None  # the file that counts CPU time, and its unit in ns
         if os.geteuid() != 0:
             return
         quota = max(1000, int(cpus * PERIOD_US))
         v1 = {"pids": {"pids.max": max_processes}, "memory": {"memory.limit_in_bytes": memory_bytes},
               "cpu": {"cpu.cfs_period_us": PERIOD_US, "cpu.cfs_quota_us": quota,
-                      "cpu.shares": max(2, cpu_weight * 1024 // 100)}}
+                      "cpu.shares": max(2, cpu_weight * 1024 // 100)},
+              "cpuacct": {}}  # counts CPU time only: kept without a limit to write
         name = f"nn-grader-{os.getpid()}-{time.monotonic_ns()}"
         if (ROOT / "cgroup.controllers").exists():  # v2: one directory holds every controller
             self._make(ROOT / name, {"pids.max": max_processes, "memory.max": memory_bytes,
                                      "cpu.max": f"{quota} {PERIOD_US}", "cpu.weight": cpu_weight})
+            self._count(ROOT / name / "cpu.stat", 1000)
         else:
             own = _own_v1_paths()
             for controller, values in v1.items():
-                self._make(ROOT / controller / own.get(controller, "/").lstrip("/") / name, values)
+                path = ROOT / controller / own.get(controller, "/").lstrip("/") / name
+                self._make(path, values)
+                self._count(path / "cpuacct.usage", 1)
+
+    def _count(self, usage: Path, unit_ns: int) -> None:
+        if self._usage is None and usage.parent in self.paths and _read(usage):
+            self._usage = (usage, unit_ns)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time every process of the sandbox has used so far, or None where nothing counts it."""
+        if self._usage is None:
+            return None
+        path, unit_ns = self._usage
+        text = _read(path)
+        if unit_ns != 1:  # cgroup v2's cpu.stat: `usage_usec N` among other lines
+            text = next((line.split()[1] for line in text.splitlines() if line.startswith("usage_usec ")), "")
+        return int(text) * unit_ns / 1e9 if text.strip().isdigit() else None
 
     def _make(self, path: Path, limits: dict[str, object]) -> None:
-        """Make the cgroup and set what this machine supports; a cgroup that limits nothing is dropped."""
+        """Make the cgroup and set what this machine supports; a cgroup that limits nothing is
+        dropped, unless it is the one that counts CPU time."""
         try:
             path.mkdir()
         except OSError:
@@ -70,7 +93,7 @@ class SandboxCgroups:
                 written += 1
             except OSError:  # this controller is not enabled here
                 pass
-        if written:
+        if written or (path / "cpuacct.usage").exists():
             self.paths.append(path)
         else:
             path.rmdir()
@@ -97,3 +120,4 @@ class SandboxCgroups:
                 except OSError:
                     time.sleep(0.01)
         self.paths = []
+        self._usage = None

@@ -156,6 +156,22 @@ def numerical_not_backprop(check: CheckSpec, grad: np.ndarray | float, ref_grad:
                    {"param": check.options["param"], "error": error, "rtol": float(rtol)})
 
 
+def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+             ctx: CheckContext) -> Verdict:
+    """`close`, at backprop's cost: the unit run the probe ran in must stay within `cpu_budget`
+    seconds as the grader measured it (the sandbox cgroup's CPU time, else the wall clock). On a
+    network of tens of thousands of parameters, any numerical gradient (central, five-point,
+    complex-step, vectorised) costs thousands of forward passes, backprop one: evidence of the
+    method that student code can neither edit nor see, where values alone cannot tell."""
+    if absent(got, check.output) is None and got.cost is not None:
+        budget = float(check.options["cpu_budget"])
+        if got.cost.seconds > budget:
+            s0, s1, s2 = probe.params["sizes"]
+            return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget,
+                                                 "clock": got.cost.clock, "parameters": s0 * s1 + s1 + s1 * s2 + s2})
+    return close(check, probe, got, expected, ctx)
+
+
 def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                      ctx: CheckContext) -> Verdict:
     """Score the trained parameters on the held-out split with the reference forward pass; they
@@ -215,6 +231,7 @@ CHECK_KINDS: dict[str, CheckFn] = {
     "close": close,
     "scalar": scalar,
     "gradient_check": gradient_check,
+    "backprop": backprop,
     "heldout_accuracy": heldout_accuracy,
 }
-NEEDS_REFERENCE = {"close", "gradient_check", "heldout_accuracy"}
+NEEDS_REFERENCE = {"close", "gradient_check", "backprop", "heldout_accuracy"}

@@ -47,6 +47,15 @@ class UnitRun:
         return f"{self.unit}:{self.variant}"
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one unit run cost, measured by the grader, never by the sandbox: the CPU time its
+    cgroup counted, or where there is none, the wall-clock time from request to answer."""
+
+    seconds: float
+    clock: str                    # "cpu" or "wall"
+
+
 @dataclass
 class ProbeOutcome:
     """What one probe produced: values by output name, or why each one is missing."""
@@ -55,6 +64,7 @@ class ProbeOutcome:
     types: dict[str, dict] = field(default_factory=dict)
     errors: dict[str, dict] = field(default_factory=dict)
     failure: dict | None = None   # the whole probe did not run to the end: timeout, crash, lost
+    cost: Cost | None = None      # of the unit run the probe ran in (None: not measured)
 
 
 @dataclass
@@ -62,6 +72,7 @@ class RunResult:
     probes: dict[str, ProbeOutcome]
     output: str = ""
     seconds: float = 0.0
+    cost: Cost | None = None
 
 
 @dataclass
@@ -153,7 +164,7 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
 
 
 def _run(session: Session, run: UnitRun, result: Execution) -> None:
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), session.cpu_seconds()
     arrays: dict[str, np.ndarray] = {}
     probes = []
     for probe in run.probes:
@@ -172,12 +183,15 @@ def _run(session: Session, run: UnitRun, result: Execution) -> None:
         raise _Restart({"code": "lost", "reason": lost.reason}) from None
     if header.get("op") != "result" or header.get("unit") != run.key:
         raise _Restart({"code": "lost", "reason": "garbled"})
-    result.runs[run.key] = _parse_result(run, header, values, time.monotonic() - started)
+    seconds, cpu_after = time.monotonic() - started, session.cpu_seconds()
+    cost = Cost(seconds, "wall") if cpu_before is None or cpu_after is None else Cost(cpu_after - cpu_before, "cpu")
+    result.runs[run.key] = _parse_result(run, header, values, seconds, cost)
 
 
-def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], seconds: float) -> RunResult:
+def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], seconds: float,
+                  cost: Cost) -> RunResult:
     """Turn the harness's frame into outcomes; anything malformed counts as missing."""
-    outcomes = {p.name: ProbeOutcome() for p in run.probes}
+    outcomes = {p.name: ProbeOutcome(cost=cost) for p in run.probes}
     for frame in header.get("probes", []) if isinstance(header.get("probes"), list) else []:
         probe = frame.get("probe") if isinstance(frame, dict) else None
         outcome = outcomes.get(probe) if isinstance(probe, str) else None
@@ -209,7 +223,7 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
             else:
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
     output = header.get("output") if isinstance(header.get("output"), str) else ""
-    return RunResult(outcomes, output, seconds)
+    return RunResult(outcomes, output, seconds, cost)
 
 
 def _text(value: object, limit: int) -> str:

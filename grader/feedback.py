@@ -43,6 +43,8 @@ HARNESS_ERRORS = {
     "TrainingTooSlow": ("training_too_slow", re.compile(r"one gradient\(\) call took over (?P<limit>[\d.]+) s, "
                                                         r"so (?P<steps>\d+) steps would take over (?P<total>\d+) s.*",
                                                         re.DOTALL)),
+    "GradientTooSlow": ("gradient_too_slow", re.compile(r"gradient\(\) took over (?P<limit>[\d.]+) s for one batch of "
+                                                        r"a network with (?P<parameters>\d+) parameters.*", re.DOTALL)),
     "ShapeMismatch": ("shape_mismatch", re.compile(r"(?P<array>\w+\['\w+'\]) has shape (?P<got_shape>\([\d, ]*\)), "
                                                    r"expected (?P<expected_shape>\([\d, ]*\))")),
 }
@@ -97,6 +99,8 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     frames = facts.get("where")
     facts["where"] = render("where", frames, lang) if isinstance(frames, dict) else ""
     facts["values"] = render("scalar_values", facts, lang) if "got" in facts and "expected" in facts else ""
+    if code == "too_costly":
+        facts["clock_name"] = render(f"clock_{facts.get('clock')}", {}, lang)
     if code == "lost":
         facts["reason"] = render(f"lost_{facts.get('reason')}", {}, lang)
     if code in {"off_trajectory", "accuracy_low"}:

@@ -224,6 +224,11 @@ class Session:
         argv = bwrap_argv(limits, fds, staged, python)
         return argv if self._lease is None else [*_as_user(self._lease.uid), *argv]
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the sandbox's processes have used so far, counted by its cgroup outside
+        student code (None where the machine gives the grader no cgroup)."""
+        return self._cgroup.cpu_seconds()
+
     def withhold_output(self) -> None:
         """From now on, count what the sandbox prints but keep it out of `output` (and the report):
         used while reference code is inside, so a hijacked harness cannot print it out."""

@@ -9,6 +9,9 @@ reference's narrower signatures must not cost a correct unit anything.
 A property check (returns a scalar, restores `x`, leaves its input alone)
 earns its points only once a value check of the same variant passed, so a
 stub that ignores its inputs scores zero however tidy its side effects.
+A check that `needs` another earns its points only once that one passed in
+the same variant: a gradient right on a small network counts only if the
+same code is backprop's on a large one (right, at backprop's cost).
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def score_unit(unit: UnitSpec, verdicts: dict[tuple[str, str], Verdict]) -> Unit
             verdict = settled[check.name]
             if check.property and verdict.passed and not computes:
                 verdict = Verdict(False, "stub", {})
+            elif check.needs and verdict.passed and not settled[check.needs].passed:
+                verdict = Verdict(False, "needs_failed", {"needed": check.needs})
             worth = round(check.points * share(unit, variant), 6)
             checks.append(ScoredCheck(check.name, variant, verdict.passed,
                                       worth if verdict.passed else 0.0, worth, verdict))

@@ -2,8 +2,9 @@
 
 The notebook is loaded once; a unit's probes for a batch of seeds run together in one unit run
 (`unit#k`, probes named `probe@seed`), and the outcomes are then judged seed by seed exactly as
-a normal grade judges them. A probe with fixed inputs (training) runs once: its inputs do not
-depend on the seed. Used by the seed-independence test and benchmarks/seed_verdicts.py.
+a normal grade judges them (without diagnoses: they change no verdict). A probe with fixed inputs
+(training) runs once: its inputs do not depend on the seed. Each seed is charged an equal share of
+its unit run's cost. Used by the seed-independence test and benchmarks/seed_verdicts.py.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def over_seeds(blob: bytes, assignment: Assignment, settings: Settings, seeds: l
     result = SeedVerdicts()
     for seed in seeds:
         one_seed = replace(execution, runs=by_seed.get(seed, {}))
-        units, _ = pipeline.judge(assignment, settings, notebook, program, one_seed, seed, "en", expected)
+        units, _ = pipeline.judge(assignment, settings, notebook, program, one_seed, seed, "en", expected,
+                                  diagnose=False)  # a diagnosis never changes a verdict
         result.add(seed, units)
     return result
 
@@ -91,8 +93,11 @@ def _by_seed(execution: Execution) -> dict[int, dict[str, RunResult]]:
     for key, result in execution.runs.items():
         unit_chunk, _, variant = key.partition(":")
         run_key = f"{unit_chunk.split('#')[0]}:{variant}"
+        shared_by = len({name.partition("@")[2] for name in result.probes} - {""}) or 1
         for name, outcome in result.probes.items():
             probe, _, drawn = name.partition("@")
+            if outcome.cost is not None:
+                outcome = replace(outcome, cost=replace(outcome.cost, seconds=outcome.cost.seconds / shared_by))
             target = fixed if not drawn else found.setdefault(int(drawn), {})
             target.setdefault(run_key, {})[probe] = outcome
     return {seed: {k: RunResult({**fixed.get(k, {}), **probes.get(k, {})}) for k in {*fixed, *probes}}

@@ -39,6 +39,7 @@ class CheckSpec:
     points: float
     options: dict[str, Any]
     property: bool = False   # shape/side-effect check: earns points only once a value check of its variant passed
+    needs: str | None = None  # another check of the unit that must pass (same variant) for this one to earn points
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,15 @@ def _unit(name: str, body: dict) -> UnitSpec:
         c = dict(c)
         check = CheckSpec(name=c.pop("name"), kind=c.pop("kind", "close"), probe=c.pop("probe"),
                           output=c.pop("output", "out"), points=float(c.pop("points", 1)),
-                          property=bool(c.pop("property", False)), options=c)
+                          property=bool(c.pop("property", False)), needs=c.pop("needs", None), options=c)
         if check.kind not in CHECK_KINDS:
             raise ValueError(f"unit {name}: check {check.name}: unknown kind {check.kind!r}")
         if check.probe not in probes:
             raise ValueError(f"unit {name}: check {check.name}: unknown probe {check.probe!r}")
         checks.append(check)
+    unknown = [c.needs for c in checks if c.needs is not None and c.needs not in {k.name for k in checks}]
+    if unknown:
+        raise ValueError(f"unit {name}: `needs` names no check of the unit: {unknown}")
     if not checks:
         raise ValueError(f"unit {name} has no checks")
     return UnitSpec(

@@ -27,7 +27,7 @@ SAMPLE_FACTS = {
     "error": 3e-7, "distance": 0.8, "tolerance": 1e-3, "training": "", "loss_first": 2.3, "loss_last": 2.4,
     "still_steps": 600, "grad_first": 0.5, "grad_last": 18.0, "limit": "2", "unit": "gradient",
     "name": "arrage", "suggestion": "arange", "function": "gradient", "cls": "SoftmaxWithLoss", "factor": 4,
-    "direction": "",
+    "direction": "", "parameters": 41110, "budget": 1.0, "clock_name": "", "needed": "W1_large",
 }
 
 

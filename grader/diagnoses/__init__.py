@@ -19,7 +19,7 @@ from grader.languages import DEFAULT
 from grader.scoring import ScoredCheck
 from grader.spec import Assignment, UnitSpec
 
-UNDIAGNOSED = {"stub", "not_defined", "lost", "submission_timeout"}
+UNDIAGNOSED = {"stub", "needs_failed", "not_defined", "lost", "submission_timeout"}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -246,7 +246,7 @@ def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
     for call in range(calls if net is not None else 0):
         these = tuple(_nth(n, call) for n in names)
         grads = None
-        with rec.stage(*these):
+        with rec.stage(*these), _call_deadline(p.get("max_call_seconds"), p["sizes"]):
             grads = gradient(net, *_args(["x", "t"], _inputs_of_call(inputs, call, ["x", "t"])))
         if grads is None:
             break
@@ -309,15 +309,18 @@ class TrainingTooSlow(Exception):
     """One training step took seconds: the run could not finish in time (and is not backprop)."""
 
 
+class GradientTooSlow(Exception):
+    """One gradient() call on a probe's network took seconds: not backprop (the grader's own
+    evidence is the CPU time it measures outside; this only stops the call early)."""
+
+
 @contextmanager
-def _step_deadline(limit: float, steps: int) -> Iterator[None]:
-    """Stop a training run at its first step slower than `limit` seconds, rather than at the unit's
-    time limit: backprop of one batch takes milliseconds, a numerical gradient minutes. (Outside
-    the main thread, where no alarm can be set, a slow step is only caught when it returns.)"""
+def _deadline(limit: float, stop: Callable[[], Exception]) -> Iterator[None]:
+    """Raise `stop()` in a call slower than `limit` seconds, rather than wait for the unit's time
+    limit: backprop of one batch takes milliseconds, a numerical gradient minutes. (Outside the
+    main thread, where no alarm can be set, a slow call is only caught when it returns.)"""
     def slow(*_: Any) -> None:
-        raise TrainingTooSlow(f"one gradient() call took over {limit:g} s, so {steps} steps would take over "
-                                 f"{limit * steps:.0f} s: backpropagation of one batch takes milliseconds "
-                                 "(is it a numerical gradient?)")
+        raise stop()
     alarm = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGALRM, slow) if alarm else None
     started = time.monotonic()
@@ -331,6 +334,22 @@ def _step_deadline(limit: float, steps: int) -> Iterator[None]:
             signal.signal(signal.SIGALRM, previous)
     if time.monotonic() - started > limit:
         slow()
+
+
+def _step_deadline(limit: float, steps: int) -> AbstractContextManager[None]:
+    return _deadline(limit, lambda: TrainingTooSlow(
+        f"one gradient() call took over {limit:g} s, so {steps} steps would take over {limit * steps:.0f} s: "
+        "backpropagation of one batch takes milliseconds (is it a numerical gradient?)"))
+
+
+def _call_deadline(limit: float | None, sizes: list[int]) -> AbstractContextManager[None]:
+    """A probe's `max_call_seconds` for one gradient() call (none: no deadline)."""
+    if limit is None:
+        return nullcontext()
+    count = sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
+    return _deadline(float(limit), lambda: GradientTooSlow(
+        f"gradient() took over {float(limit):g} s for one batch of a network with {count} parameters: "
+        "backpropagation takes milliseconds (is it a numerical gradient?)"))
 
 
 def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
