@@ -1,13 +1,15 @@
 """Do verdicts depend on the seed? Grade whole notebooks, in the sandbox, over many seeds.
 
-Usage: python benchmarks/seed_verdicts.py [--seeds 2000] [--first 0] [--chunk 100] [--skip-bundled] [FOLDER ...]
+Usage: python benchmarks/seed_verdicts.py [--seeds 2000] [--first 0] [--chunk 100] [--skip-bundled]
+                                          [--exclude GLOB ...] [FOLDER ...]
 
 Grades every notebook in assignments/backprop/examples/ and in each FOLDER given, over seeds
 first..first+N-1 (each notebook is loaded once; a unit's probes for up to `chunk` seeds run in
 one unit run; see grader/seeds.py), and prints, per notebook and unit, how many seeds gave each
 verdict, then the flake rate per unit: the share of (notebook, seed) pairs whose verdict differs
 from that notebook's most common one. The training run (accuracy) has the same inputs for every
-seed, so it runs once per notebook.
+seed, so it runs once per notebook. A numerical gradient spends the harness's one-second stop on
+every seed's large network, so such notebooks are best measured apart, with fewer seeds (--exclude).
 """
 
 from __future__ import annotations
@@ -33,11 +35,13 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--chunk", type=int, default=100)
     parser.add_argument("--skip-bundled", action="store_true", help="only the FOLDERs' notebooks")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out matching names")
     args = parser.parse_args()
     assignment, settings = spec.load("backprop"), Settings.from_env()
     notebooks = [] if args.skip_bundled else sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
     for folder in args.folders:
         notebooks += sorted(folder.glob("*.ipynb"))
+    notebooks = [n for n in notebooks if not any(n.match(pattern) for pattern in args.exclude)]
     drawn = list(range(args.first, args.first + args.seeds))
     run = functools.partial(execution.execute, unsafe=settings.unsafe_no_sandbox)
     expected: dict = {}
