@@ -106,12 +106,15 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     """Relative error ||backprop - numerical|| / (||backprop|| + ||numerical||) for one parameter,
     the numerical gradient taken from the student's own loss: a forward-pass mistake is charged to
     `gradient`/`accuracy`, not again here. The loss must be finite and change with the parameter,
-    so a constant loss cannot pass."""
+    so a constant loss cannot pass. Where the probe samples positions (`coords_<param>`, read from
+    the trusted run), only those elements are compared; with `cpu_budget`, as in `backprop`."""
     param = check.options["param"]
     names = (f"grad_{param}", f"lplus_{param}", f"lminus_{param}", f"step_{param}")
     for name in names:
         if (why := absent(got, name)) is not None:
             return why
+    if (costly := over_budget(check, probe, got)) is not None:
+        return costly
     grad, plus, minus, step = (np.asarray(got.values[n], dtype=float) for n in names)
     ref_plus = np.asarray(expected.values[names[1]], dtype=float)
     ref_shape = _shape(expected.values[names[0]])
@@ -122,7 +125,13 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
         return Verdict(False, "loss_not_finite", {"param": param})
     if np.array_equal(plus, minus) or not np.all(step > 0):
         return Verdict(False, "loss_independent", {"param": param})
-    numerical = ((plus - minus) / step).reshape(ref_shape)
+    numerical = (plus - minus) / step
+    coords = expected.values.get(f"coords_{param}")
+    full_grad = got.values[names[0]]
+    if coords is not None:
+        grad = grad.ravel()[np.asarray(coords, dtype=np.int64)]
+    else:
+        numerical = numerical.reshape(ref_shape)
     threshold = float(check.options["threshold"])
     # rounding in the loss (eps * |loss| per evaluation) bounds how well a tiny gradient can agree
     noise = np.sqrt(step.size) * 4 * np.finfo(float).eps * float(np.max(np.abs([plus, minus]))) / float(step.min())
@@ -132,7 +141,7 @@ def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expect
     passed = bool(rel < threshold)  # a nan (non-finite backprop) fails
     facts = {"param": param, "rel_error": rel, "threshold": threshold}
     same_loss = bool(np.allclose(plus, ref_plus, rtol=1e-9, atol=0.0))  # the network computes the reference's loss
-    if passed and same_loss and (fake := numerical_not_backprop(check, got.values[names[0]],
+    if passed and same_loss and (fake := numerical_not_backprop(check, full_grad,
                                                                 expected.values[names[0]])) is not None:
         return fake
     return Verdict(passed, "ok" if passed else "gradient_check_failed", facts)
@@ -156,19 +165,27 @@ def numerical_not_backprop(check: CheckSpec, grad: np.ndarray | float, ref_grad:
                    {"param": check.options["param"], "error": error, "rtol": float(rtol)})
 
 
+def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdict | None:
+    """Whether the unit run the probe ran in cost more than the check's `cpu_budget` seconds, as
+    the grader measured it (the sandbox cgroup's CPU time, else the wall clock). On a network of
+    tens of thousands of parameters any numerical gradient (central, five-point, complex-step,
+    vectorised) costs thousands of forward passes, backprop one: evidence of the method that
+    student code can neither edit nor see, where values alone cannot tell."""
+    if "cpu_budget" not in check.options or got.cost is None:
+        return None
+    budget = float(check.options["cpu_budget"])
+    if got.cost.seconds <= budget:
+        return None
+    s0, s1, s2 = probe.params["sizes"]
+    return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock,
+                                         "parameters": s0 * s1 + s1 + s1 * s2 + s2})
+
+
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
              ctx: CheckContext) -> Verdict:
-    """`close`, at backprop's cost: the unit run the probe ran in must stay within `cpu_budget`
-    seconds as the grader measured it (the sandbox cgroup's CPU time, else the wall clock). On a
-    network of tens of thousands of parameters, any numerical gradient (central, five-point,
-    complex-step, vectorised) costs thousands of forward passes, backprop one: evidence of the
-    method that student code can neither edit nor see, where values alone cannot tell."""
-    if absent(got, check.output) is None and got.cost is not None:
-        budget = float(check.options["cpu_budget"])
-        if got.cost.seconds > budget:
-            s0, s1, s2 = probe.params["sizes"]
-            return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget,
-                                                 "clock": got.cost.clock, "parameters": s0 * s1 + s1 + s1 * s2 + s2})
+    """`close`, at backprop's cost (`over_budget`)."""
+    if absent(got, check.output) is None and (costly := over_budget(check, probe, got)) is not None:
+        return costly
     return close(check, probe, got, expected, ctx)
 
 

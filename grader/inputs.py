@@ -104,6 +104,13 @@ def _one_hot(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
     return np.eye(int(g["classes"]))[_labels(rng, g, drawn)]
 
 
+def _indices(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
+    """`n` distinct flat positions into the input named `of`, in increasing order (all of them if
+    it has no more): where a probe samples an array the student's code cannot guess in advance."""
+    size = int(np.size(drawn[g["of"]]))
+    return np.sort(rng.choice(size, size=min(int(g["n"]), size), replace=False)).astype(np.int64)
+
+
 GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
     "normal": _normal,
     "uniform": _uniform,
@@ -111,6 +118,7 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
     "probs": _probs,
     "labels": _labels,
     "one_hot": _one_hot,
+    "indices": _indices,
     "mnist_train": lambda _rng, g, _d: FileInput("mnist_train", g["part"]),
 }
 

@@ -84,8 +84,10 @@ def test_a_numerical_gradient_earns_nothing_in_gradient_and_gradient_check(name,
         large = [c for c in report.units[unit].checks if c.name.endswith("_large")]
         assert large and not any(c.passed for c in large)
     large = next(c for c in report.units["gradient"].checks if c.name == "W1_large" and c.variant == "own")
-    if name.startswith("numerical only"):
+    if name.startswith("numerical only"):  # zeros where it is large: not backprop, nor its own loss's gradient
         assert "grads['W1']" in large.message and "wrong" in large.message, large.message
+        check = next(c for c in report.units["gradient_check"].checks if c.name == "W1_large")
+        assert "numerical gradient of your own loss for W1 is 1, above" in check.message, check.message
     else:
         assert "took over 1 s on a network with 41110 parameters" in large.message, large.message
     assert report.units["Affine"].score == report.units["Affine"].max_score

@@ -58,7 +58,7 @@ def verdicts(backprop, replaces: dict) -> dict[int, dict[str, tuple[bool, str]]]
         request = probing.request(unit, "small_net", probing.Definitions({}), backprop, seed)
         expected = probing.trusted_outcome(request, backprop.reference_namespace)
         got = probing.trusted_outcome(request, {**backprop.reference_namespace, **replaces})
-        out[seed] = {c.options["param"]: (v.passed, v.code) for c in unit.checks if c.kind == "gradient_check"
+        out[seed] = {c.options["param"]: (v.passed, v.code) for c in unit.checks if c.probe == "small_net"
                      for v in [gradient_check(c, unit.probes["small_net"], got, expected, None)]}
     return out
 

@@ -262,7 +262,9 @@ def network_gradient(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
 
 
 def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
-    """Backprop gradients plus the network's loss at x +/- h for every parameter element."""
+    """Backprop gradients (recorded before any loss is taken, so they cannot adapt to which
+    elements are perturbed) plus the network's loss at x +/- h for every parameter element, or
+    for the flat positions `coords_<param>` where the probe gives them."""
     net = _gradients(ns, inputs, p, rec)
     if net is None:
         return
@@ -270,20 +272,23 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     for key in PARAMS:
         with rec.stage(f"lplus_{key}", f"lminus_{key}", f"step_{key}"):
             param = net.params[key]
-            plus, minus, step = np.empty(param.size), np.empty(param.size), np.empty(param.size)
-            for i in range(param.size):
+            positions = inputs.get(f"coords_{key}", range(param.size))
+            plus, minus, step = (np.empty(len(positions)) for _ in range(3))
+            for n, i in enumerate(positions):
                 idx = np.unravel_index(i, param.shape)
                 saved = param[idx].copy()
                 param[idx] = float(saved) + h
                 up = float(param[idx])  # the step the parameter's dtype really took (float32 rounds)
-                plus[i] = float(net.loss(*_args(["x", "t"], inputs)))
+                plus[n] = float(net.loss(*_args(["x", "t"], inputs)))
                 param[idx] = float(saved) - h
-                step[i] = up - float(param[idx])
-                minus[i] = float(net.loss(*_args(["x", "t"], inputs)))
+                step[n] = up - float(param[idx])
+                minus[n] = float(net.loss(*_args(["x", "t"], inputs)))
                 param[idx] = saved
             rec.put(f"lplus_{key}", plus)
             rec.put(f"lminus_{key}", minus)
             rec.put(f"step_{key}", step)
+        if f"coords_{key}" in inputs:  # the trusted side reads the positions from its own run
+            rec.put(f"coords_{key}", inputs[f"coords_{key}"])
 
 
 CURVE_EVERY = 10  # training steps between two points of the recorded training curve
