@@ -9,10 +9,12 @@ from tests.conftest import SHARED_EXAMPLES
 
 def test_gradient_check_reports_each_parameters_error_and_threshold(settings, backprop):
     report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
-    measured = {c.measured["param"]: c.measured for c in report.units["gradient_check"].checks}
-    assert set(measured) == {"W1", "b1", "W2", "b2"}
-    # a wrong ReLU mask breaks the first layer's gradients only; the second layer's stay exact
-    assert measured["W1"]["error"] > measured["W1"]["threshold"] > measured["W2"]["error"]
+    measured = {c.name: c.measured for c in report.units["gradient_check"].checks}
+    assert set(measured) == {"W1", "b1", "W2", "b2", "W1_large", "b1_large", "W2_large", "b2_large"}
+    assert {m["param"] for m in measured.values()} == {"W1", "b1", "W2", "b2"}
+    # a wrong ReLU mask breaks the first layer's gradients only (on either network); the second layer's stay exact
+    for size in ("", "_large"):
+        assert measured[f"W1{size}"]["error"] > measured[f"W1{size}"]["threshold"] > measured[f"W2{size}"]["error"]
     accuracy = report.units["accuracy"].checks[0].measured
     assert accuracy["accuracy"] < accuracy["threshold"]
 

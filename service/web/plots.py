@@ -43,11 +43,12 @@ def _svg(fig: Figure) -> str:
 def gradient_check(report: dict, t: Callable[..., str]) -> Plot | None:
     """Bars of mean |backprop − numerical| per parameter, log scale, with the threshold line."""
     unit = (report.get("units") or {}).get("gradient_check")
-    measured = [c["measured"] for c in (unit or {}).get("checks", []) if c.get("measured")]
-    if not measured:
+    checks = [c for c in (unit or {}).get("checks", []) if c.get("measured")]
+    if not checks:
         return None
+    measured = [c["measured"] for c in checks]
     threshold = measured[0].get("threshold")
-    params = [m["param"] for m in measured]
+    params = [c.get("name") or m["param"] for c, m in zip(checks, measured, strict=True)]  # W1, W1_large
     errors = [m["error"] if _finite(m.get("error")) else None for m in measured]
     shown = [max(e, 1e-16) if e is not None else 1e-16 for e in errors]
     fig = Figure(figsize=(5.2, 2.8))
