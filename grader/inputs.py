@@ -123,7 +123,7 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 }
 
 
-def _relu_margin(drawn: dict) -> bool:
+def _relu_margin(drawn: dict, margin: float = 2e-3) -> bool:
     """For every batch of the probe (`x`, `x2`...): no pre-activation where a Relu sits, or where a
     misplaced one may sit (after the second Affine), within reach of a +/-h step (a finite
     difference across a kink lies, and only away from kinks can backprop be told from a numerical
@@ -133,14 +133,19 @@ def _relu_margin(drawn: dict) -> bool:
     for batch in [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]:
         hidden = batch.reshape(batch.shape[0], -1) @ drawn["W1"] + drawn["b1"]
         outputs = (hidden @ drawn["W2"] + drawn["b2"], np.maximum(hidden, 0) @ drawn["W2"] + drawn["b2"])
-        if not all(np.min(np.abs(z)) > 2e-3 and 0.2 < np.mean(z > 0) < 0.8 for z in (hidden, *outputs)):
+        if not all(np.min(np.abs(z)) > margin and 0.2 < np.mean(z > 0) < 0.8 for z in (hidden, *outputs)):
             return False
         if not (np.all(np.any(hidden > 0, axis=0)) and np.all(np.any(hidden < 0, axis=0))):
             return False
     return True
 
 
-CONSTRAINTS: dict[str, Callable[[dict], bool]] = {"relu_margin": _relu_margin}
+CONSTRAINTS: dict[str, Callable[[dict], bool]] = {
+    "relu_margin": _relu_margin,
+    # for a network of thousands of pre-activations, where 2e-3 takes ~25 draws: 1e-3 still exceeds
+    # what a step of h = 1e-4 moves one (|x| < 10) and float32's rounding, in ~10 draws
+    "relu_margin_large": functools.partial(_relu_margin, margin=1e-3),
+}
 
 
 def generate(seed: int, unit: str, probe: str, spec: dict[str, dict],
