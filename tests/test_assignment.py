@@ -41,9 +41,7 @@ def test_bundled_example_verdicts(name, settings, backprop):
     report = pipeline.grade_file(FOLDER / "examples" / name, backprop, settings, seed=8)
     assert report.error is None
     assert mismatches(report, EXAMPLES[name]["units"]) == []
-    # its mistakes, no other (but for a known disagreement, named with its reason in expected.json)
-    known = set(EXAMPLES[name].get("known_wrong_diagnoses", {}))
-    assert diagnosis_ids(report) - known == set(EXAMPLES[name]["diagnoses"])
+    assert diagnosis_ids(report) == set(EXAMPLES[name]["diagnoses"])  # its mistakes, no other
     assert report.language == EXAMPLES[name]["language"]
     texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes,
              *(c.diagnosis["message"] for u in report.units.values() for c in u.checks if c.diagnosis)]

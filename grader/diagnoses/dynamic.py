@@ -68,6 +68,8 @@ class MutantRunner:
         most of the unit's other `failed` checks (catalogue order breaks ties)."""
         best, best_count = None, 0
         got = dict((c.name, o) for c, o in failed)[check.name]
+        if _zero_gradients(got):
+            return None
         correct = self._outcome(None, unit, check.probe, request)
         for i, mutant in enumerate(self.catalogue):
             if unit not in mutant.units or variant not in mutant.variants:
@@ -88,6 +90,14 @@ class MutantRunner:
             replaces = {} if index is None else self.catalogue[index].replaces
             self.cache[key] = probing.trusted_outcome(request(probe), {**self.namespace, **replaces})
         return self.cache[key]
+
+
+def _zero_gradients(got: ProbeOutcome) -> bool:
+    """gradient() returned zeros for every parameter: it computed nothing, and zeros agree with
+    any mutant that zeroes part of a gradient (a Relu without its mask zeroes W1's and b1's), so
+    no mutant is evidence."""
+    grads = [v for k, v in got.values.items() if k.startswith("grad_")]
+    return bool(grads) and all(isinstance(v, np.ndarray) and not v.any() for v in grads)
 
 
 def ratio_or_shape(check: CheckSpec, got: ProbeOutcome, expected: ProbeOutcome) -> tuple[str, dict] | None:
