@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from grader.execution import ProbeOutcome
+from grader.inside.probes import parameter_count
 from grader.spec import CheckSpec, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
@@ -176,9 +177,8 @@ def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdic
     budget = float(check.options["cpu_budget"])
     if got.cost.seconds <= budget:
         return None
-    s0, s1, s2 = probe.params["sizes"]
     return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock,
-                                         "parameters": s0 * s1 + s1 + s1 * s2 + s2})
+                                         "parameters": parameter_count(probe.params["sizes"])})
 
 
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -72,7 +72,6 @@ class RunResult:
     probes: dict[str, ProbeOutcome]
     output: str = ""
     seconds: float = 0.0
-    cost: Cost | None = None
 
 
 @dataclass
@@ -223,7 +222,7 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
             else:
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
     output = header.get("output") if isinstance(header.get("output"), str) else ""
-    return RunResult(outcomes, output, seconds, cost)
+    return RunResult(outcomes, output, seconds)
 
 
 def _text(value: object, limit: int) -> str:

@@ -99,8 +99,7 @@ def judge(assignment: Assignment, settings: Settings, notebook: Notebook, progra
     seconds spent on diagnoses; `expected` may carry the reference's outcomes over from other notebooks.
     Without `diagnose` no failure is explained (scores and messages are the same)."""
     defs = probing.definitions(program, execution.statement_errors)
-    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed, expected)
-    judge.diagnose = diagnose
+    judge = _Judge(assignment, settings, notebook, program, defs, execution, seed, expected, diagnose)
     units = {name: judge.unit_report(unit, lang) for name, unit in assignment.units.items()}
     return units, judge.diagnosis_seconds
 
@@ -109,7 +108,8 @@ class _Judge:
     """Judges one submission's sandbox outcomes against the reference, check by check."""
 
     def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
-                 defs: probing.Definitions, execution: Execution, seed: int, expected: dict | None = None) -> None:
+                 defs: probing.Definitions, execution: Execution, seed: int, expected: dict | None = None,
+                 diagnose: bool = True) -> None:
         self.assignment, self.program, self.defs, self.execution = assignment, program, defs, execution
         self.seed, self.settings = seed, settings
         self.fixed_seed = trajectory.training_key(settings)
@@ -119,7 +119,7 @@ class _Judge:
         self.expected: dict[tuple[int, str, str], ProbeOutcome] = {} if expected is None else expected
         self.diagnoser = Diagnoser(assignment, program, defs.names, defs.imported)
         self.diagnosis_seconds = 0.0   # part of the checks' time
-        self.diagnose = True
+        self.diagnose = diagnose
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:
         lost = probing.missing(unit, self.defs, self.assignment.aliases)

@@ -347,13 +347,17 @@ def _step_deadline(limit: float, steps: int) -> AbstractContextManager[None]:
         "backpropagation of one batch takes milliseconds (is it a numerical gradient?)"))
 
 
+def parameter_count(sizes: list[int]) -> int:
+    """W1, b1, W2 and b2 of a TwoLayerNet(input, hidden, output)."""
+    return sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
+
+
 def _call_deadline(limit: float | None, sizes: list[int]) -> AbstractContextManager[None]:
     """A probe's `max_call_seconds` for one gradient() call (none: no deadline)."""
     if limit is None:
         return nullcontext()
-    count = sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
     return _deadline(float(limit), lambda: GradientTooSlow(
-        f"gradient() took over {float(limit):g} s for one batch of a network with {count} parameters: "
+        f"gradient() took over {float(limit):g} s for one batch of a network with {parameter_count(sizes)} parameters: "
         "backpropagation takes milliseconds (is it a numerical gradient?)"))
 
 
