@@ -60,6 +60,15 @@ class UnitSpec:
 
 
 @dataclass(frozen=True)
+class ManualSpec:
+    """The written parts an instructor grades by hand (`[manual]`): their points, and the headings (ja, en,
+    ko, zh by default) they sit under."""
+
+    points: float = 5.0
+    headings: tuple[str, ...] = ("感想", "考察", "Reflection", "Discussion", "소감", "고찰", "心得", "讨论")
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
@@ -70,6 +79,7 @@ class Assignment:
     aliases: dict[str, tuple[str, ...]]
     units: dict[str, UnitSpec] = field(default_factory=dict)
     reference: str = "reference"     # module (trusted side only) whose NAMESPACE maps names to definitions
+    manual: ManualSpec = field(default_factory=ManualSpec)
 
     @functools.cached_property
     def reference_namespace(self) -> dict[str, object]:
@@ -117,8 +127,13 @@ def _assignment(raw: dict, directory: Path) -> Assignment:
         titles={k.removeprefix("title_"): v for k, v in meta.items() if k.startswith("title_")},
         mode=mode, directory=directory, limits=Limits(**raw.get("limits", {})),
         aliases={k: tuple(v) for k, v in raw.get("aliases", {}).items()}, units=units,
-        reference=meta.get("reference", "reference"),
+        reference=meta.get("reference", "reference"), manual=_manual(raw.get("manual", {})),
     )
+
+
+def _manual(body: dict) -> ManualSpec:
+    default = ManualSpec()
+    return ManualSpec(float(body.get("points", default.points)), tuple(body.get("headings", default.headings)))
 
 
 def _unit(name: str, body: dict) -> UnitSpec:
