@@ -1,8 +1,14 @@
-"""Opening the records at start: migrate, register the assignments, make sure an instructor token exists."""
+"""Opening the records at start: migrate, register the assignments, make sure an instructor token exists,
+and the key that signs the pages' session cookies."""
 
 from __future__ import annotations
 
-from service import auth, course
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from service import assignments, auth
 from service.db import make_engine, migrate
 from service.settings import ServiceSettings
 from service.store import Store
@@ -14,7 +20,7 @@ def open_store(settings: ServiceSettings) -> Store:
     engine = make_engine(settings.database_url)
     migrate(engine)
     store = Store(engine)
-    course.register(store, settings.assignments_dir)
+    assignments.register(store, settings.assignments_dir)
     return store
 
 
@@ -28,3 +34,19 @@ def ensure_instructor(store: Store, settings: ServiceSettings) -> str | None:
     token = auth.new_token()
     store.set_credential(auth.INSTRUCTOR, auth.token_hash(token))
     return token
+
+
+def cookie_key(settings: ServiceSettings) -> bytes:
+    """GRADER_WEB_SECRET's digest, else a random key created once as `web-session.key` in the data
+    directory (mode 0600), so sessions survive a restart."""
+    if settings.web_secret:
+        return hashlib.sha256(settings.web_secret.encode()).digest()
+    path: Path = settings.data_dir / "web-session.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_bytes(32))
+    return path.read_bytes()

@@ -1,4 +1,5 @@
-"""The records a course keeps: assignments, students, submissions (with their bytes), results, workers."""
+"""The records a course keeps: assignments, students, submissions (with their bytes), results, manual grades,
+workers; and the statuses a submission moves through (the moves themselves are in service/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ class UTCDateTime(TypeDecorator):
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+RECEIVED, QUEUED, RUNNING, DONE, FAILED = "received", "queued", "running", "done", "failed"
+STATUSES = (RECEIVED, QUEUED, RUNNING, DONE, FAILED)
+IN_PROGRESS = (RECEIVED, QUEUED, RUNNING)
+FINISHED = (DONE, FAILED)
 
 
 class Base(DeclarativeBase):
@@ -108,6 +115,18 @@ class Result(Base):
     grading_seconds: Mapped[float] = mapped_column(Float)
     grader_version: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime]
+
+
+class ManualGrade(Base):
+    """An instructor's score and comment for a submission's written parts; kept by submission id, so a
+    regrade (which replaces only the automatic result) leaves it in place."""
+
+    __tablename__ = "manual_grades"
+    submission_id: Mapped[str] = mapped_column(String(32), ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    graded_at: Mapped[datetime]
 
 
 class Worker(Base):

@@ -1,4 +1,7 @@
-"""What every request handler may use: settings, the store, the publisher, the assignments' specs."""
+"""What every request handler may use: settings, the store, the publisher, the assignments' specs, the metrics.
+
+Routes and pages take it as `services: ServicesDep` (FastAPI's dependency, one object per app).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
 
 from grader import spec
 from service.lifecycle import Publisher
@@ -19,10 +23,12 @@ class Services:
     store: Store
     publisher: Publisher
     assignments: dict[str, spec.Assignment]
+    metrics: CollectorRegistry          # what /metrics exposes (service/metrics.py)
+    cookie_key: bytes                   # signs the web pages' session cookies (bootstrap.cookie_key)
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
 
 
-Deps = Annotated[Services, Depends(services)]
+ServicesDep = Annotated[Services, Depends(services)]

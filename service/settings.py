@@ -30,6 +30,7 @@ class ServiceSettings:
     requeue_after: float               # seconds a submission may sit queued/running before re-enqueued
     reconcile_every: float             # seconds between the reconciler's sweeps
     max_attempts: int                  # grading attempts before a submission is failed
+    web_secret: str | None             # signs the pages' session cookies; None: a random key kept in data_dir
     grader: Settings
 
     @classmethod
@@ -45,6 +46,7 @@ class ServiceSettings:
             requeue_after=_float("GRADER_REQUEUE_AFTER", 300.0),
             reconcile_every=_float("GRADER_RECONCILE_EVERY", 15.0),
             max_attempts=_int("GRADER_MAX_ATTEMPTS", 3),
+            web_secret=os.environ.get("GRADER_WEB_SECRET") or None,
             grader=Settings.from_env(),
         )
 

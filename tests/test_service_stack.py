@@ -29,7 +29,7 @@ def graded_once(stack: Stack, ids: list[str], single_attempt: bool = True) -> No
     """Every submission done, with exactly one result (and, unless the reconciler had to step in, from one
     grading attempt: none was graded twice)."""
     store = stack.store()
-    with store.session() as s:
+    with store.sessions() as s:
         rows = s.execute(select(Submission.id, Submission.status, Submission.attempts).where(
             Submission.id.in_(ids))).all()
         results = dict(s.execute(select(Result.submission_id, func.count()).group_by(Result.submission_id)).all())
@@ -90,7 +90,7 @@ def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(stack_factory,
         final = stack.wait_finished(token, [submission_id], timeout=90)[submission_id]
         assert final["status"] == "done" and final["report"]["score"] == final["report"]["max_score"]
         assert store.submission(submission_id).attempts == 2
-        with store.session() as s:
+        with store.sessions() as s:
             assert s.scalar(select(func.count()).select_from(Result).where(
                 Result.submission_id == submission_id)) == 1
         break

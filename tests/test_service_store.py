@@ -56,14 +56,14 @@ def report(score: float) -> dict:
 
 
 def results_of(store: Store, submission_id: str) -> int:
-    with store.session() as s:
+    with store.sessions() as s:
         return s.scalar(select(func.count()).select_from(Result).where(Result.submission_id == submission_id))
 
 
 def age(store: Store, submission_id: str, seconds: float) -> None:
     """Make a submission look as if it had waited `seconds` longer in its phase."""
     sub = store.submission(submission_id)
-    with store.session.begin() as s:
+    with store.sessions.begin() as s:
         s.execute(update(Submission).where(Submission.id == submission_id).values(
             received_at=sub.received_at - _delta(seconds),
             queued_at=sub.queued_at and sub.queued_at - _delta(seconds),
@@ -145,7 +145,7 @@ def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settin
 def test_the_database_refuses_a_second_result(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
     lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
-    with pytest.raises(IntegrityError), store.session.begin() as s:
+    with pytest.raises(IntegrityError), store.sessions.begin() as s:
         s.add(Result(submission_id=submission_id, score=0, max_score=1, unit_scores={}, report={},
                      grading_seconds=0, grader_version="x", recorded_at=store.submission(submission_id).received_at))
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import string
-from types import SimpleNamespace
+from datetime import UTC, datetime
 
 import nbformat
 import pytest
 
-from grader import languages
-from service.web import i18n, notebook_view, views, written
+from grader import languages, spec
+from service.grades import GradeRow
+from service.models import ManualGrade
+from service.web import class_view, i18n, notebook_view, written
 from tests.scripts import FOREIGN_SCRIPT
 
 
@@ -72,23 +74,32 @@ def test_written_answers_are_the_sections_under_the_reflection_headings():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("## 1. Layers\nnot this"), nbformat.v4.new_markdown_cell("## 感想"),
                 nbformat.v4.new_markdown_cell("難しかった。\n\n## 参考文献\nbook"), nbformat.v4.new_code_cell("1")]
-    found = written.answers(nbformat.writes(nb).encode(), written.DEFAULT_HEADINGS)
+    found = written.answers(nbformat.writes(nb).encode(), spec.ManualSpec().headings)
     assert [(a.heading, a.text) for a in found] == [("感想", "難しかった。")]
 
 
-def _standing(student: str, failed: list[str]) -> SimpleNamespace:
+def _standing(student: str, failed: list[str], manual: float | None = None) -> GradeRow:
     checks = [{"name": name, "passed": False, "diagnosis": {"id": "d", "message": "forgot to divide by batch"}}
               for name in failed] + [{"name": "ok", "passed": True}]
     report = {"units": {"SoftmaxWithLoss": {"score": 1, "max_score": 5, "checks": checks}}}
-    return SimpleNamespace(student=SimpleNamespace(id=student, name=student.title()),
-                           submission=SimpleNamespace(id=f"sub-{student}"),
-                           result=SimpleNamespace(report=report, unit_scores={"SoftmaxWithLoss": 1}, score=1))
+    grade = ManualGrade(submission_id=f"sub-{student}", score=manual, comment="") if manual is not None else None
+    return GradeRow(student=student, name=student.title(), submission=f"sub-{student}", received=datetime.now(UTC),
+                    filename="hw.ipynb", score=1, max_score=5, seed=1, error=None, units={"SoftmaxWithLoss": 1},
+                    report=report, manual=grade)
 
 
 def test_common_failures_count_each_student_once_per_check_and_diagnosis():
-    standings = [_standing("ann", ["backward", "backward/with_reference_deps"]), _standing("ben", ["backward"]),
-                 _standing("cho", [])]
-    common = {c.label: [s[0] for s in c.students] for c in views.common_failures(standings)}
+    standings = [_standing("ann", ["backward", "backward/with_reference_deps"], manual=2.0),
+                 _standing("ben", ["backward"]), _standing("cho", [])]
+    common = {c.label: [s[0] for s in c.students] for c in class_view.common_failures(standings)}
     assert common == {"SoftmaxWithLoss.backward": ["ann", "ben"], "forgot to divide by batch": ["ann", "ben"]}
-    matrix = views.matrix(["SoftmaxWithLoss"], standings, {"sub-ann": 2.0})
+    matrix = class_view.matrix(["SoftmaxWithLoss"], standings)
     assert [r.total for r in matrix.rows] == [3.0, 1.0, 1.0] and matrix.means["SoftmaxWithLoss"] == 1.0
+    assert [r.cells[0].band for r in matrix.rows] == [0, 0, 0]          # 1 of 5 points: the lowest quarter
+    assert [r.student for r in matrix.of({"ben"})] == ["ben"] and len(matrix.of(set())) == 3
+
+
+@pytest.mark.parametrize(("score", "band"), [(0, 0), (1.2, 0), (1.25, 1), (2.5, 2), (4.9, 3), (5, 4)])
+def test_matrix_cells_are_coloured_by_the_quarter_of_the_maximum_they_reached(score, band):
+    assert class_view.score_band(score, 5) == band
+    assert class_view.score_band(score, 0) == 0          # a unit without points has no colour

@@ -10,7 +10,7 @@ import threading
 from celery import signals
 
 from grader import data
-from service import bootstrap, course
+from service import assignments, bootstrap
 from service.db import make_engine
 from service.queue import QUEUE, celery_app
 from service.settings import ServiceSettings
@@ -19,7 +19,7 @@ from service.store import Store
 log = logging.getLogger(__name__)
 
 settings = ServiceSettings.from_env()
-_specs = course.specs(settings.assignments_dir)
+_specs = assignments.specs(settings.assignments_dir)
 app = celery_app(settings, wall_seconds=max((a.limits.wall_seconds for a in _specs.values()), default=120.0))
 app.conf.imports = ("workers.tasks",)
 

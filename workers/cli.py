@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise SystemExit("grader worker: --concurrency must be at least 1")
-    if not os.environ.get("GRADER_BROKER_URL"):
+    from service.settings import ServiceSettings
+
+    if not ServiceSettings.from_env().broker_url:
         raise SystemExit("grader worker: set GRADER_BROKER_URL (redis://host:6379/0) and GRADER_DATABASE_URL "
                          "(postgresql://user:password@host/db) to the service's broker and database")
     from workers.app import start_worker

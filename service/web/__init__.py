@@ -1,15 +1,17 @@
 """The web pages: server-rendered HTML for students and instructors on top of the service's records.
 
 `router` is included by the app factory (service/app.py). Everything here is in `service/web/`:
-sessions and CSRF (session), language (i18n), rendering and security headers (render), pages for
-everyone (pages), students (student) and instructors (instructor), pictures (plots), the notebook
-view (notebook_view), written parts (written), what pages show of reports (views), records (records).
+signing in and CSRF (signin), language (i18n), rendering and security headers (render), pages for
+everyone (public_pages), students (student_pages) and instructors (instructor_pages), what pages show
+of one report (report_view, report_pane) and of a class (class_view), pictures (plots), the notebook
+view (notebook_view), written answers (written). Records come from the store, gradebook rows from
+service.grades, access checks from service.access: the pages import no API route.
 """
 
 from fastapi import APIRouter
 
-from service.web import instructor, pages, student
+from service.web import instructor_pages, public_pages, student_pages
 
 router = APIRouter()
-for _part in (pages.router, student.router, instructor.router):
+for _part in (public_pages.router, student_pages.router, instructor_pages.router):
     router.include_router(_part)

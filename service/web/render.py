@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from service.web import i18n, session
+from service.web import i18n, signin
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
@@ -43,13 +43,13 @@ def protect(response: Response, csp: str = PAGE_CSP) -> Response:
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A full page: the template with the language, its translator, the session and the language switch."""
     lang = language(request)
-    web = session.current(request)
+    visit = signin.current(request)
     body = TEMPLATES.get_template(template).render(
-        request=request, lang=lang, t=i18n.translator(lang), languages=i18n.LANGUAGES, who=web.principal,
-        csrf=web.csrf, csrf_field=session.CSRF_FIELD, here=request.url.path, **context)
+        request=request, lang=lang, t=i18n.translator(lang), languages=i18n.LANGUAGES, who=visit.principal,
+        csrf=visit.csrf, csrf_field=signin.CSRF_FIELD, here=request.url.path, **context)
     response = HTMLResponse(body, status_code=status)
-    if getattr(request.state, "web_session_new", False):
-        session.save(request, response, web)
+    if signin.is_new(request):
+        signin.save(request, response, visit)
     return protect(response)
 
 
@@ -66,7 +66,7 @@ class PageRoute(APIRoute):
         async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
-            except session.SignInRequired:
+            except signin.SignInRequired:
                 return redirect("/signin")
             except HTTPException as exc:
                 key = "bad_csrf" if exc.detail == "csrf" else "not_found" if exc.status_code == 404 else None
@@ -75,3 +75,8 @@ class PageRoute(APIRoute):
                     return protect(JSONResponse({"error": message}, status_code=exc.status_code))
                 return page(request, "error.html", status=exc.status_code, message=message)
         return answer
+
+
+def svg_response(svg: str) -> Response:
+    """An SVG image of our own making; it may style itself but never run script."""
+    return protect(Response(svg, media_type="image/svg+xml"), csp="default-src 'none'; style-src 'unsafe-inline'")

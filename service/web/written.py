@@ -1,41 +1,20 @@
-"""Written parts: the markdown answers an assignment asks for (感想, 考察, ...), found by their headings.
-
-An assignment may set `[manual] points` and `headings` in its assignment.toml; without them the parts
-are the usual reflection headings and are worth DEFAULT_POINTS.
-"""
+"""Written parts: the markdown answers an assignment asks for (感想, 考察, ...), found in a notebook by their
+headings (the spec's `[manual] headings`, read by grader.spec)."""
 
 from __future__ import annotations
 
-import functools
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 
-DEFAULT_HEADINGS = ("感想", "考察", "Reflection", "Discussion", "소감", "고찰", "心得", "讨论")  # ja, en, ko, zh
-DEFAULT_POINTS = 5.0
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.+?)\s*#*\s*$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class WrittenSpec:
-    points: float
-    headings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Answer:
     heading: str
     text: str
-
-
-@functools.lru_cache(maxsize=16)
-def spec_for(directory: Path) -> WrittenSpec:
-    manual = tomllib.loads((directory / "assignment.toml").read_text(encoding="utf-8")).get("manual", {})
-    return WrittenSpec(float(manual.get("points", DEFAULT_POINTS)),
-                       tuple(manual.get("headings", DEFAULT_HEADINGS)))
 
 
 def answers(blob: bytes, headings: tuple[str, ...]) -> list[Answer]:

@@ -9,9 +9,9 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service import auth
-from service.services import Deps
-from service.web import i18n, render, session
-from service.web.session import Csrf
+from service.services import ServicesDep
+from service.web import i18n, render, signin
+from service.web.signin import Csrf
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
 STATIC = render.HERE / "static"
@@ -20,7 +20,7 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 
 @router.get("/")
 def home(request: Request) -> Response:
-    who = session.current(request).principal
+    who = signin.current(request).principal
     if who is None:
         return render.redirect("/signin")
     return render.redirect("/instructor" if who.is_instructor else "/assignments")
@@ -32,20 +32,20 @@ def signin_form(request: Request) -> Response:
 
 
 @router.post("/signin")
-async def signin(request: Request, deps: Deps, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
+async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
     """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
-    principal = await run_in_threadpool(auth.identify, deps.store, token.strip()) if token.strip() else None
+    principal = await run_in_threadpool(auth.identify, services.store, token.strip()) if token.strip() else None
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
     response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
-    session.sign_in(request, response, principal)
+    signin.sign_in(request, response, principal)
     return response
 
 
 @router.post("/signout")
-def signout(_: Csrf) -> Response:
+def sign_out(_: Csrf) -> Response:
     response = render.redirect("/signin")
-    session.sign_out(response)
+    signin.sign_out(response)
     return response
 
 

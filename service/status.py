@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.lifecycle import DONE, QUEUED
-from service.models import Submission
+from service.models import DONE, QUEUED, Submission
 from service.store import Store
 
 

@@ -1,11 +1,19 @@
-"""Reading one uploaded notebook from a multipart request, with a clear 4xx for every way it can be wrong."""
+"""Taking a notebook upload, from the API and the upload page alike: the per-student rate limit, the multipart
+body read within the size limit, the core's intake check, each with a clear 4xx; then stored and queued."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from grader import feedback, intake
+from service import lifecycle
+from service.models import QUEUED, Submission, now
+from service.services import Services
 
 NOTEBOOK_TYPES = {"", "application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain"}
 MULTIPART_OVERHEAD = 64 * 1024
@@ -17,13 +25,44 @@ def too_large(size: int, max_bytes: int, lang: str) -> HTTPException:
     return HTTPException(413, feedback.render(err.code, err.params, lang))
 
 
+async def accept(services: Services, request: Request, student: str, assignment: str, lang: str) -> Submission:
+    """The upload stored (`received`) and queued, once it passed every check; else the first check's 4xx
+    (HTTPException) and nothing is stored. The assignment is the caller's to have checked."""
+    await run_in_threadpool(check_rate, services, student)
+    max_bytes = services.settings.grader.max_notebook_bytes
+    filename, blob = await notebook_upload(request, max_bytes, lang)
+    try:
+        intake.read_bytes(blob, max_bytes)
+    except intake.IntakeError as err:
+        raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
+    submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)
+    await run_in_threadpool(lifecycle.enqueue, services.store, services.publisher, submission.id)
+    submission.status = QUEUED
+    return submission
+
+
+def check_rate(services: Services, student: str) -> None:
+    """At most `submissions_per_minute` per student; 429 with the seconds until the next one is allowed."""
+    limit = services.settings.submissions_per_minute
+    recent = services.store.received_since(student, now() - timedelta(minutes=1))
+    if len(recent) >= limit:
+        wait = 60 - (now() - recent[-limit]).total_seconds()
+        raise HTTPException(429, f"at most {limit} submissions a minute; try again shortly",
+                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def refuse_declared_oversize(request: Request, max_bytes: int, lang: str) -> None:
+    """413 when the request's Content-Length already says it is too large (before anything reads the body)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
+        raise too_large(int(length), max_bytes, lang)
+
+
 async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[str, bytes]:
     """(filename, bytes) of the multipart field `file`; 400/413/415 otherwise. Nothing is stored here."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "send the notebook as multipart/form-data in the field 'file'")
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
-        raise too_large(int(length), max_bytes, lang)
+    refuse_declared_oversize(request, max_bytes, lang)
     received = 0
 
     async def receive_within_limit():

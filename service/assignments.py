@@ -1,4 +1,5 @@
-"""The course's assignments: specs read once per process from the assignments folder, registered as records."""
+"""The assignments this service grades: specs read once per process from the assignments folder, registered
+as records."""
 
 from __future__ import annotations
 

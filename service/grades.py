@@ -1,0 +1,70 @@
+"""The gradebook: per student the submission that counts, with its scores and manual grade, as rows for the
+API's results (JSON and CSV) and the instructor's pages; the CSV written once, from those rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from grader.reports import _cell as spreadsheet_text  # the CLI's CSV neutraliser: one rule for every CSV
+from service.models import Assignment, ManualGrade
+from service.store import Store
+
+CLI_COLUMNS = ["submission", "score", "max_score", "seed", "error"]   # `grader grade --format csv`, then units
+MANUAL_COLUMNS = ["manual_score", "manual_comment", "total"]
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One student's standing on an assignment: the counting submission's result, and the manual grade."""
+
+    student: str
+    name: str
+    submission: str              # the submission's id
+    received: datetime
+    filename: str                # the report's `submission`: the uploaded file name
+    score: float                 # the automatic score
+    max_score: float
+    seed: int
+    error: str | None
+    units: dict[str, float]      # unit -> automatic score
+    report: dict                 # the whole report (for what the pages show of it)
+    manual: ManualGrade | None
+
+    @property
+    def manual_score(self) -> float | None:
+        return self.manual.score if self.manual else None
+
+    @property
+    def total(self) -> float:
+        """The automatic score plus the manual grade, if any."""
+        return self.score + (self.manual.score if self.manual else 0.0)
+
+
+def rows(store: Store, assignment: Assignment) -> list[GradeRow]:
+    """One row per student with a graded submission, chosen by the assignment's policy (latest or best)."""
+    standings = store.standings(assignment)
+    manual = store.manual_grades([s.submission.id for s in standings])
+    return [GradeRow(student=s.student.id, name=s.student.name, submission=s.submission.id,
+                     received=s.submission.received_at, filename=s.result.report["submission"],
+                     score=s.result.score, max_score=s.result.max_score, seed=s.result.report["seed"],
+                     error=s.result.report.get("error"), units=s.result.unit_scores, report=s.result.report,
+                     manual=manual.get(s.submission.id))
+            for s in standings]
+
+
+def to_csv(grades: list[GradeRow], units: list[str], with_manual: bool = False) -> str:
+    """`student_id, student_name`, the CLI's CSV columns and a column per unit; `with_manual` adds the
+    manual score, its comment and the total (the instructor's gradebook)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student_id", "student_name", *CLI_COLUMNS, *units, *(MANUAL_COLUMNS if with_manual else ())])
+    for r in grades:
+        line = [r.student, r.name, spreadsheet_text(r.filename), f"{r.score:g}", f"{r.max_score:g}", r.seed,
+                spreadsheet_text(r.error or ""), *(f"{r.units[u]:g}" if u in r.units else "" for u in units)]
+        if with_manual:
+            line += [f"{r.manual.score:g}" if r.manual else "", r.manual.comment if r.manual else "", f"{r.total:g}"]
+        writer.writerow(line)
+    return out.getvalue()

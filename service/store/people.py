@@ -1,0 +1,73 @@
+"""People and their tokens: the roster (students, with only the hash of their token) and other credentials."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import auth
+from service.models import Credential, Student
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A roster line as imported; `token` is set only when it was issued just now."""
+
+    id: str
+    name: str
+    email: str
+    token: str | None
+
+
+class RosterError(ValueError):
+    """A roster CSV without the `id,name,email` header or with an empty id."""
+
+
+class PeopleRecords:
+    sessions: sessionmaker[Session]
+
+    def import_roster(self, csv_text: str) -> list[RosterEntry]:
+        """Add the roster's new students with fresh tokens; students already known keep theirs."""
+        rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
+        if not rows or not {"id", "name", "email"} <= set(rows[0]):
+            raise RosterError("the roster must be CSV with the header id,name,email")
+        entries = []
+        with self.sessions.begin() as s:
+            for row in rows:
+                sid = (row.get("id") or "").strip()
+                if not sid:
+                    raise RosterError("every roster line needs an id")
+                student = s.get(Student, sid)
+                token = None
+                if student is None:
+                    token = auth.new_token()
+                    student = Student(id=sid, token_hash=auth.token_hash(token))
+                    s.add(student)
+                student.name, student.email = (row.get("name") or "").strip(), (row.get("email") or "").strip()
+                entries.append(RosterEntry(sid, student.name, student.email, token))
+        return entries
+
+    def student_by_token_hash(self, token_hash: str) -> Student | None:
+        with self.sessions() as s:
+            return s.scalar(select(Student).where(Student.token_hash == token_hash))
+
+    def student(self, student_id: str) -> Student | None:
+        with self.sessions() as s:
+            return s.get(Student, student_id)
+
+    def students(self) -> list[Student]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Student).order_by(Student.id)))
+
+    def credential(self, role: str) -> str | None:
+        with self.sessions() as s:
+            row = s.get(Credential, role)
+            return row.token_hash if row else None
+
+    def set_credential(self, role: str, token_hash: str) -> None:
+        with self.sessions.begin() as s:
+            s.merge(Credential(role=role, token_hash=token_hash))

@@ -1,0 +1,156 @@
+"""Submissions: the stored notebooks, their reads, and each status change as one conditional UPDATE.
+
+Which change happens when is service/lifecycle.py's story. Each method here writes one transition
+atomically and says whether it applied, so of two processes attempting the same change one wins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.models import DONE, FAILED, FINISHED, QUEUED, RECEIVED, RUNNING, Result, Submission, now
+
+
+class RunningAttempt(NamedTuple):
+    token: str | None
+    worker: str | None
+
+
+def _stale(before: datetime) -> ColumnElement[bool]:
+    """In received, queued or running since before `before`."""
+    return or_(and_(Submission.status == RECEIVED, Submission.received_at < before),
+               and_(Submission.status == QUEUED, Submission.queued_at < before),
+               and_(Submission.status == RUNNING, Submission.started_at < before))
+
+
+def _claimable(submission_id: str, stale_before: datetime, abandoned_token: str | None) -> ColumnElement[bool]:
+    """Queued, or running but started before `stale_before`, or running under an attempt known abandoned."""
+    takeover = and_(Submission.status == RUNNING, Submission.started_at < stale_before)
+    if abandoned_token is not None:
+        takeover = or_(takeover, and_(Submission.status == RUNNING, Submission.attempt_token == abandoned_token))
+    return and_(Submission.id == submission_id, or_(Submission.status == QUEUED, takeover))
+
+
+def _this_attempt(submission_id: str, token: str) -> ColumnElement[bool]:
+    return and_(Submission.id == submission_id, Submission.status == RUNNING, Submission.attempt_token == token)
+
+
+class SubmissionStates:
+    sessions: sessionmaker[Session]
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def submission(self, submission_id: str) -> Submission | None:
+        with self.sessions() as s:
+            return s.get(Submission, submission_id)
+
+    def submissions(self, assignment: str | None = None, student: str | None = None) -> list[Submission]:
+        """Newest first; filtered by assignment and/or student."""
+        query = select(Submission).order_by(Submission.received_at.desc())
+        if assignment:
+            query = query.where(Submission.assignment == assignment)
+        if student:
+            query = query.where(Submission.student == student)
+        with self.sessions() as s:
+            return list(s.scalars(query))
+
+    def received_since(self, student: str, since: datetime) -> list[datetime]:
+        """When this student's recent submissions arrived (for the rate limit)."""
+        with self.sessions() as s:
+            return list(s.scalars(select(Submission.received_at).where(
+                Submission.student == student, Submission.received_at >= since).order_by(Submission.received_at)))
+
+    def latest_submissions(self, assignment: str) -> list[str]:
+        """Each student's latest submission id on an assignment."""
+        newest = (select(Submission.student, func.max(Submission.received_at).label("at"))
+                  .where(Submission.assignment == assignment).group_by(Submission.student).subquery())
+        query = select(Submission.id).join(newest, (Submission.student == newest.c.student)
+                                           & (Submission.received_at == newest.c.at)).where(
+            Submission.assignment == assignment)
+        with self.sessions() as s:
+            return list(s.scalars(query))
+
+    def running_attempt(self, submission_id: str) -> RunningAttempt | None:
+        """The attempt token and worker of a running submission (None when it is not running)."""
+        with self.sessions() as s:
+            row = s.execute(select(Submission.attempt_token, Submission.worker).where(
+                Submission.id == submission_id, Submission.status == RUNNING)).one_or_none()
+        return RunningAttempt(*row) if row else None
+
+    def stale(self, before: datetime) -> list[str]:
+        """Ids of the submissions in received, queued or running since before `before`."""
+        with self.sessions() as s:
+            return list(s.scalars(select(Submission.id).where(_stale(before))))
+
+    # --- the transitions ---------------------------------------------------------------------------
+
+    def add_received(self, submission: Submission) -> None:
+        """A new submission, with its bytes, in status `received`."""
+        with self.sessions.begin() as s:
+            s.add(submission)
+
+    def mark_queued(self, submission_id: str) -> None:
+        """received (or queued: a resend) -> queued."""
+        with self.sessions.begin() as s:
+            s.execute(update(Submission).where(Submission.id == submission_id,
+                                               Submission.status.in_((RECEIVED, QUEUED)))
+                      .values(status=QUEUED, queued_at=now()))
+
+    def requeue_finished(self, submission_id: str) -> bool:
+        """done|failed -> queued with its attempts reset and its result removed, in one transaction."""
+        with self.sessions.begin() as s:
+            moved = s.execute(update(Submission).where(Submission.id == submission_id,
+                                                       Submission.status.in_(FINISHED))
+                              .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None, attempts=0,
+                                      attempt_token=None, worker=None, error=None)).rowcount
+            if moved:
+                s.execute(delete(Result).where(Result.submission_id == submission_id))
+        return bool(moved)
+
+    def requeue_stale(self, submission_id: str, before: datetime) -> bool:
+        """Still stale (see `stale`) -> queued, its attempt token withdrawn."""
+        with self.sessions.begin() as s:
+            return bool(s.execute(update(Submission).where(Submission.id == submission_id, _stale(before))
+                                  .values(status=QUEUED, queued_at=now(), attempt_token=None)).rowcount)
+
+    def give_up(self, submission_id: str, stale_before: datetime, abandoned_token: str | None,
+                max_attempts: int, error: str) -> bool:
+        """Claimable but out of attempts -> failed."""
+        with self.sessions.begin() as s:
+            return bool(s.execute(update(Submission).where(
+                _claimable(submission_id, stale_before, abandoned_token), Submission.attempts >= max_attempts)
+                .values(status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)
+
+    def start_attempt(self, submission_id: str, token: str, worker: str, stale_before: datetime,
+                      abandoned_token: str | None, max_attempts: int) -> Submission | None:
+        """Claimable with attempts left -> running under `token`, one attempt more; the row as it is now."""
+        with self.sessions.begin() as s:
+            moved = s.execute(update(Submission).where(
+                _claimable(submission_id, stale_before, abandoned_token), Submission.attempts < max_attempts)
+                .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=now(),
+                        worker=worker)).rowcount
+            return s.get(Submission, submission_id, populate_existing=True) if moved else None
+
+    def finish_attempt(self, submission_id: str, token: str, result: Result) -> bool:
+        """running under `token` -> done, with its one result, in one transaction; False if the attempt was
+        overtaken (its token gone) or a result exists already (the unique constraint, the last defence)."""
+        try:
+            with self.sessions.begin() as s:
+                if not s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
+                        status=DONE, finished_at=now(), attempt_token=None, error=None)).rowcount:
+                    return False
+                s.add(result)
+        except IntegrityError:
+            return False
+        return True
+
+    def fail_attempt(self, submission_id: str, token: str, error: str) -> bool:
+        """running under `token` -> failed."""
+        with self.sessions.begin() as s:
+            return bool(s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
+                status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)

@@ -1,0 +1,118 @@
+"""Student pages: assignments with best and latest score, upload with live status, results, history.
+
+A student sees only their own submissions: anything else answers 404, exactly as a missing id does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from service import uploads
+from service.access import installed_assignment, visible_submission
+from service.auth import Principal
+from service.models import FINISHED
+from service.services import Services, ServicesDep
+from service.status import submission_status
+from service.web import render, report_pane
+from service.web.signin import Csrf, StudentViewer, Viewer
+
+router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
+
+
+@router.get("/assignments")
+def assignments(request: Request, services: ServicesDep, who: StudentViewer) -> Response:
+    attempts = services.store.attempts(student=who.student)
+    lang = render.language(request)
+    items = []
+    for a in (a for a in services.store.assignments() if a.name in services.assignments):
+        mine = [x for x in attempts if x.submission.assignment == a.name]
+        scores = [x.result.score for x in mine if x.result]
+        latest = next((x for x in mine if x.result), None)
+        items.append({"name": a.name, "title": services.assignments[a.name].title_in(lang), "max_score": a.max_score,
+                      "best": max(scores) if scores else None, "latest": latest.result.score if latest else None,
+                      "latest_status": mine[0].submission.status if mine else None})
+    return render.page(request, "assignments.html", items=items)
+
+
+def _assignment_page(request: Request, services: Services, who: Principal, name: str, error: str | None = None,
+                     status: int = 200) -> Response:
+    title = installed_assignment(services, name).title_in(render.language(request))
+    max_bytes = services.settings.grader.max_notebook_bytes
+    return render.page(request, "assignment.html", status=status, name=name, title=title, error=error,
+                       attempts=services.store.attempts(student=who.student, assignment=name),
+                       max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1))
+
+
+@router.get("/assignments/{name}")
+def assignment(name: str, request: Request, services: ServicesDep, who: StudentViewer) -> Response:
+    return _assignment_page(request, services, who, name)
+
+
+def upload_size(request: Request, services: ServicesDep) -> None:
+    """Refuse an oversize body by its Content-Length before anything reads it (also the CSRF check)."""
+    uploads.refuse_declared_oversize(request, services.settings.grader.max_notebook_bytes, render.language(request))
+
+
+@router.post("/assignments/{name}/submit")
+async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer,
+                 _size: Annotated[None, Depends(upload_size)], _: Csrf) -> Response:
+    """The same intake as the API; a bad file is answered in the page and nothing is stored."""
+    wants_json = "application/json" in request.headers.get("accept", "")
+    lang = render.language(request)
+    installed_assignment(services, name)
+    try:
+        submission = await uploads.accept(services, request, who.student, name, lang)
+    except HTTPException as exc:
+        message = _upload_error(exc, render.translate(request))
+        if wants_json:
+            return render.protect(JSONResponse({"error": message}, status_code=exc.status_code))
+        return _assignment_page(request, services, who, name, error=message, status=exc.status_code)
+    page = f"/submissions/{submission.id}"
+    if wants_json:
+        return render.protect(JSONResponse({"id": submission.id, "page": page,
+                                            "status_url": f"{page}/status"}, status_code=202))
+    return render.redirect(page)
+
+
+def _upload_error(exc: HTTPException, t) -> str:
+    if exc.status_code == 415 and "ipynb" in str(exc.detail):
+        return t("err_file_type")
+    if exc.status_code == 429:
+        return t("err_rate", seconds=(exc.headers or {}).get("Retry-After", "60"))
+    if exc.status_code in (413, 422):
+        return str(exc.detail)
+    return t("err_upload", detail=exc.detail)
+
+
+@router.get("/submissions/{submission_id}")
+def result(submission_id: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
+    submission = visible_submission(services.store, who, submission_id)
+    lang = render.language(request)
+    title = installed_assignment(services, submission.assignment).title_in(lang)
+    recorded = services.store.result(submission.id)
+    report = recorded.report if recorded else None
+    return render.page(request, "result.html", submission=submission, title=title,
+                       finished=submission.status in FINISHED, report=report,
+                       **report_pane.context(services, submission.id, report,
+                                             services.store.manual_grade(submission.id), lang,
+                                             render.translate(request)))
+
+
+@router.get("/submissions/{submission_id}/status")
+def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
+    """The API's status object (without the report), for the page's polling."""
+    submission = visible_submission(services.store, who, submission_id)
+    return render.protect(JSONResponse(submission_status(services.store, submission, with_report=False)))
+
+
+@router.get("/submissions/{submission_id}/plots/{kind}.svg")
+def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
+    submission = visible_submission(services.store, who, submission_id)
+    recorded = services.store.result(submission.id)
+    figure = report_pane.picture(services, recorded.report, kind, render.translate(request)) if recorded else None
+    if figure is None:
+        raise HTTPException(404)
+    return render.svg_response(figure.svg)
