@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
 import socket
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -36,10 +39,31 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
+def require(what: str, present: bool, how: str) -> None:
+    """A part the test needs: when it is missing, fail in CI (env CI set: the suite must not pass by
+    skipping) and skip elsewhere, saying what is missing and how to get it."""
+    if present:
+        return
+    message = f"{what} is missing: {how}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message, allow_module_level=True)
+
+
 def require_service(name: str, host: str, port: int) -> None:
-    """Fail loudly (never skip silently in CI) when a service the test needs is not running."""
-    if not reachable(host, port):
-        message = f"{name} is not reachable on {host}:{port}; start it before running the tests"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """A service the test needs running (PostgreSQL, Redis)."""
+    require(name, reachable(host, port), f"nothing answers on {host}:{port}; start it before running the tests")
+
+
+def require_program(name: str, how: str) -> None:
+    """A program the test starts (redis-server)."""
+    require(name, shutil.which(name) is not None, how)
+
+
+def require_module(name: str, how: str) -> ModuleType:
+    """A Python module the test drives (playwright), imported."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        require(name, False, how)
+        raise

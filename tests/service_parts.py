@@ -21,7 +21,7 @@ from grader.config import ASSIGNMENTS_DIR
 from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
 from service.store import Store
-from tests.conftest import require_service
+from tests.conftest import require_program, require_service
 from tests.notebooks import notebook_bytes
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -61,6 +61,7 @@ class RedisServer:
     """A redis-server of the test's own, on a free port, append-only; can be stopped, restarted, flushed."""
 
     def __init__(self, directory: Path) -> None:
+        require_program("redis-server", "`make install` installs Debian's redis-server package")
         self.directory, self.port = directory, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.processes = Processes()

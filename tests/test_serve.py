@@ -15,6 +15,7 @@ import httpx
 
 from grader.config import REPO_ROOT
 from service.processes import free_port
+from tests.conftest import require_program
 from tests.service_parts import wait_until
 
 DEMO_NOTEBOOKS = len(list((REPO_ROOT / "assignments" / "backprop" / "examples").glob("*.ipynb")))
@@ -83,6 +84,7 @@ class Serve:
 
 
 def test_serve_starts_everything_grades_the_demo_and_stops_everything(tmp_path: Path) -> None:
+    require_program("redis-server", "`make install` installs Debian's redis-server package")
     serve = Serve(tmp_path / "var")
     try:
         wait_until(serve.healthy, 90, "grader serve to be healthy")

@@ -4,11 +4,11 @@ what students and instructors rely on, and what a hostile notebook or a curious 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, expect
 
-from tests.conftest import SHARED_EXAMPLES
+from tests.conftest import SHARED_EXAMPLES, require_module
 from tests.service_parts import Stack, submit
 from tests.web_parts import (  # noqa: F401 - fixtures
     HOSTILE_HOST,
@@ -23,6 +23,10 @@ from tests.web_parts import (  # noqa: F401 - fixtures
     wait_graded,
 )
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+expect = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright").expect
 WRONG_RELU = SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb"
 
 

@@ -14,6 +14,7 @@ from service.grades import GradeRow
 from service.models import ManualGrade
 from service.web import class_view, i18n, notebook_view, written
 from tests.scripts import FOREIGN_SCRIPT
+from tests.service_parts import TINY_SPEC
 
 
 def _placeholders(text: str) -> list[str]:
@@ -103,3 +104,13 @@ def test_common_failures_count_each_student_once_per_check_and_diagnosis():
 def test_matrix_cells_are_coloured_by_the_quarter_of_the_maximum_they_reached(score, band):
     assert class_view.score_band(score, 5) == band
     assert class_view.score_band(score, 0) == 0          # a unit without points has no colour
+
+
+def test_the_written_parts_points_and_headings_come_from_the_specs_manual_table(tmp_path, backprop):
+    (tmp_path / "assignment.toml").write_text(TINY_SPEC + '\n[manual]\npoints = 2.5\nheadings = ["Essay"]\n')
+    essay = spec.load(tmp_path).manual
+    assert (essay.points, essay.headings) == (2.5, ("Essay",))
+    assert backprop.manual == spec.ManualSpec() and backprop.manual.points == 5 and "感想" in backprop.manual.headings
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Essay\nmine"), nbformat.v4.new_markdown_cell("## 感想\nnot asked")]
+    assert [a.text for a in written.answers(nbformat.writes(nb).encode(), essay.headings)] == ["mine"]

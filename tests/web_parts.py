@@ -8,15 +8,19 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from grader.config import ASSIGNMENTS_DIR
 from service.web import i18n
+from tests.conftest import require, require_module
 from tests.notebooks import solution_cells
 from tests.service_parts import INSTRUCTOR, RedisServer, Stack, service_env, wait_until
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -44,9 +48,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium package")
-    with sync_playwright() as p:
+    sync_api = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright")
+    require(str(CHROMIUM), CHROMIUM.exists(), "`make install` installs Debian's chromium package")
+    with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM))
         try:
             yield chromium
