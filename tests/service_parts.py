@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 
 from grader.config import ASSIGNMENTS_DIR
+from service.models import Base
 from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
 from service.store import Store
@@ -92,21 +94,43 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server for the whole module (tests that flush it between them, or need not)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path: Path) -> Iterator[str]:
     """Each storage test twice: an SQLite file, and a PostgreSQL database of its own (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'grader.sqlite3'}"
-        return
-    yield from _postgres_database()
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As `database_url`, one of each kind for the whole module (its tests run grouped by kind)."""
+    with database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    yield from _postgres_database()
+    with database("postgresql", Path()) as url:
+        yield url
 
 
-def _postgres_database() -> Iterator[str]:
+@contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """An SQLite file in `folder`, or a PostgreSQL database of its own, dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'grader.sqlite3'}"
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
     require_service("PostgreSQL", "127.0.0.1", 5432)
     name = f"grader_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
@@ -120,8 +144,17 @@ def _postgres_database() -> Iterator[str]:
 
 @pytest.fixture
 def assignments_dir(tmp_path: Path) -> Path:
+    return make_assignments_dir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_assignments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_assignments_dir(tmp_path_factory.mktemp("assignments"))
+
+
+def make_assignments_dir(root: Path) -> Path:
     """The real backprop assignment plus `tiny` (one cheap unit), for tests that need many gradings."""
-    folder = tmp_path / "assignments"
+    folder = root / "assignments"
     (folder / "tiny").mkdir(parents=True)
     (folder / "tiny" / "assignment.toml").write_text(TINY_SPEC)
     (folder / "backprop").symlink_to(ASSIGNMENTS_DIR / "backprop")
@@ -237,6 +270,40 @@ def stack_factory(tmp_path: Path, redis_server: RedisServer, assignments_dir: Pa
     finally:
         for stack in stacks:
             stack.processes.stop(timeout=2)
+
+
+@pytest.fixture(scope="module")
+def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Stack]]:
+    """A running stack (API and a worker grading two at a time) per database kind, "sqlite" or "postgresql",
+    started on first use and shared by the module's tests whose behaviour does not depend on what else the
+    service holds: each uses students of its own and reads counts as differences."""
+    root = tmp_path_factory.mktemp("shared")
+    stacks: dict[str, Stack] = {}
+    with ExitStack() as cleanup:
+        folder = make_assignments_dir(root)
+
+        def shared(kind: str) -> Stack:
+            if kind not in stacks:
+                data_dir = root / kind
+                data_dir.mkdir()
+                redis = RedisServer(data_dir / "redis")     # a broker of its own: a worker takes any message
+                cleanup.callback(redis.stop)
+                url = cleanup.enter_context(database(kind, data_dir))
+                stack = stacks[kind] = Stack(service_env(data_dir, url, redis.url, folder), data_dir)
+                cleanup.callback(stack.processes.stop, timeout=2)
+                stack.start_api()
+                stack.start_worker(concurrency=2)
+            return stacks[kind]
+
+        yield shared
+
+
+def empty(store: Store, keep: tuple[str, ...] = ()) -> None:
+    """Delete every record but the tables in `keep`: a module's shared database as if new for the next test."""
+    with store.sessions.begin() as s:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in keep:
+                s.execute(table.delete())
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> None:

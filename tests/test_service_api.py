@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,21 +12,30 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, RedisServer
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, RedisServer, empty
 
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 
 
-@pytest.fixture
-def service(database_url: str, redis_server: RedisServer, assignments_dir: Path,
-            tmp_path: Path) -> TestClient:
-    settings = replace(ServiceSettings.from_env(), data_dir=tmp_path, database_url=database_url,
-                       broker_url=redis_server.url, assignments_dir=assignments_dir, instructor_token=INSTRUCTOR,
-                       submissions_per_minute=3)
+@pytest.fixture(scope="module")
+def app_client(module_database_url: str, module_redis: RedisServer, module_assignments_dir: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app per database for the module; `service` empties it before each test."""
+    settings = replace(ServiceSettings.from_env(), data_dir=tmp_path_factory.mktemp("var"),
+                       database_url=module_database_url, broker_url=module_redis.url,
+                       assignments_dir=module_assignments_dir, instructor_token=INSTRUCTOR, submissions_per_minute=3)
     app = create_app(settings, reconcile=False)
     with TestClient(app) as client:
         yield client
     app.state.services.store.engine.dispose()
+
+
+@pytest.fixture
+def service(app_client: TestClient, module_redis: RedisServer) -> TestClient:
+    """The service as if new: no student, no submission, nothing queued (assignments and token stay)."""
+    empty(app_client.app.state.services.store, keep=("assignments", "credentials"))
+    module_redis.flush()
+    return app_client
 
 
 @pytest.fixture

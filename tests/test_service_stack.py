@@ -1,7 +1,8 @@
 """The service with all its real parts: `grader serve`, `grader worker` processes, Redis, SQLite/PostgreSQL.
 
 Queue tests use the `tiny` assignment (one cheap unit); the comparison with the CLI and the worker
-killed mid-grading use the real backprop assignment.
+killed mid-grading use the real backprop assignment. Tests that need a service of their own (Redis
+stopped or flushed under them) start one; the others share a running stack per database.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from grader import cli
 from grader.config import ASSIGNMENTS_DIR
 from service.models import Result, Submission
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, submit, wait_until
@@ -32,7 +35,8 @@ def graded_once(stack: Stack, ids: list[str], single_attempt: bool = True) -> No
     with store.sessions() as s:
         rows = s.execute(select(Submission.id, Submission.status, Submission.attempts).where(
             Submission.id.in_(ids))).all()
-        results = dict(s.execute(select(Result.submission_id, func.count()).group_by(Result.submission_id)).all())
+        results = dict(s.execute(select(Result.submission_id, func.count()).where(Result.submission_id.in_(ids))
+                                 .group_by(Result.submission_id)).all())
     store.engine.dispose()
     assert len(rows) == len(ids)
     assert {status for _, status, _ in rows} == {"done"}
@@ -41,24 +45,30 @@ def graded_once(stack: Stack, ids: list[str], single_attempt: bool = True) -> No
     assert all(results.get(i) == 1 for i in ids) and sum(results.values()) == len(ids)
 
 
-def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(stack_factory, tmp_path: Path,
-                                                                              ) -> None:
-    stack = stack_factory(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    stack.start_worker(concurrency=2)
-    token = stack.roster("ann")["ann"]
+def cli_report(path: Path, seed: int, out: Path) -> dict:
+    """`grader grade --format json` for one notebook with the given seed, as an operator runs it."""
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "--assignment", "backprop", "--seed",
+                           str(seed), "--format", "json", "--out", str(out), str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(out.read_text())[0]
+
+
+def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(shared_stacks, tmp_path: Path) -> None:
+    stack = shared_stacks("sqlite")
+    token = stack.roster("cli-ann")["cli-ann"]
     with stack.client(token) as client:
         ids = {submit(client, "backprop", path.name, path.read_bytes()): path for path in EXAMPLES}
     final = stack.wait_finished(token, list(ids), timeout=120)
+    with ThreadPoolExecutor(max_workers=2) as pool:    # the machine's two cores, as the service's worker
+        expected = dict(zip(ids, pool.map(lambda item: cli_report(item[1], final[item[0]]["report"]["seed"],
+                                                                  tmp_path / f"{item[1].stem}.json"), ids.items()),
+                            strict=True))
     for submission_id, path in ids.items():
-        report = final[submission_id]["report"]
-        out = tmp_path / f"{path.stem}.json"
-        assert cli.main(["grade", "--assignment", "backprop", "--seed", str(report["seed"]), "--format", "json",
-                         "--out", str(out), str(path)]) == 0
-        expected = json.loads(out.read_text())[0]
+        report, cli = final[submission_id]["report"], expected[submission_id]
         assert report["submission"] == path.name
         for key in ("submission", "timings"):
-            report.pop(key), expected.pop(key)
-        assert report == expected, path.name
+            report.pop(key), cli.pop(key)
+        assert report == cli, path.name
     first = next(iter(ids))
     with stack.client(INSTRUCTOR) as client:
         assert client.post(f"/api/submissions/{first}/regrade").status_code == 202
@@ -68,14 +78,13 @@ def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(sta
     with stack.client(INSTRUCTOR) as client:
         table = list(csv.reader(io.StringIO(client.get("/api/assignments/backprop/results.csv").text)))
     assert table[0][:7] == ["student_id", "student_name", "submission", "score", "max_score", "seed", "error"]
-    assert len(table) == 2 and table[1][0] == "ann"          # one row per student: the latest submission
+    assert len(table) == 2 and table[1][0] == "cli-ann"      # one row per student: the latest submission
     assert token not in stack.logs() and INSTRUCTOR not in stack.logs()
 
 
-def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(stack_factory, postgres_url: str) -> None:
-    stack = stack_factory(postgres_url)       # the reconciler's deadline (600 s) is far: recovery must not need it
-    stack.start_worker(concurrency=1)
-    token = stack.roster("ann")["ann"]
+def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(shared_stacks) -> None:
+    stack = shared_stacks("postgresql")       # the reconciler's deadline (600 s) is far: recovery must not need it
+    token = stack.roster("killed-ann")["killed-ann"]
     notebook = EXAMPLES[0].read_bytes()
     store = stack.store()
     for _ in range(3):      # the kill must land while grading: retry in the rare case grading won the race
@@ -117,14 +126,18 @@ def test_redis_restarted_or_flushed_while_submissions_wait_loses_none(stack_fact
     graded_once(stack, ids, single_attempt=mishap == "restart")
 
 
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample of the /metrics text, read with prometheus-client's own parser."""
+    return next(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                if sample.name == name and sample.labels == labels)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_hundred_submissions_from_twenty_clients_are_each_graded_once(stack_factory, request, tmp_path: Path,
-                                                                        database: str) -> None:
-    url = f"sqlite:///{tmp_path / 'burst.sqlite3'}" if database == "sqlite" else request.getfixturevalue(
-        "postgres_url")
-    stack = stack_factory(url)
-    stack.start_worker(concurrency=2)
+def test_a_hundred_submissions_from_twenty_clients_are_each_graded_once(shared_stacks, database: str) -> None:
+    stack = shared_stacks(database)
     tokens = stack.roster(*(f"s{i:02}" for i in range(20)))
+    with stack.client(INSTRUCTOR) as client:
+        before = client.get("/metrics").text
 
     def client_posts(token: str) -> list[str]:
         with stack.client(token) as client:
@@ -136,10 +149,12 @@ def test_a_hundred_submissions_from_twenty_clients_are_each_graded_once(stack_fa
     stack.wait_finished(INSTRUCTOR, ids, timeout=150)
     graded_once(stack, ids)
     with stack.client(INSTRUCTOR) as client:
-        metrics = client.get("/metrics").text
+        after = client.get("/metrics").text
         results = client.get("/api/assignments/tiny/results").json()["results"]
         health = client.get("/healthz")
-    assert 'grader_submissions{status="done"} 100' in metrics and "grader_grading_seconds_count 100" in metrics
+    for name, labels in (("grader_submissions", {"status": "done"}), ("grader_grading_seconds_count", {})):
+        assert metric(after, name, **labels) - metric(before, name, **labels) == 100, name
+    assert metric(after, "grader_submissions", status="queued") == 0 and metric(after, "grader_worker_slots") == 2
     assert len(results) == 20 and all(r["score"] == 1 for r in results)
     assert health.status_code == 200 and health.json()["workers"] == 1
     assert not [t for t in tokens.values() if t in stack.logs()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,11 +13,11 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service import auth, bootstrap, lifecycle
+from service import assignments, auth, bootstrap, lifecycle
 from service.models import Result, Submission
 from service.settings import ServiceSettings
 from service.store import RosterError, Store
-from tests.service_parts import TINY_NOTEBOOK
+from tests.service_parts import TINY_NOTEBOOK, empty
 
 
 class SentIds:
@@ -30,19 +31,29 @@ class SentIds:
         return True
 
 
-@pytest.fixture
-def settings(database_url: str, assignments_dir: Path, tmp_path: Path) -> ServiceSettings:
+@pytest.fixture(scope="module")
+def settings(module_database_url: str, module_assignments_dir: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+    """One database per kind for the module; `store` empties it before each test."""
     base = ServiceSettings.from_env()
-    return replace(base, data_dir=tmp_path, database_url=database_url, assignments_dir=assignments_dir,
-                   broker_url=None, requeue_after=60, max_attempts=3)
+    return replace(base, data_dir=tmp_path_factory.mktemp("var"), database_url=module_database_url,
+                   assignments_dir=module_assignments_dir, broker_url=None, requeue_after=60, max_attempts=3)
 
 
-@pytest.fixture
-def store(settings: ServiceSettings) -> Store:
+@pytest.fixture(scope="module")
+def opened(settings: ServiceSettings) -> Iterator[Store]:
     store = bootstrap.open_store(settings)
-    store.import_roster("id,name,email\nann,Ann,ann@example.org\nben,Ben,ben@example.org\n")
     yield store
     store.engine.dispose()
+
+
+@pytest.fixture
+def store(opened: Store, settings: ServiceSettings) -> Store:
+    """The records as at a first start (the assignments registered), with two students."""
+    empty(opened)
+    assignments.register(opened, settings.assignments_dir)
+    opened.import_roster("id,name,email\nann,Ann,ann@example.org\nben,Ben,ben@example.org\n")
+    return opened
 
 
 def queued(store: Store, student: str = "ann") -> str:
