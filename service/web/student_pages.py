@@ -13,13 +13,14 @@ from fastapi.responses import JSONResponse, Response
 from service import uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
-from service.models import FINISHED
+from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
 from service.web import render, report_pane
 from service.web.signin import Csrf, StudentViewer, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
+PHASES = (RECEIVED, QUEUED, RUNNING, DONE)   # the steps the result page shows while it waits
 
 
 @router.get("/assignments")
@@ -95,7 +96,7 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
     return render.page(request, "result.html", submission=submission, title=title,
-                       finished=submission.status in FINISHED, report=report,
+                       finished=submission.status in FINISHED, phases=PHASES, report=report,
                        **report_pane.context(services, submission.id, report,
                                              services.store.manual_grade(submission.id), lang,
                                              render.translate(request)))
