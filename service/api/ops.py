@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.services import ServicesDep
@@ -26,7 +26,7 @@ def healthz(services: ServicesDep) -> Response:
                          "workers": workers}, status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics(services: ServicesDep) -> Response:
     """Queue depth, submissions by status, the grading-time histogram, live workers and their slots."""
     return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)
