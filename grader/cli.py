@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from grader import feedback, pipeline, spec
-from grader.config import Settings
+from grader.config import Settings, SettingsError
 from grader.languages import DEFAULT, LANGUAGES
 from grader.reports import SubmissionReport, to_csv, to_table, visible
 from grader.sandbox import SandboxUnavailable, sandbox_problem
@@ -59,10 +59,13 @@ def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         assignment = spec.load(args.assignment)
     except spec.SpecError as exc:
         parser.error(str(exc))
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()  # read once; everything below is handed these
+    except SettingsError as exc:
+        parser.error(str(exc))
     if args.unsafe_no_sandbox:
         settings = replace(settings, unsafe_no_sandbox=True)
-    if not settings.unsafe_no_sandbox and (problem := sandbox_problem()):
+    if not settings.unsafe_no_sandbox and (problem := sandbox_problem(settings)):
         print(f"grader: refusing to grade: {problem}.\nInstall bubblewrap (`make install`), or pass "
               "--unsafe-no-sandbox / set GRADER_UNSAFE_NO_SANDBOX=1 to run student code unisolated.",
               file=sys.stderr)

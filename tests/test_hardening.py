@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import data, seccomp
+from grader import data
 from grader.reports import to_csv, to_table
-from grader.sandbox import sandbox_problem
+from grader.sandbox import sandbox_problem, seccomp
 from tests import hostile as h
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -36,7 +36,7 @@ TABLE = seccomp.SYSCALLS.get(platform.machine(), {})  # the sandbox refuses othe
 @pytest.fixture(scope="module", autouse=True)
 def _sandboxed(settings):
     assert not settings.unsafe_no_sandbox, "the hardening suite must run with the sandbox"
-    assert sandbox_problem() is None, sandbox_problem()
+    assert sandbox_problem(settings) is None, sandbox_problem(settings)
 
 
 @pytest.fixture(scope="module")
