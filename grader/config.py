@@ -33,8 +33,8 @@ class Settings:
     sandbox_uids: range | None = None               # host UIDs for sandboxes, when the grader runs as root
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def from_env(cls) -> Settings:
+        env = os.environ
         cache = env.get("GRADER_CACHE_DIR") or str(Path.home() / ".cache" / "nn-grader")
         mnist = env.get("GRADER_MNIST_DIR")
         root = os.geteuid() == 0

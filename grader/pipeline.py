@@ -47,8 +47,8 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         return error_report(submission, assignment, seed, language, feedback.render(err.code, err.params, language))
     language = chosen or notebook.language
     program = extract(notebook.code_cells, assignment.mode)
-    plan = Plan(assignment, program, seed, trajectory.training_key(settings))
     timings = {"intake": time.monotonic() - started}
+    plan = Plan(assignment, program, seed, trajectory.training_key(settings))
     try:
         execution = execute(program, plan, assignment.limits, data.sandbox_files(assignment, settings), settings)
     except RuntimeError as exc:

@@ -7,6 +7,7 @@ import pytest
 
 from grader.feedback import MESSAGES
 from grader.inside import wire
+from grader.inside.recorder import describe_exception
 from grader.languages import LANGUAGES
 
 
@@ -76,3 +77,15 @@ def test_a_forged_or_malformed_stop_is_dropped_on_the_trusted_side(raw):
 def test_extra_facts_of_a_stop_are_dropped():
     raw = {"code": "not_backprop", "facts": {"passes": 4, "score": 37, "message": "all passed"}}
     assert wire.read_stop(raw) == {"code": "not_backprop", "facts": {"passes": 4}}
+
+
+def test_the_harness_describes_its_own_stops_with_their_facts_and_no_others():
+    genuine = describe_exception(wire.GradientTooSlow(limit=1.0, parameters=41110))
+    assert genuine["type"] == "GradientTooSlow" and genuine["message"].startswith("gradient() took over 1 s")
+    assert genuine["stop"] == {"code": "gradient_too_slow", "facts": {"limit": 1.0, "parameters": 41110}}
+
+    class Forged(wire.Stop):  # student code may raise a stop of its own making
+        code, declared, wording = "not_backprop", {"passes": wire.COUNT}, "{passes}"
+
+    assert "stop" not in describe_exception(Forged(passes=object()))
+    assert "stop" not in describe_exception(ValueError("grads['b1'] has shape (100,), expected (50,)"))
