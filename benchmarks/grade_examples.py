@@ -17,18 +17,21 @@ sys.path.insert(0, str(REPO))
 
 from grader import pipeline, spec  # noqa: E402
 from grader.config import Settings  # noqa: E402
-from grader.sandbox import Limits, Session  # noqa: E402
+from grader.inside import wire  # noqa: E402
+from grader.sandbox import Session  # noqa: E402
+from grader.types import Limits  # noqa: E402
 
 GRADER = str(Path(sys.executable).with_name("grader"))
 
 
-def sandbox_start(repeats: int = 10) -> float:
+def sandbox_start(settings: Settings, repeats: int = 10) -> float:
     """Median seconds to start a sandbox, load nothing and stop: the fixed cost per session."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        with Session(Limits(), {}) as session:
-            session.send({"op": "load", "statements": [], "limits": Limits().for_harness()})
+        with Session(Limits(), {}, settings) as session:
+            session.send(wire.LOAD(limits=Limits().for_harness(), own_pid_namespace=not settings.unsafe_no_sandbox,
+                                   files={}, skip=[], statements=[]))
             session.receive(30)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -58,7 +61,7 @@ def main() -> None:
                t.get("diagnosis", 0), t["total"]]
         print("  ".join([path.name[:28].ljust(28), *(f"{x:.3f}" for x in row)]))
 
-    start = sandbox_start()
+    start = sandbox_start(settings)
     runs = sum(2 if u.substitute else 1 for u in assignment.units.values())
     print(f"\nsandbox start overhead (bwrap + interpreter + numpy, median of 10): {start:.3f} s per notebook")
     print(f"  one sandbox per submission, a fork per unit ({runs} runs): {start:.3f} s of start-up")

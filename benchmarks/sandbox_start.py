@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader import seccomp  # noqa: E402
 from grader.config import Settings  # noqa: E402
-from grader.sandbox import Limits, Session  # noqa: E402
+from grader.inside import wire  # noqa: E402
+from grader.sandbox import Session, seccomp  # noqa: E402
+from grader.types import Limits  # noqa: E402
 
 BARE = ["bwrap", "--unshare-all", "--unshare-user", "--ro-bind", "/", "/", "--die-with-parent", "--", "/bin/true"]
 
@@ -56,21 +57,24 @@ def bwrap(prefix: list[str] = (), filtered: bool = False) -> Callable[[], object
     return run
 
 
-def session() -> None:
-    with Session(Limits(), {}) as s:
-        s.send({"op": "load", "statements": [], "limits": Limits().for_harness(), "own_pid_namespace": True})
-        s.receive(30)
+def session(settings: Settings) -> Callable[[], object]:
+    def run() -> None:
+        with Session(Limits(), {}, settings) as s:
+            s.send(wire.LOAD(limits=Limits().for_harness(), own_pid_namespace=True, files={}, skip=[], statements=[]))
+            s.receive(30)
+    return run
 
 
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    uids = Settings.from_env().sandbox_uids
+    settings = Settings.from_env()
+    uids = settings.sandbox_uids
     rows = [("bwrap true", bwrap()), ("bwrap true + seccomp filter", bwrap(filtered=True))]
     if uids is not None:
         as_user = ["setpriv", f"--reuid={uids.start}", f"--regid={uids.start}", "--clear-groups", "--"]
         rows += [("bwrap true + UID switch (setpriv)", bwrap(as_user)),
                  ("bwrap true + both", bwrap(as_user, filtered=True))]
-    rows.append(("whole session: start until loaded", session))
+    rows.append(("whole session: start until loaded", session(settings)))
     print(f"median of {repeats} interleaved rounds, milliseconds "
           f"({'root: UID per sandbox' if uids else 'unprivileged'})")
     for name, ms in medians_ms(rows, repeats).items():

@@ -15,7 +15,6 @@ every seed's large network, so such notebooks are best measured apart, with fewe
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader import execution, seeds, spec  # noqa: E402
+from grader import seeds, spec  # noqa: E402
 from grader.config import Settings  # noqa: E402
 
 
@@ -43,13 +42,12 @@ def main() -> None:
         notebooks += sorted(folder.glob("*.ipynb"))
     notebooks = [n for n in notebooks if not any(n.match(pattern) for pattern in args.exclude)]
     drawn = list(range(args.first, args.first + args.seeds))
-    run = functools.partial(execution.execute, unsafe=settings.unsafe_no_sandbox)
     expected: dict = {}
     deviations, totals = Counter(), Counter()
     print(f"{len(notebooks)} notebooks x {len(drawn)} seeds ({drawn[0]}..{drawn[-1]})")
     for path in notebooks:
         started = time.monotonic()
-        result = seeds.over_seeds(path.read_bytes(), assignment, settings, drawn, run, args.chunk, expected)
+        result = seeds.over_seeds(path.read_bytes(), assignment, settings, drawn, args.chunk, expected)
         print(f"\n{path.parent.name}/{path.name}  ({time.monotonic() - started:.0f} s)")
         for unit, counts in result.counts.items():
             common = counts.most_common(1)[0][1]

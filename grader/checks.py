@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.execution import ProbeOutcome
-from grader.inside.probes import parameter_count
-from grader.spec import CheckSpec, ProbeSpec
+from grader.inside.network import parameter_count
+from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-8

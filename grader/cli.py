@@ -13,10 +13,11 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from grader import feedback, pipeline, spec
-from grader.config import Settings
+from grader.config import Settings, SettingsError
 from grader.languages import DEFAULT, LANGUAGES
-from grader.reports import SubmissionReport, to_csv, to_table, visible
+from grader.reports import SubmissionReport, to_csv, to_table
 from grader.sandbox import SandboxUnavailable, sandbox_problem
+from grader.terminal import ProgressLine, show_table
 
 COMMANDS = "grader.commands"  # entry-point group: `register(subparsers)` adds a subcommand that sets `run`
 
@@ -59,10 +60,13 @@ def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         assignment = spec.load(args.assignment)
     except spec.SpecError as exc:
         parser.error(str(exc))
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()  # read once; everything below is handed these
+    except SettingsError as exc:
+        parser.error(str(exc))
     if args.unsafe_no_sandbox:
         settings = replace(settings, unsafe_no_sandbox=True)
-    if not settings.unsafe_no_sandbox and (problem := sandbox_problem()):
+    if not settings.unsafe_no_sandbox and (problem := sandbox_problem(settings)):
         print(f"grader: refusing to grade: {problem}.\nInstall bubblewrap (`make install`), or pass "
               "--unsafe-no-sandbox / set GRADER_UNSAFE_NO_SANDBOX=1 to run student code unisolated.",
               file=sys.stderr)
@@ -75,6 +79,9 @@ def _grade(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("no notebooks (.ipynb) found in the given paths")
     reports = _run_all(paths, assignment, settings, args)
     units = list(assignment.units)
+    if args.format == "table" and not args.out:
+        show_table(reports, units, sys.stdout)
+        return 0
     if args.format == "json":
         text = json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2)
     elif args.format == "csv":
@@ -112,7 +119,7 @@ def _grade_one(path: Path, assignment: spec.Assignment, settings: Settings, seed
 def _run_all(paths: list[Path], assignment: spec.Assignment, settings: Settings,
              args: argparse.Namespace) -> list[SubmissionReport]:
     results: dict[Path, SubmissionReport] = {}
-    progress = _Progress(len(paths))
+    progress = ProgressLine(len(paths))
     if args.jobs == 1 or len(paths) == 1:
         for path in paths:
             results[path] = _grade_one(path, assignment, settings, args.seed, args.lang)
@@ -126,25 +133,6 @@ def _run_all(paths: list[Path], assignment: spec.Assignment, settings: Settings,
                 progress.step(futures[future], results[futures[future]])
     progress.done()
     return [results[p] for p in paths]
-
-
-class _Progress:
-    """A one-line progress bar on stderr (only when it is a terminal, else one line per notebook)."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.count, self.tty = total, 0, sys.stderr.isatty()
-
-    def step(self, path: Path, report: SubmissionReport) -> None:
-        self.count += 1
-        width = 30
-        filled = width * self.count // self.total
-        status = "error" if report.error else f"{report.score:g}/{report.max_score:g}"
-        line = f"[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.total} {visible(path.name)}: {status}"
-        print(("\r\033[K" if self.tty else "") + line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.tty:
-            print(file=sys.stderr)
 
 
 if __name__ == "__main__":

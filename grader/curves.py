@@ -17,10 +17,8 @@ from threadpoolctl import threadpool_limits
 
 from grader import data, probing, trajectory
 from grader.config import Settings
-from grader.execution import Execution
-from grader.inputs import FileInput
-from grader.inside import probes
-from grader.spec import Assignment, ProbeSpec, UnitSpec
+from grader.inside.network import CURVE_EVERY
+from grader.types import Assignment, Execution, FileInput, ProbeSpec, UnitSpec
 
 CURVES = ("loss", "accuracy")
 _cache: OrderedDict[tuple[str, int], dict[str, list]] = OrderedDict()
@@ -43,7 +41,7 @@ def training(assignment: Assignment, execution: Execution) -> dict[str, Any] | N
     if got is None or got.values.get("curve_loss") is None:
         return None
     batch_size = probe.params.get("batch_size") or probe.inputs.get("batches", {}).get("shape", [None, None])[-1]
-    return {"unit": unit.name, "every": probes.CURVE_EVERY, "batch_size": batch_size,
+    return {"unit": unit.name, "every": CURVE_EVERY, "batch_size": batch_size,
             "student": {k: _series(got.values.get(f"curve_{k}")) for k in CURVES}, "reference": None}
 
 

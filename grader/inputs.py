@@ -10,25 +10,11 @@ import functools
 import json
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class FileInput:
-    """A large input kept in a file and mounted read-only into the sandbox (never inlined)."""
-
-    dataset: str
-    part: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.dataset}_{self.part}"
-
-
-Value = np.ndarray | FileInput
+from grader.types import FileInput, Value
 
 
 def _shape(rng: np.random.Generator, g: dict, drawn: dict) -> tuple[int, ...]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import nbformat
 from nbformat.validator import get_validator
@@ -51,14 +49,6 @@ class Cell:
 class Notebook:
     code_cells: tuple[Cell, ...]
     language: str                 # the language the student writes in (languages.detect_notebook)
-
-
-def read_path(path: Path, max_bytes: int) -> Notebook:
-    """Read at most max_bytes + 1 bytes, so a huge file is rejected without loading it."""
-    with open(path, "rb") as fh:
-        data = fh.read(max_bytes + 1)
-        size = os.fstat(fh.fileno()).st_size
-    return read_bytes(data, max_bytes, max(size, len(data)))
 
 
 def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook:

@@ -16,15 +16,14 @@ import functools
 import importlib
 import inspect
 import marshal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
 from grader.extraction import Program, Skipped, Statement
 from grader.inputs import generate
 from grader.inside import probes, wire
-from grader.spec import Assignment, UnitSpec
+from grader.types import Assignment, ProbeOutcome, ProbeRequest, UnitRun, UnitSpec
 
 
 @dataclass(frozen=True)
@@ -83,23 +82,76 @@ def missing(unit: UnitSpec, defs: Definitions, aliases: dict[str, tuple[str, ...
     return lost
 
 
-def plan(assignment: Assignment, defs: Definitions, seed: int, fixed_seed: int = 0) -> list[UnitRun]:
-    own, substituted = [], []
-    for unit in assignment.units.values():
-        if missing(unit, defs, assignment.aliases):
-            continue
-        requests = tuple(request(unit, name, defs, assignment, seed, fixed_seed) for name in unit.probes)
-        own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
-        if unit.substitute:
-            substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
-                                       reference_code(assignment, unit.substitute)))
-    return own + substituted
+@dataclass(frozen=True)
+class Plan:
+    """What one submission asks the sandbox, as far as it is known before the sandbox starts: the
+    assignment, the submission's seed and the installation's training key (trajectory.training_key).
+    What the student's code defines is known once its program has loaded: `probing`, computed once
+    per set of failed statements, serves both the sandbox's runs and the judging after them."""
+
+    assignment: Assignment
+    program: Program
+    seed: int
+    training_key: int
+    _probings: dict[frozenset[int], Probing] = field(default_factory=dict, compare=False, repr=False)
+
+    def probing(self, statement_errors: dict[int, dict]) -> Probing:
+        failed = frozenset(statement_errors)
+        if failed not in self._probings:
+            defs = definitions(self.program, statement_errors)
+            self._probings[failed] = Probing(self.assignment, defs, self.seed, self.training_key)
+        return self._probings[failed]
+
+    def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
+        """The unit runs to make once the program loaded with these statement errors (grader.sandbox.Plan)."""
+        return self.probing(statement_errors).runs()
+
+
+@dataclass(frozen=True)
+class Probing:
+    """One submission's questions, given the definitions its own code provides: which units run
+    (with or without reference substitutes), and each probe exactly as the sandbox gets it."""
+
+    assignment: Assignment
+    defs: Definitions
+    seed: int
+    training_key: int
+    _requests: dict[tuple[str, str], ProbeRequest] = field(default_factory=dict, compare=False, repr=False)
+
+    def missing(self, unit: UnitSpec) -> list[str]:
+        return missing(unit, self.defs, self.assignment.aliases)
+
+    def request(self, unit: str, probe: str) -> ProbeRequest:
+        """A probe's request (inputs are a pure function of the seed), drawn once."""
+        if (unit, probe) not in self._requests:
+            self._requests[(unit, probe)] = request(self.assignment.units[unit], probe, self.defs, self.assignment,
+                                                    self.seed, self.training_key)
+        return self._requests[(unit, probe)]
+
+    def with_seed(self, seed: int) -> Probing:
+        """The same definitions asked with another seed's inputs."""
+        return replace(self, seed=seed, _requests={})
+
+    def runs(self) -> list[UnitRun]:
+        """Every unit the student's code defines, with its own definitions first; then, for units
+        with `substitute`, once more with the reference's (see the module's docstring)."""
+        own, substituted = [], []
+        for unit in self.assignment.units.values():
+            if self.missing(unit):
+                continue
+            requests = tuple(self.request(unit.name, name) for name in unit.probes)
+            own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
+            if unit.substitute:
+                substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
+                                           reference_code(self.assignment, unit.substitute)))
+        return own + substituted
 
 
 def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment, seed: int,
             fixed_seed: int = 0) -> ProbeRequest:
     """The probe's call and inputs: drawn from the submission's seed, or for a `fixed_inputs` probe
-    (one whose reference outcome is too costly to compute per submission) from `fixed_seed`."""
+    (one whose reference outcome is too costly to compute per submission) from `fixed_seed` (the
+    training key)."""
     spec = unit.probes[name]
     params = {k: v for k, v in spec.params.items() if k != "fixed_inputs"}
     if "target" in params:
@@ -149,12 +201,7 @@ def trusted_outcome(request: ProbeRequest, namespace: dict[str, object]) -> Prob
     """A probe run on trusted definitions (the reference, or a known faulty variant of it)."""
     with np.errstate(all="ignore"):
         rec = probes.run_probe(namespace, request.kind, dict(request.inputs), request.params)
-    return outcome_of(rec)
-
-
-def outcome_of(rec: probes.Recorder) -> ProbeOutcome:
-    """A probe's record as the checks read it (what the sandbox's frames decode to)."""
-    outcome = ProbeOutcome(errors=rec.errors)
+    outcome = ProbeOutcome(errors=rec.errors)  # as the checks read the sandbox's frames
     for key, value in rec.outputs.items():
         meta, array = wire.pack(value)
         outcome.types[key] = meta

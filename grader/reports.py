@@ -113,35 +113,49 @@ def to_csv(reports: list[SubmissionReport], unit_names: list[str]) -> str:
 
 
 def to_table(reports: list[SubmissionReport], unit_names: list[str], details: bool = True) -> str:
-    """A fixed-width score table, then the failed checks of each submission."""
+    """A fixed-width score table, then the failed checks of each submission (plain text)."""
+    headers, rows = score_rows(reports, unit_names)
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+             for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join([*warnings(reports), *lines, *(failure_lines(reports) if details else [])])
+
+
+def score_rows(reports: list[SubmissionReport], unit_names: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The score table's header and rows: one per submission (its file name, escaped), then the maxima."""
     headers = ["submission", *unit_names, "total"]
     rows = []
     for r in reports:
         cells = [r.units[u].score if u in r.units else None for u in unit_names]
         rows.append([_short(r.submission), *("-" if c is None else _fmt(c) for c in cells),
                      "error" if r.error else f"{_fmt(r.score)}/{_fmt(r.max_score)}"])
-    if reports:
-        maxima = next((r for r in reports if r.units), None)
-        if maxima is not None:
-            rows.append(["(max)", *(_fmt(maxima.units[u].max_score) for u in unit_names), _fmt(maxima.max_score)])
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
-             for row in [headers, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    maxima = next((r for r in reports if r.units), None)
+    if maxima is not None:
+        rows.append(["(max)", *(_fmt(maxima.units[u].max_score) for u in unit_names), _fmt(maxima.max_score)])
+    return headers, rows
+
+
+def warnings(reports: list[SubmissionReport]) -> list[str]:
+    """The line above the table when any submission was graded without a sandbox."""
     unsandboxed = [r for r in reports if r.sandbox != "bubblewrap"]
-    if unsandboxed:
-        mode = unsandboxed[0].sandbox
-        lines.insert(0, f"WARNING: {len(unsandboxed)} submission(s) graded without a sandbox ({mode})")
-    if details:
-        for r in reports:
-            failed = {u: [c for c in unit.checks if not c.passed] for u, unit in r.units.items()}
-            if r.error or any(failed.values()):
-                lines += ["", f"{_short(r.submission)}:"]
-            if r.error:
-                lines.append(f"  error: {visible(r.error)}")
-            for unit, checks in failed.items():
-                lines += _first_failures(unit, checks)
-    return "\n".join(lines)
+    if not unsandboxed:
+        return []
+    return [f"WARNING: {len(unsandboxed)} submission(s) graded without a sandbox ({unsandboxed[0].sandbox})"]
+
+
+def failure_lines(reports: list[SubmissionReport]) -> list[str]:
+    """Below the table: each submission's error and first failed checks, student texts escaped."""
+    lines = []
+    for r in reports:
+        failed = {u: [c for c in unit.checks if not c.passed] for u, unit in r.units.items()}
+        if r.error or any(failed.values()):
+            lines += ["", f"{_short(r.submission)}:"]
+        if r.error:
+            lines.append(f"  error: {visible(r.error)}")
+        for unit, checks in failed.items():
+            lines += _first_failures(unit, checks)
+    return lines
 
 
 def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader.checks import Verdict
-from grader.spec import UnitSpec
+from grader.types import UnitSpec
 
 VARIANTS = ("own", "reference_deps")
 

@@ -4,26 +4,24 @@ The notebook is loaded once; a unit's probes for a batch of seeds run together i
 (`unit#k`, probes named `probe@seed`), and the outcomes are then judged seed by seed exactly as
 a normal grade judges them (without diagnoses: they change no verdict). A probe with fixed inputs
 (training) runs once: its inputs do not depend on the seed. Each seed is charged an equal share of
-its unit run's cost. Used by the seed-independence test and benchmarks/seed_verdicts.py.
+its unit run's cost. Everything runs through the real harness, in one sandbox session per notebook.
+Used by the seed-independence test and benchmarks/seed_verdicts.py.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from grader import pipeline, probing, trajectory
+from grader import data, pipeline, trajectory
 from grader.config import Settings
-from grader.execution import Execution, RunResult, UnitRun
-from grader.extraction import Program, extract
+from grader.expected import Expected
+from grader.extraction import extract
 from grader.intake import read_bytes
+from grader.probing import Plan
 from grader.reports import UnitReport
-from grader.sandbox import Limits
-from grader.spec import Assignment
-
-Execute = Callable[[Program, Callable[[dict[int, dict]], list[UnitRun]], Limits, dict[str, Path]], Execution]
+from grader.sandbox import execute
+from grader.types import Assignment, Execution, ProbeOutcome, RunResult, UnitRun
 
 
 @dataclass
@@ -51,39 +49,51 @@ def verdict(unit: UnitReport) -> str:
     return level + (f" ({', '.join(failed)})" if failed else "")
 
 
-def over_seeds(blob: bytes, assignment: Assignment, settings: Settings, seeds: list[int], execute: Execute,
-               chunk: int = 100, expected: dict | None = None) -> SeedVerdicts:
-    """Verdicts per seed; `expected` keeps the reference's outcomes for the next notebook."""
+def over_seeds(blob: bytes, assignment: Assignment, settings: Settings, seeds: list[int], chunk: int = 100,
+               expected: dict[tuple[int, str, str], ProbeOutcome] | None = None) -> SeedVerdicts:
+    """Verdicts per seed, from one sandbox session (as `settings` say); `expected` keeps the
+    reference's outcomes for the next notebook."""
     notebook = read_bytes(blob, settings.max_notebook_bytes)
     program = extract(notebook.code_cells, assignment.mode)
-    fixed_seed = trajectory.training_key(settings)
-
-    def plan(statement_errors: dict[int, dict]) -> list[UnitRun]:
-        defs = probing.definitions(program, statement_errors)
-        runs = []
-        for run in probing.plan(assignment, defs, seeds[0], fixed_seed):
-            unit = assignment.units[run.unit]
-            fixed = tuple(p for p in run.probes if unit.probes[p.name].params.get("fixed_inputs"))
-            varying = [name for name in unit.probes if not unit.probes[name].params.get("fixed_inputs")]
-            for k in range(0, len(seeds), chunk):
-                group = seeds[k:k + chunk]
-                probes = tuple(replace(probing.request(unit, name, defs, assignment, seed, fixed_seed),
-                                       name=f"{name}@{seed}") for seed in group for name in varying)
-                runs.append(UnitRun(f"{run.unit}#{k}", run.variant, run.timeout * len(group),
-                                    (fixed if k == 0 else ()) + probes, run.substitutes))
-        return [r for r in runs if r.probes]
-
+    plan = ManySeeds(Plan(assignment, program, seeds[0], trajectory.training_key(settings)), seeds, chunk)
     execution = execute(program, plan, replace(assignment.limits, wall_seconds=10**6),
-                        pipeline.files(assignment, settings))
-    expected = {} if expected is None else expected
+                        data.sandbox_files(assignment, settings), settings)
+    asked = plan.plan.probing(execution.statement_errors)
+    answers = Expected(assignment, settings, expected)
     by_seed = _by_seed(execution)
     result = SeedVerdicts()
     for seed in seeds:
         one_seed = replace(execution, runs=by_seed.get(seed, {}))
-        units, _ = pipeline.judge(assignment, settings, notebook, program, one_seed, seed, "en", expected,
-                                  diagnose=False)  # a diagnosis never changes a verdict
+        units, _ = pipeline.judge(assignment, settings, notebook, program, asked.with_seed(seed), one_seed, "en",
+                                  answers, diagnose=False)  # a diagnosis never changes a verdict
         result.add(seed, units)
     return result
+
+
+@dataclass(frozen=True)
+class ManySeeds:
+    """A plan (grader.sandbox.Plan) for many seeds at once: each unit run of `plan` becomes one run
+    per `chunk` seeds, holding every seed's probes (`probe@seed`); a `fixed_inputs` probe runs once."""
+
+    plan: Plan
+    seeds: list[int]
+    chunk: int
+
+    def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
+        asked = self.plan.probing(statement_errors)
+        by_seed = {seed: asked.with_seed(seed) for seed in self.seeds}
+        runs = []
+        for run in asked.runs():
+            unit = self.plan.assignment.units[run.unit]
+            fixed = tuple(p for p in run.probes if unit.probes[p.name].params.get("fixed_inputs"))
+            varying = [name for name in unit.probes if not unit.probes[name].params.get("fixed_inputs")]
+            for k in range(0, len(self.seeds), self.chunk):
+                group = self.seeds[k:k + self.chunk]
+                probes = tuple(replace(by_seed[seed].request(run.unit, name), name=f"{name}@{seed}")
+                               for seed in group for name in varying)
+                runs.append(UnitRun(f"{run.unit}#{k}", run.variant, run.timeout * len(group),
+                                    (fixed if k == 0 else ()) + probes, run.substitutes))
+        return [r for r in runs if r.probes]
 
 
 def _by_seed(execution: Execution) -> dict[int, dict[str, RunResult]]:

@@ -1,101 +1,27 @@
-"""Assignment specs: the declarative description of units, probes and checks.
+"""Assignment specs: read `assignment.toml`, the declarative description of units, probes and checks.
 
 An assignment is a folder under assignments/ holding `assignment.toml`;
-nothing in the pipeline knows a particular assignment.
+nothing in the pipeline knows a particular assignment. The spec's types
+live in grader/types.py; every kind a spec names is checked against its
+registry here (check kinds, input generators, probe kinds).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from grader.checks import CHECK_KINDS
 from grader.config import ASSIGNMENTS_DIR
-from grader.sandbox import Limits
+from grader.inputs import CONSTRAINTS, GENERATORS
+from grader.inside.probes import PROBES
+from grader.types import Assignment, CheckSpec, Limits, ManualSpec, ProbeSpec, UnitSpec
+
+__all__ = ["Assignment", "ManualSpec", "SpecError", "available", "load"]
 
 
 class SpecError(ValueError):
     """An assignment spec that is missing or malformed."""
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    name: str
-    kind: str
-    params: dict[str, Any]
-    inputs: dict[str, dict[str, Any]]
-    constraint: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    name: str
-    kind: str
-    probe: str
-    output: str
-    points: float
-    options: dict[str, Any]
-    property: bool = False   # shape/side-effect check: earns points only once a value check of its variant passed
-    needs: str | None = None  # another check of the unit that must pass (same variant) for this one to earn points
-
-
-@dataclass(frozen=True)
-class UnitSpec:
-    name: str
-    defines: tuple[str, ...]            # every one must be the student's own definition
-    defines_any: tuple[str, ...]        # at least one (a "Class.method" names a method)
-    requires: tuple[str, ...]           # must be defined for the probes to make sense
-    substitute: tuple[str, ...]         # reference definitions swapped in for a second variant
-    own_share: float
-    time_limit: float
-    probes: dict[str, ProbeSpec]
-    checks: tuple[CheckSpec, ...]
-
-    @property
-    def max_score(self) -> float:
-        return sum(c.points for c in self.checks)
-
-
-@dataclass(frozen=True)
-class ManualSpec:
-    """The written parts an instructor grades by hand (`[manual]`): their points, and the headings (ja, en,
-    ko, zh by default) they sit under."""
-
-    points: float = 5.0
-    headings: tuple[str, ...] = ("感想", "考察", "Reflection", "Discussion", "소감", "고찰", "心得", "讨论")
-
-
-@dataclass(frozen=True)
-class Assignment:
-    name: str
-    title: str
-    titles: dict[str, str]             # the title in other languages (`title_ja`, `title_ko`, ... in the spec)
-    mode: str
-    directory: Path
-    limits: Limits
-    aliases: dict[str, tuple[str, ...]]
-    units: dict[str, UnitSpec] = field(default_factory=dict)
-    reference: str = "reference"     # module (trusted side only) whose NAMESPACE maps names to definitions
-    manual: ManualSpec = field(default_factory=ManualSpec)
-
-    @functools.cached_property
-    def reference_namespace(self) -> dict[str, object]:
-        """The reference's definitions, with every alias a student may use for them."""
-        ns = dict(importlib.import_module(self.reference).NAMESPACE)
-        for name, alternatives in self.aliases.items():
-            ns.update({alt: ns[name] for alt in alternatives if name in ns})
-        return ns
-
-    @property
-    def max_score(self) -> float:
-        return sum(u.max_score for u in self.units.values())
-
-    def title_in(self, lang: str) -> str:
-        """The title in a reader's language, or the English one."""
-        return self.titles.get(lang, self.title)
 
 
 def available() -> list[str]:
@@ -137,10 +63,6 @@ def _manual(body: dict) -> ManualSpec:
 
 
 def _unit(name: str, body: dict) -> UnitSpec:
-    from grader.checks import CHECK_KINDS
-    from grader.inputs import CONSTRAINTS, GENERATORS
-    from grader.inside.probes import PROBES
-
     probes = {}
     for pname, p in body.get("probes", {}).items():
         p = dict(p)

@@ -20,9 +20,7 @@ import numpy as np
 
 from grader import probing
 from grader.config import Settings
-from grader.execution import ProbeOutcome, ProbeRequest
-from grader.inputs import FileInput
-from grader.spec import Assignment
+from grader.types import Assignment, FileInput, ProbeOutcome, ProbeRequest
 
 
 def training_key(settings: Settings) -> int:

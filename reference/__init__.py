@@ -2,7 +2,8 @@
 
 Trusted code: it runs only in the grader's own process to compute expected
 values. It is never mounted into the sandbox; the few definitions a unit's
-substituted variant needs are sent there by name (see grader.substitutes).
+substituted variant needs are sent there by name, as compiled code
+(grader.probing.reference_code).
 """
 
 from reference.functions import cross_entropy_error, numerical_grad, softmax

@@ -172,7 +172,6 @@ def network_with(affine: type = Affine, relu: type = Relu, loss: type = SoftmaxW
 
 
 NETWORK = ("gradient", "gradient_check")
-_CEE = ("cross_entropy_error",)
 _LOSS = ("SoftmaxWithLoss",)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from grader import pipeline
 from grader.config import Settings
 from grader.reports import SubmissionReport
-from grader.spec import Assignment
+from grader.types import Assignment
 from tests.notebooks import notebook_bytes, solution_cells
 
 REPO = Path(__file__).resolve().parent.parent

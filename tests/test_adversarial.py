@@ -31,7 +31,7 @@ BASE = h.BASE_SECONDS
 @pytest.fixture(scope="module", autouse=True)
 def _sandboxed(settings):
     assert not settings.unsafe_no_sandbox, "the adversarial suite must run with the sandbox"
-    problem = sandbox_problem()
+    problem = sandbox_problem(settings)
     assert problem is None, problem
 
 

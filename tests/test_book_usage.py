@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader import pipeline, probing
-from grader.inputs import FileInput
+from grader.types import FileInput
 from tests.notebooks import notebook_bytes
 from tests.variants import CEE_LOG, LAYER_LOOP, changed
 

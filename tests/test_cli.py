@@ -6,12 +6,15 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from grader import spec
+from grader.reports import CheckReport, SubmissionReport, UnitReport, to_table
+from grader.terminal import ProgressLine, show_table
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "assignments" / "backprop" / "examples"
@@ -102,3 +105,44 @@ def test_lang_option_chooses_any_of_the_four_languages(tmp_path):
     assert said["zh"].startswith("文件不是 JSON") and said["ko"].startswith("파일이 JSON이 아니므로")
     assert said["ja"].startswith("ファイルが JSON ではない") and said["en"].startswith("the file is not JSON")
     assert run("grade", "--assignment", "backprop", "--lang", "fr", str(broken)).returncode == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _report(name: str, message: str) -> SubmissionReport:
+    check = CheckReport("backward_db", "own", False, 0.0, 3.0, message)
+    return SubmissionReport(submission=name, assignment="backprop", score=9.0, max_score=12.0, seed=1, language="en",
+                            units={"Affine": UnitReport(9.0, 12.0, (check,))})
+
+
+def test_on_a_terminal_the_table_and_bar_are_drawn_and_student_text_stays_inert():
+    """rich draws them, but a file name or message with markup or escape sequences is shown as text."""
+    name, message = "[bold red]x\x1b[2J.ipynb", "[link=http://x]db[/link] wrong\x1b]0;pwned\x07"
+    table, bar = _Terminal(), _Terminal()
+    show_table([_report(name, message)], ["Affine"], table)
+    progress = ProgressLine(1, bar)
+    progress.step(Path(name), _report(name, message))
+    progress.done()
+    for out in (table.getvalue(), bar.getvalue()):
+        own = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)  # rich's own styling and cursor moves only
+        assert "\x1b" not in own and "\x07" not in own, repr(out)
+        assert "[bold red]x\\x1b[2J.ipynb" in own
+    assert "│" in table.getvalue() and "[link=http://x]db[/link] wrong\\x1b]0;pwned\\x07" in table.getvalue()
+    assert "1/1" in bar.getvalue() and "9/12" in bar.getvalue()
+
+
+def test_off_a_terminal_the_table_is_the_plain_text_table():
+    out = io.StringIO()
+    show_table([_report("a.ipynb", "wrong")], ["Affine"], out)
+    assert out.getvalue() == to_table([_report("a.ipynb", "wrong")], ["Affine"]) + "\n"
+
+
+def test_a_malformed_setting_stops_the_command_naming_the_variable():
+    for name, value in (("GRADER_MAX_NOTEBOOK_BYTES", "abc"), ("GRADER_UNSAFE_NO_SANDBOX", "maybe"),
+                        ("GRADER_SANDBOX_UID_COUNT", "0")):
+        result = run("grade", "--assignment", "backprop", str(EXAMPLES / "01_correct.ipynb"),
+                     env={**os.environ, name: value})
+        assert result.returncode == 2 and name in result.stderr and value in result.stderr, result.stderr

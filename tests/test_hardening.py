@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import shutil
+import struct
 import sys
 import textwrap
 import threading
@@ -23,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import data, seccomp
+from grader import data
 from grader.reports import to_csv, to_table
-from grader.sandbox import sandbox_problem
+from grader.sandbox import sandbox_problem, seccomp
 from tests import hostile as h
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -36,7 +37,7 @@ TABLE = seccomp.SYSCALLS.get(platform.machine(), {})  # the sandbox refuses othe
 @pytest.fixture(scope="module", autouse=True)
 def _sandboxed(settings):
     assert not settings.unsafe_no_sandbox, "the hardening suite must run with the sandbox"
-    assert sandbox_problem() is None, sandbox_problem()
+    assert sandbox_problem(settings) is None, sandbox_problem(settings)
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +185,66 @@ def test_syscall_tables_match_the_kernel_headers():
             checked += 1
     if not checked:
         pytest.skip("no kernel headers (linux-libc-dev) to compare the syscall tables with")
+
+
+def run_filter(program: bytes, nr: int, arch: int, args: tuple[int, ...] = ()) -> int:
+    """What a classic-BPF seccomp program returns for one call: a tiny interpreter of the opcodes
+    a filter may use on `struct seccomp_data` (nr, arch, instruction pointer, six u64 args)."""
+    words = [struct.unpack_from("=HBBI", program, i) for i in range(0, len(program), 8)]
+    data = struct.pack("=iIQ6Q", nr, arch, 0, *(list(args) + [0] * 6)[:6])
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = words[pc]  # an IndexError: a path that runs off the end without returning
+        if code == 0x20:  # BPF_LD | BPF_W | BPF_ABS
+            acc = struct.unpack_from("=I", data, k)[0]
+        elif code == 0x06:  # BPF_RET | BPF_K
+            return k
+        elif code in (0x15, 0x25, 0x35, 0x45):  # BPF_JMP | JEQ, JGT, JGE, JSET with K
+            taken = {0x15: acc == k, 0x25: acc > k, 0x35: acc >= k, 0x45: bool(acc & k)}[code]
+            pc += jt if taken else jf
+        elif code == 0x05:  # BPF_JMP | BPF_JA
+            pc += k
+        elif code == 0x54:  # BPF_ALU | BPF_AND | BPF_K
+            acc &= k
+        else:
+            raise AssertionError(f"opcode {code:#x} at {pc} is not one this interpreter knows")
+        pc += 1
+
+
+ALLOW, EPERM, ENOSYS = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+FOREIGN_ARCHES = {"i386": 0x40000003, "arm": 0x40000028, "x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+
+
+@pytest.mark.parametrize("machine", seccomp.MACHINES)
+def test_the_filter_program_decoded_answers_each_call_as_the_module_says(machine):
+    """Every syscall number of the table and beyond, on the machine's own arch: each denied call
+    EPERM, clone3 ENOSYS, clone only without namespace flags, personality only as a query,
+    everything else allowed; an x32 call or another arch's call EPERM whatever its number."""
+    program, table = seccomp.program(machine), seccomp.SYSCALLS[machine]
+    arch = seccomp.AUDIT_ARCH[machine]
+    assert len(program) % 8 == 0 and len(program) // 8 < 4096
+    denied = {table[name] for name in seccomp.denied_syscalls(machine)}
+    assert len(denied) == len(seccomp.denied_syscalls(machine)) and denied
+    special = {table["clone"], table["clone3"], table["personality"]}
+    for nr in range(max(table.values()) + 64):
+        if nr not in special:
+            assert run_filter(program, nr, arch) == (EPERM if nr in denied else ALLOW), (machine, nr)
+    assert run_filter(program, table["clone3"], arch) == ENOSYS
+    namespace_flags = [1 << bit for bit in range(32) if seccomp.CLONE_NAMESPACES >> bit & 1]
+    assert len(namespace_flags) == 8
+    for flag in namespace_flags:
+        assert run_filter(program, table["clone"], arch, (flag | 17,)) == EPERM, hex(flag)
+    thread = 0x3D0F00  # CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
+    assert run_filter(program, table["clone"], arch, (thread,)) == ALLOW
+    assert run_filter(program, table["clone"], arch, (17,)) == ALLOW  # fork(): SIGCHLD only
+    assert run_filter(program, table["personality"], arch, (0xFFFFFFFF,)) == ALLOW
+    assert run_filter(program, table["personality"], arch, (0x0040000,)) == EPERM  # ADDR_NO_RANDOMIZE
+    for other, foreign in FOREIGN_ARCHES.items():
+        if other != machine:
+            assert {run_filter(program, nr, foreign) for nr in (0, 1, table["clone"], 400)} == {EPERM}, other
+    if machine == "x86_64":
+        x32 = seccomp.X32_SYSCALL_BIT
+        assert {run_filter(program, x32 + nr, arch) for nr in (0, 1, 56, 101, 250, 435, 547)} == {EPERM}
 
 
 # --- 3. writes: only a sized /tmp is writable, with or without cgroups -------------------------

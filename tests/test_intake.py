@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from grader import pipeline
 from grader.feedback import render
-from grader.intake import IntakeError, read_bytes, read_path
+from grader.intake import IntakeError, read_bytes
 from tests.notebooks import notebook_bytes
 
 LIMIT = 5 * 1024 * 1024
@@ -57,17 +59,15 @@ def test_rejects_what_is_not_a_notebook_and_says_how_to_fix_it(blob, code, says)
     assert says in render(code, err.value.params, "en")
 
 
-def test_rejects_oversize_before_parsing_with_the_size_the_limit_and_the_cure(tmp_path):
+def test_rejects_oversize_before_parsing_with_the_size_the_limit_and_the_cure(tmp_path, backprop, settings):
     with pytest.raises(IntakeError) as err:
         read_bytes(b" " * (LIMIT + 1), LIMIT)
     assert err.value.code == "too_large"
     assert err.value.params == {"size_mb": 5.1, "limit_mb": 5.0}  # just over the limit never reads "5.0"
     path = tmp_path / "big.ipynb"
     path.write_bytes(b" " * (12 * 2**20))
-    with pytest.raises(IntakeError) as err:
-        read_path(path, LIMIT)  # reads only LIMIT + 1 bytes, but knows the real size
-    message = render("too_large", err.value.params, "en")
-    assert message.startswith("the notebook is 12 MB, over the 5 MB limit")
-    assert "clear all outputs" in message and "submit again" in message
-    assert "12 MB" in render("too_large", err.value.params, "ja") and "出力を消去" in render(
-        "too_large", err.value.params, "ja")
+    limited = replace(settings, max_notebook_bytes=LIMIT)  # a file is read only to LIMIT + 1 bytes, its size known
+    said = {lang: pipeline.grade_file(path, backprop, limited, lang=lang).error for lang in ("en", "ja")}
+    assert said["en"].startswith("the notebook is 12 MB, over the 5 MB limit")
+    assert "clear all outputs" in said["en"] and "submit again" in said["en"]
+    assert "12 MB" in said["ja"] and "出力を消去" in said["ja"]

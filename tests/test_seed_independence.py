@@ -1,7 +1,8 @@
 """Verdicts do not depend on the seed: over 200 seeds, every correct variant gets full marks in
 every unit and every faulty variant the same verdict (the same failed checks) on every seed, in
-the units its mistake lives in. Probes and checks run in this process (trusted variants only),
-without the sandbox and without the training run (the accuracy unit's inputs are fixed anyway).
+the units its mistake lives in. Each variant is graded through the real harness, in one sandbox
+session for all 200 seeds (grader/seeds.py), without the training run (the accuracy unit's
+inputs are fixed anyway).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import dataclasses
 import pytest
 
 from grader import seeds
-from tests import in_process
 from tests.notebooks import notebook_bytes
 from tests.variants import CORRECT, FAULTY
 
 SEEDS = list(range(200))
+CHUNK = 100  # seeds per unit run: the large network's inputs for 100 seeds fit one frame (wire.MAX_FRAME)
 EXPECTED: dict = {}  # the reference's outcomes per seed, shared by every variant
 
 
@@ -26,8 +27,7 @@ def untrained(backprop):
 
 
 def verdicts(cells: list[str], assignment, settings) -> seeds.SeedVerdicts:
-    return seeds.over_seeds(notebook_bytes(*cells), assignment, settings, SEEDS, in_process.execute, chunk=len(SEEDS),
-                            expected=EXPECTED)
+    return seeds.over_seeds(notebook_bytes(*cells), assignment, settings, SEEDS, chunk=CHUNK, expected=EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(CORRECT))

@@ -2,7 +2,7 @@
 
 Only root can create that user, so elsewhere this is skipped (the suite is then already running
 unprivileged). The user cannot read the grader's interpreter when it lives under /root, so it
-runs the staged runtime (grader/runtime.py), which is world-readable, with the virtualenv's
+runs the staged runtime (grader/sandbox/runtime.py), which is world-readable, with the virtualenv's
 packages and the repository on PYTHONPATH.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import runtime
+from grader.sandbox import runtime
 from tests.conftest import REPO
 
 HARDENING = ["test_sandbox_runs_as_its_own_host_user_and_cannot_starve_the_hosts_inotify",

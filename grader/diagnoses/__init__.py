@@ -7,17 +7,17 @@ a mutant is named only when it reproduces the student's output exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
 from grader.diagnoses.static import Finding, Source, findings
-from grader.execution import ProbeOutcome, ProbeRequest, UnitRun
+from grader.expected import Expected
 from grader.extraction import Program
 from grader.feedback import DIAGNOSES, render
 from grader.languages import DEFAULT
+from grader.probing import Probing
 from grader.scoring import ScoredCheck
-from grader.spec import Assignment, UnitSpec
+from grader.types import Assignment, RunResult, UnitSpec
 
 UNDIAGNOSED = {"stub", "needs_failed", "not_defined", "lost", "submission_timeout"}
 
@@ -53,10 +53,10 @@ class Diagnoser:
                    for n, module in s.imports.items() if module == "numpy"}
         self.numpy = aliases or {"np"}
 
-    def unit(self, unit: UnitSpec, checks: tuple[ScoredCheck, ...], runs: dict[str, UnitRun | None],
-             request: Callable[[str], ProbeRequest], expected: Callable[[str], ProbeOutcome],
-             ) -> dict[tuple[str, str], Diagnosis]:
-        """Dynamic evidence per failed check first; the unit's static findings go to the rest."""
+    def unit(self, unit: UnitSpec, checks: tuple[ScoredCheck, ...], runs: dict[str, RunResult | None],
+             asked: Probing, expected: Expected) -> dict[tuple[str, str], Diagnosis]:
+        """Dynamic evidence per failed check first (mutants run on the probes as `asked`, against the
+        reference's `expected` outcomes); the unit's static findings go to the rest."""
         specs = {c.name: c for c in unit.checks}
         failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
                       if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
@@ -70,8 +70,9 @@ class Diagnoser:
                 found[(c.name, c.variant)] = Diagnosis("imported_not_defined", {"module": imported})
             elif c.variant in failed and c.verdict.code != "not_defined":
                 spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
-                evidence = self.runner.match(unit.name, c.variant, spec, failed[c.variant], request) or (
-                    ratio_or_shape(spec, got, expected(spec.probe)) if spec.kind == "close" else None)
+                evidence = self.runner.match(unit.name, c.variant, spec, failed[c.variant], asked) or (
+                    ratio_or_shape(spec, got, expected.outcome(asked, unit.name, spec.probe))
+                    if spec.kind == "close" else None)
                 if evidence is None:
                     open_checks.append(c)
                 else:

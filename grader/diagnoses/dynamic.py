@@ -9,14 +9,12 @@ the check can tell that mutant from the reference on those inputs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
 import numpy as np
 
 from grader import probing
 from grader.checks import DEFAULT_ATOL, DEFAULT_RTOL, absent
-from grader.execution import ProbeOutcome, ProbeRequest
-from grader.spec import CheckSpec
+from grader.types import CheckSpec, ProbeOutcome
 
 MIN_FACTOR = 2   # an integer factor this large (or its inverse) on every value is ratio evidence
 
@@ -63,32 +61,31 @@ class MutantRunner:
         self.cache: dict[tuple[int | None, str, str], ProbeOutcome] = {}
 
     def match(self, unit: str, variant: str, check: CheckSpec, failed: list[tuple[CheckSpec, ProbeOutcome]],
-              request: Callable[[str], ProbeRequest]) -> tuple[str, dict] | None:
+              asked: probing.Probing) -> tuple[str, dict] | None:
         """The mutant agreeing with the student on `check`; if several do, the one that also agrees on
         most of the unit's other `failed` checks (catalogue order breaks ties)."""
         best, best_count = None, 0
         got = dict((c.name, o) for c, o in failed)[check.name]
         if _zero_gradients(got):
             return None
-        correct = self._outcome(None, unit, check.probe, request)
+        correct = self._outcome(None, unit, check.probe, asked)
         for i, mutant in enumerate(self.catalogue):
             if unit not in mutant.units or variant not in mutant.variants:
                 continue
-            outcome = self._outcome(i, unit, check.probe, request)
+            outcome = self._outcome(i, unit, check.probe, asked)
             if agrees(check, correct, outcome) or not agrees(check, got, outcome):
                 continue  # a mutant the check cannot tell from correct code is no evidence
-            count = sum(agrees(c, o, self._outcome(i, unit, c.probe, request)) for c, o in failed)
+            count = sum(agrees(c, o, self._outcome(i, unit, c.probe, asked)) for c, o in failed)
             if count > best_count:
                 best, best_count = mutant.id, count
         return (best, {}) if best else None
 
-    def _outcome(self, index: int | None, unit: str, probe: str,
-                 request: Callable[[str], ProbeRequest]) -> ProbeOutcome:
-        """The probe's outcome with mutant `index` swapped in (None: the reference itself)."""
+    def _outcome(self, index: int | None, unit: str, probe: str, asked: probing.Probing) -> ProbeOutcome:
+        """The probe's outcome, on the probe as `asked`, with mutant `index` swapped in (None: the reference itself)."""
         key = (index, unit, probe)
         if key not in self.cache:
             replaces = {} if index is None else self.catalogue[index].replaces
-            self.cache[key] = probing.trusted_outcome(request(probe), {**self.namespace, **replaces})
+            self.cache[key] = probing.trusted_outcome(asked.request(unit, probe), {**self.namespace, **replaces})
         return self.cache[key]
 
 

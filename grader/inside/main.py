@@ -1,11 +1,12 @@
 """Sandbox entry point: load the student's definitions, then run unit commands.
 
-Protocol (frames from wire.py): the grader sends `load` on stdin; this
-process answers `stmt_start`/`stmt_done` per top-level statement, then
-`loaded`. Each `run` command is executed in a forked child (one per unit
-and variant), which streams one frame per probe to this process; the
-result goes back as one `result` frame. The child's stdout and stderr are
-captured separately, so nothing a student prints can pass for a result.
+Protocol (every frame kind is declared in wire.py): the grader sends `load`
+on stdin; this process answers `stmt_start`/`stmt_done` per top-level
+statement, then `loaded`. Each `run` command is executed in a forked child
+(one per unit and variant), which streams one `probe` frame per probe to
+this process; the result goes back as one `result` frame; `exit` (or the
+end of stdin) ends the session. The child's stdout and stderr are captured
+separately, so nothing a student prints can pass for a result.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ import time
 sys.path[:0] = [p for p in os.environ.get("GRADER_SANDBOX_PATH", "").split(":") if p]
 
 import numpy as np  # noqa: E402
-from inside import probes, wire  # noqa: E402
+from inside import probes, recorder, wire  # noqa: E402
 
 # Bound before any student code runs, so monkeypatching the modules later cannot reach them.
 _fork, _pipe, _read, _close, _dup2, _exit = os.fork, os.pipe, os.read, os.close, os.dup2, os._exit
 _waitpid, _kill, _select, _now, _setpgid = os.waitpid, os.kill, select.select, time.monotonic, os.setpgid
 _closerange, _open, _sleep = os.closerange, os.open, time.sleep
 _write_frame, _encode, _take_frame = wire.write_frame, wire.encode, wire.take_frame
+_describe = recorder.describe_exception
+_RUN, _STMT_START, _STMT_DONE, _LOADED = wire.RUN, wire.STMT_START, wire.STMT_DONE, wire.LOADED
+_PROBE, _RESULT = wire.PROBE, wire.RESULT
 _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_AS,
            "file_size_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
            "max_processes": resource.RLIMIT_NPROC}
@@ -75,18 +79,18 @@ def fork() -> int:
     return _fork()
 
 
-def probe_frame(name: str, rec: probes.Recorder) -> bytes:
+def probe_frame(name: str, rec: recorder.Recorder) -> bytes:
     metas, arrays = {}, {}
     for key, value in rec.outputs.items():
         try:
             meta, array = wire.pack(value)
         except Exception as exc:  # a hostile __array__ or __float__
-            rec.errors[key] = probes.describe_exception(exc)
+            rec.errors[key] = _describe(exc)
             continue
         metas[key] = meta
         if array is not None:
             arrays[key] = array
-    return _encode({"probe": name, "outputs": metas, "errors": rec.errors}, arrays)
+    return _encode(_PROBE(probe=name, outputs=metas, errors=rec.errors), arrays)
 
 
 def swap_in(ns: dict, substitutes: bytes) -> None:
@@ -174,9 +178,9 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
         header, found = frame
         frames.append(header)
         arrays.update({f"{header.get('probe')}/{k}": v for k, v in found.items()})
-    _write_frame(result_fd, _encode({"op": "result", "unit": command["unit"], "status": status,
-                                     "exit_code": code, "probes": frames, "bad_frame": bad_frame,
-                                     "output": output[:OUTPUT_CAP].decode(errors="replace")}, arrays))
+    _write_frame(result_fd, _encode(_RESULT(unit=command["unit"], status=status, exit_code=code, probes=frames,
+                                            bad_frame=bad_frame, output=output[:OUTPUT_CAP].decode(errors="replace")),
+                                    arrays))
 
 
 def load(ns: dict, command: dict, result_fd: int) -> None:
@@ -184,18 +188,18 @@ def load(ns: dict, command: dict, result_fd: int) -> None:
     for stmt in command["statements"]:
         if stmt["id"] in skip:
             continue
-        _write_frame(result_fd, _encode({"op": "stmt_start", "id": stmt["id"]}))
+        _write_frame(result_fd, _encode(_STMT_START(id=stmt["id"])))
         error = None
         try:
             tree = ast.parse(stmt["source"], stmt["filename"])
             ast.increment_lineno(tree, stmt["line"] - 1)  # tracebacks name the cell's own line numbers
             exec(compile(tree, stmt["filename"], "exec", dont_inherit=True), ns)
         except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
-            error = probes.describe_exception(exc)
+            error = _describe(exc)
         flush_output()  # what it printed reaches the report, and before any reference code comes in
-        _write_frame(result_fd, _encode({"op": "stmt_done", "id": stmt["id"], "error": error}))
+        _write_frame(result_fd, _encode(_STMT_DONE(id=stmt["id"], error=error)))
     kill_strays()
-    _write_frame(result_fd, _encode({"op": "loaded"}))
+    _write_frame(result_fd, _encode(_LOADED()))
 
 
 def main() -> None:
@@ -212,7 +216,7 @@ def main() -> None:
             command, arrays = wire.read_frame(0)
         except EOFError:
             break
-        if command.get("op") != "run":
+        if not _RUN.of(command):  # `exit`, or anything else
             break
         inputs: dict[str, dict] = {}
         for probe in command["probes"]:

@@ -1,9 +1,11 @@
-"""Length-prefixed frames: a JSON header followed by raw .npy payloads.
+"""The sandbox protocol: every frame kind and every harness stop, declared once; and the codec,
+length-prefixed frames of a JSON header followed by raw .npy payloads.
 
-The same codec runs on both sides. The trusted side decodes defensively:
+The same file runs on both sides. The trusted side decodes defensively:
 sizes are capped, arrays are loaded with allow_pickle=False and only
 numeric or boolean dtypes are accepted, so nothing from the sandbox is
-ever unpickled or executed.
+ever unpickled or executed; a stop's facts are read back only as the
+kinds declared here (student code can forge any frame).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import io
 import json
 import os
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -123,3 +128,136 @@ def pack(value: object) -> tuple[dict, np.ndarray | None]:
     if value is None:
         return {"type": "none", "pytype": pytype}, None
     return {"type": "other", "pytype": pytype}, None
+
+
+# --- frame kinds: who sends each, and the fields of its header (besides `op`) -------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of frame: its `op`, who sends it, and the fields of its header."""
+
+    op: str
+    sender: str                   # "grader", "harness" (the sandbox's main process) or "child" (a unit run)
+    fields: tuple[str, ...]
+
+    def __call__(self, **fields: Any) -> dict[str, Any]:
+        """A header of this kind, with exactly its fields."""
+        if set(fields) != set(self.fields):
+            raise TypeError(f"a {self.op} frame has the fields {self.fields}, not {tuple(fields)}")
+        return {"op": self.op, **fields}
+
+    def of(self, header: dict) -> bool:
+        return header.get("op") == self.op
+
+
+# Loading: `load` (the statements, in order, and the limits to apply first); per statement
+# `stmt_start` then `stmt_done` (its error, a described exception, or None); then `loaded`.
+LOAD = Kind("load", "grader", ("limits", "own_pid_namespace", "files", "skip", "statements"))
+STMT_START = Kind("stmt_start", "harness", ("id",))
+STMT_DONE = Kind("stmt_done", "harness", ("id", "error"))
+LOADED = Kind("loaded", "harness", ())
+# Units: `run` (its probes; arrays `<probe>/<input>`, and `substitutes`, the marshalled reference
+# code); the forked child sends one `probe` frame per probe (arrays `<output>`) to the harness,
+# which answers the grader with one `result` (arrays `<probe>/<output>`); `exit` ends the session.
+RUN = Kind("run", "grader", ("unit", "timeout", "probes"))
+PROBE = Kind("probe", "child", ("probe", "outputs", "errors"))
+RESULT = Kind("result", "harness", ("unit", "status", "exit_code", "probes", "bad_frame", "output"))
+EXIT = Kind("exit", "grader", ())
+FRAMES = {kind.op: kind for kind in (LOAD, STMT_START, STMT_DONE, LOADED, RUN, PROBE, RESULT, EXIT)}
+# A result's `status` is "ok" (the child ended) or "timeout"; its `bad_frame`, None or one of:
+BAD_FRAMES = ("oversize", "malformed")       # why the child's frames could not be read
+# A described exception (an `error` of stmt_done, a value of a probe frame's `errors`): `type`,
+# `message`, `frames` ([cell, line, function] in the student's cells), and `stop` for a harness stop.
+
+
+# --- harness stops: the probes' own verdicts of "this cannot be right", with their facts ---------
+
+SECONDS, COUNT, SHAPE, NAME = "seconds", "count", "shape", "name"
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if type(value) in (int, float) and 0 <= value <= 1e9 else None  # nan compares false
+
+
+def _count(value: object) -> int | None:
+    return value if type(value) is int and 0 <= value < 10**12 else None
+
+
+def _shape(value: object) -> tuple[int, ...] | None:
+    ok = isinstance(value, list | tuple) and len(value) <= 64 and all(type(n) is int and 0 <= n < 2**40
+                                                                       for n in value)
+    return tuple(value) if ok else None
+
+
+def _name(value: object) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 40 and value.isprintable() else None
+
+
+FACT_KINDS: dict[str, Callable[[object], Any]] = {SECONDS: _seconds, COUNT: _count, SHAPE: _shape, NAME: _name}
+
+
+class Stop(Exception):
+    """A probe stopped by the harness itself. `code` names the feedback message (the same key in
+    grader/messages/), `declared` its facts and their kinds; str() says it in English for the
+    student's traceback, while the trusted side reads only `code` and the facts."""
+
+    code: ClassVar[str]
+    declared: ClassVar[dict[str, str]]
+    wording: ClassVar[str]
+
+    def __init__(self, **facts: Any) -> None:
+        self.facts = facts
+        super().__init__(self.wording.format(**facts))
+
+    def describe(self) -> dict[str, Any] | None:
+        """The stop as a described exception carries it (None where its facts are not as declared)."""
+        return read_stop({"code": self.code, "facts": self.facts})
+
+
+class NotBackpropagation(Stop):
+    """`gradient` evaluated the network many times: a numerical gradient, not backprop."""
+
+    code, declared = "not_backprop", {"passes": COUNT}
+    wording = ("gradient() ran the network forward more than {passes} times for one batch: that is a numerical "
+               "gradient; backpropagation needs one forward and one backward pass")
+
+
+class TrainingTooSlow(Stop):
+    """One training step took seconds: the run could not finish in time (and is not backprop)."""
+
+    code, declared = "training_too_slow", {"limit": SECONDS, "steps": COUNT, "total": SECONDS}
+    wording = ("one gradient() call took over {limit:g} s, so {steps} steps would take over {total:.0f} s: "
+               "backpropagation of one batch takes milliseconds (is it a numerical gradient?)")
+
+
+class GradientTooSlow(Stop):
+    """One gradient() call on a probe's network took seconds: not backprop (the grader's own
+    evidence is the CPU time it measures outside; this only stops the call early)."""
+
+    code, declared = "gradient_too_slow", {"limit": SECONDS, "parameters": COUNT}
+    wording = ("gradient() took over {limit:g} s for one batch of a network with {parameters} parameters: "
+               "backpropagation takes milliseconds (is it a numerical gradient?)")
+
+
+class ShapeMismatch(Stop):
+    """An array of the student's network (`params['W1']`, `grads['b1']`) has the wrong shape."""
+
+    code, declared = "shape_mismatch", {"array": NAME, "got_shape": SHAPE, "expected_shape": SHAPE}
+    wording = "{array} has shape {got_shape}, expected {expected_shape}"
+
+
+STOPS: dict[str, type[Stop]] = {stop.code: stop for stop in (NotBackpropagation, TrainingTooSlow, GradientTooSlow,
+                                                             ShapeMismatch)}
+
+
+def read_stop(raw: object) -> dict[str, Any] | None:
+    """A stop as plain data, `{"code", "facts"}`: a known code with every declared fact of its kind
+    and nothing else, or None."""
+    code = raw.get("code") if isinstance(raw, dict) else None
+    stop = STOPS.get(code) if isinstance(code, str) else None
+    facts = raw.get("facts") if stop is not None else None
+    if not isinstance(facts, dict):
+        return None
+    read = {name: FACT_KINDS[kind](facts.get(name)) for name, kind in stop.declared.items()}
+    return None if None in read.values() else {"code": stop.code, "facts": read}

@@ -1,13 +1,25 @@
 """The sandbox's syscall filter: a classic-BPF seccomp program for bubblewrap's `--seccomp FD`.
 
-Generated here in pure Python rather than with libseccomp, because the
-grader's interpreter need not be the distribution's (Debian's python3-seccomp
-does not import into a pyenv or venv Python) and a filter this small is a
-few dozen fixed instructions: check the architecture first (so a 32-bit or
-x32 syscall cannot slip past numbers meant for the 64-bit table), then the
-syscall number, then clone's flags. Everything grading never needs is
-answered with EPERM; clone3 with ENOSYS, because its flags sit in memory a
-filter cannot read, and libc then falls back to clone, whose flags it can.
+Check the architecture first (so a 32-bit or x32 syscall cannot slip past
+numbers meant for the 64-bit table), then the syscall number, then clone's
+flags. Everything grading never needs is answered with EPERM; clone3 with
+ENOSYS, because its flags sit in memory a filter cannot read, and libc then
+falls back to clone, whose flags it can. Another architecture's calls (i386
+on x86_64) and x32 calls get EPERM whatever their number.
+
+Assembled here in pure Python rather than with libseccomp. pyseccomp (ctypes
+over Debian's libseccomp2; Debian's own python3-seccomp does not import into
+a pyenv or venv Python) was tried: with the bad-arch action set to EPERM, one
+rule per namespace flag of clone (libseccomp compares an argument to one
+masked value; "any of these bits" is one JSET here) and `personality != query`,
+it builds a 76-instruction program that answers every case of
+tests/test_hardening.py's decoding test exactly as these 50 do. It was not
+adopted: its last release is from January 2021; the program would depend on
+the host's libseccomp version (a syscall name newer than the library cannot
+be resolved, so the filter differs per machine), and the grader would load a
+C library through ctypes to produce a few dozen fixed instructions. Here the
+program is the same everywhere, its numbers are checked against the kernel's
+headers and its instructions are decoded and run by the tests.
 """
 
 from __future__ import annotations

@@ -9,84 +9,29 @@ the submission's overall wall-clock budget.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
+from grader.config import Settings
 from grader.extraction import Program
-from grader.inputs import FileInput, Value
 from grader.inside import wire
-from grader.sandbox import Limits, Session, SessionLost
+from grader.sandbox.session import Session, SessionLost
+from grader.types import Cost, Execution, FileInput, Limits, ProbeOutcome, RunResult, UnitRun
 
 MARGIN = 5.0  # seconds the grader waits beyond a limit the harness enforces itself
 
 
-@dataclass(frozen=True)
-class ProbeRequest:
-    name: str
-    kind: str
-    params: dict[str, Any]
-    inputs: dict[str, Value]
+class Plan(Protocol):
+    """What to run once the program has loaded (grader.probing.Plan: every unit whose definitions
+    loaded, from the submission's seed; grader.seeds: the same for many seeds at once)."""
+
+    def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]: ...
 
 
-@dataclass(frozen=True)
-class UnitRun:
-    """One forked child in the sandbox: a unit's probes, with or without reference substitutes."""
-
-    unit: str
-    variant: str                  # "own" or "reference_deps"
-    timeout: float
-    probes: tuple[ProbeRequest, ...]
-    substitutes: bytes | None = None  # marshalled (names, code) of reference definitions to swap in
-
-    @property
-    def key(self) -> str:
-        return f"{self.unit}:{self.variant}"
-
-
-@dataclass(frozen=True)
-class Cost:
-    """What one unit run cost, measured by the grader, never by the sandbox: the CPU time its
-    cgroup counted, or where there is none, the wall-clock time from request to answer."""
-
-    seconds: float
-    clock: str                    # "cpu" or "wall"
-
-
-@dataclass
-class ProbeOutcome:
-    """What one probe produced: values by output name, or why each one is missing."""
-
-    values: dict[str, np.ndarray | float | None] = field(default_factory=dict)
-    types: dict[str, dict] = field(default_factory=dict)
-    errors: dict[str, dict] = field(default_factory=dict)
-    failure: dict | None = None   # the whole probe did not run to the end: timeout, crash, lost
-    cost: Cost | None = None      # of the unit run the probe ran in (None: not measured)
-
-
-@dataclass
-class RunResult:
-    probes: dict[str, ProbeOutcome]
-    output: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class Execution:
-    statement_errors: dict[int, dict] = field(default_factory=dict)   # id -> error (or failure) info
-    runs: dict[str, RunResult] = field(default_factory=dict)
-    output: str = ""
-    output_dropped: int = 0
-    output_withheld: int = 0      # bytes printed while reference code was in the sandbox: never reported
-    restarts: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], limits: Limits,
-            files: dict[str, Path], unsafe: bool = False) -> Execution:
+def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path], settings: Settings) -> Execution:
     """Load the program, then run what `plan` asks for given which statements failed to load."""
     result = Execution()
     deadline = time.monotonic() + limits.wall_seconds
@@ -95,16 +40,16 @@ def execute(program: Program, plan: Callable[[dict[int, dict]], list[UnitRun]], 
     while True:
         started = time.monotonic()
         if started >= deadline:
-            unrun = pending if pending is not None else plan(dict(result.statement_errors))
+            unrun = pending if pending is not None else plan.runs(dict(result.statement_errors))
             _fail_all(result, unrun, {"code": "submission_timeout", "seconds": limits.wall_seconds})
             return result
         budget = replace(limits, wall_seconds=deadline - started)
-        with Session(budget, files, unsafe) as session:
+        with Session(budget, files, settings) as session:
             try:
                 _load(session, program, skip, limits, result)
                 result.timings.setdefault("load", time.monotonic() - started)
                 if pending is None:
-                    pending = plan(dict(result.statement_errors))
+                    pending = plan.runs(dict(result.statement_errors))
                 while pending:
                     _run(session, pending[0], result)
                     pending.pop(0)
@@ -131,13 +76,11 @@ class _Restart(Exception):
 
 
 def _load(session: Session, program: Program, skip: set[int], limits: Limits, result: Execution) -> None:
-    session.send({
-        "op": "load", "limits": limits.for_harness() if not session.unsafe else {},
-        "own_pid_namespace": not session.unsafe,
-        "files": session.files, "skip": sorted(skip),
-        "statements": [{"id": s.id, "source": s.source, "filename": s.filename, "line": s.line}
-                       for s in program.statements],
-    })
+    session.send(wire.LOAD(
+        limits=limits.for_harness() if not session.unsafe else {}, own_pid_namespace=not session.unsafe,
+        files=session.files, skip=sorted(skip),
+        statements=[{"id": s.id, "source": s.source, "filename": s.filename, "line": s.line}
+                    for s in program.statements]))
     ids = {s.id for s in program.statements if s.id not in skip}
     current = last = None
     while True:
@@ -151,14 +94,13 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
                        "seconds": limits.statement_seconds, "reason": lost.reason}
             result.statement_errors[last] = failure
             raise _Restart(failure, last) from None
-        op = header.get("op")
-        if op == "stmt_start" and type(header.get("id")) is int and header["id"] in ids:  # could be forged
+        if wire.STMT_START.of(header) and type(header.get("id")) is int and header["id"] in ids:  # could be forged
             current = last = header["id"]
-        elif op == "stmt_done" and current is not None and header.get("id") == current:
+        elif wire.STMT_DONE.of(header) and current is not None and header.get("id") == current:
             if isinstance(header.get("error"), dict):
                 result.statement_errors[current] = _clean_error(header["error"])
             current = None
-        elif op == "loaded":
+        elif wire.LOADED.of(header):
             return
 
 
@@ -176,11 +118,11 @@ def _run(session: Session, run: UnitRun, result: Execution) -> None:
         if run.substitutes is not None:
             session.withhold_output()
             arrays["substitutes"] = np.frombuffer(run.substitutes, dtype=np.uint8)
-        session.send({"op": "run", "unit": run.key, "timeout": run.timeout, "probes": probes}, arrays)
+        session.send(wire.RUN(unit=run.key, timeout=run.timeout, probes=probes), arrays)
         header, values = session.receive(run.timeout + MARGIN)
     except SessionLost as lost:
         raise _Restart({"code": "lost", "reason": lost.reason}) from None
-    if header.get("op") != "result" or header.get("unit") != run.key:
+    if not wire.RESULT.of(header) or header.get("unit") != run.key:
         raise _Restart({"code": "lost", "reason": "garbled"})
     seconds, cpu_after = time.monotonic() - started, session.cpu_seconds()
     cost = Cost(seconds, "wall") if cpu_before is None or cpu_after is None else Cost(cpu_after - cpu_before, "cpu")
@@ -217,7 +159,7 @@ def _parse_result(run: UnitRun, header: dict, values: dict[str, np.ndarray], sec
         if not outcome.types and not outcome.errors:
             if status == "timeout":
                 outcome.failure = {"code": "unit_timeout", "seconds": run.timeout}
-            elif bad_frame in ("oversize", "malformed"):
+            elif bad_frame in wire.BAD_FRAMES:
                 outcome.failure = {"code": f"frame_{bad_frame}", "limit_mb": wire.MAX_FRAME >> 20}
             else:
                 outcome.failure = {"code": "unit_crashed", "exit_code": code}
@@ -230,13 +172,18 @@ def _text(value: object, limit: int) -> str:
 
 
 def _clean_error(error: dict) -> dict:
-    """An exception as the harness describes it (probes.describe_exception), and nothing else:
-    it comes from the process student code runs in, so any other key or type could be forged."""
+    """An exception as the harness describes it (inside/recorder.describe_exception), and nothing
+    else: it comes from the process student code runs in, so any other key or type could be
+    forged. A harness stop keeps only a known code and its declared facts (wire.read_stop)."""
     frames = error.get("frames") if isinstance(error.get("frames"), list) else []
-    return {"type": _text(error.get("type"), 100), "message": _text(error.get("message"), 500),
-            "frames": [[f[0][:200], f[1], _text(f[2], 200)] for f in frames[-5:]
-                       if isinstance(f, list) and len(f) == 3 and isinstance(f[0], str)
-                       and type(f[1]) is int and abs(f[1]) < 10**9]}
+    clean = {"type": _text(error.get("type"), 100), "message": _text(error.get("message"), 500),
+             "frames": [[f[0][:200], f[1], _text(f[2], 200)] for f in frames[-5:]
+                        if isinstance(f, list) and len(f) == 3 and isinstance(f[0], str)
+                        and type(f[1]) is int and abs(f[1]) < 10**9]}
+    stop = wire.read_stop(error.get("stop"))
+    if stop is not None:
+        clean["stop"] = stop
+    return clean
 
 
 def _failed(run: UnitRun, failure: dict) -> RunResult:
@@ -250,6 +197,6 @@ def _fail_all(result: Execution, pending: list[UnitRun], failure: dict) -> None:
 
 def _stop(session: Session) -> None:
     try:
-        session.send({"op": "exit"})
+        session.send(wire.EXIT())
     except SessionLost:
         pass

@@ -1,13 +1,12 @@
 """The sandbox: one bubblewrap-isolated interpreter per submission.
 
 This is the only module that starts student code. The process sees the
-staged Python runtime with numpy (grader/runtime.py), the harness and the
+staged Python runtime with numpy (runtime.py), the harness and the
 data it is given (read-only, copied in, so no mount names a host path), a
 size-capped scratch /tmp and nothing else writable, no network, no other
 processes, no environment from the grader, and a syscall filter
-(grader/seccomp.py). As root, the grader starts each sandbox under a host
-UID of its own (grader/identities.py) inside its own cgroup
-(grader/cgroups.py). Limits are applied by the harness before any student
+(seccomp.py). As root, the grader starts each sandbox under a host
+UID of its own (identities.py) inside its own cgroup (cgroups.py). Limits are applied by the harness before any student
 code runs, and the wall clock is enforced from here.
 """
 
@@ -23,17 +22,17 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from grader import identities, runtime, seccomp
-from grader.cgroups import SandboxCgroups
 from grader.config import Settings
 from grader.inside import wire
+from grader.sandbox import identities, runtime, seccomp
+from grader.sandbox.cgroups import SandboxCgroups
+from grader.types import Limits
 
-HARNESS_DIR = Path(__file__).resolve().parent / "inside"
+HARNESS_DIR = Path(__file__).resolve().parent.parent / "inside"
 SANDBOX_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "LANG": "C.UTF-8", "HOME": "/tmp", "PYTHONIOENCODING": "utf-8"}
 # Package folders a student could add to sys.path by hand: covered by read-only empty mounts.
@@ -53,34 +52,16 @@ class SessionLost(RuntimeError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 120
-    cpu_seconds: int = 60
-    memory_mb: int = 2048            # address space of each process
-    total_memory_mb: int = 3072      # all of the sandbox's processes together (cgroup, where available)
-    max_processes: int = 64
-    file_size_mb: int = 64
-    open_files: int = 256
-    output_kb: int = 1024
-    scratch_mb: int = 64
-    statement_seconds: float = 5
-    cpus: float = 1.0                # CPU cap of the whole sandbox, in cores (cgroup, where available)
-    cpu_weight: int = 100            # its share when the CPU is contended (cgroup v2 scale; 100 = default)
-
-    def for_harness(self) -> dict[str, int]:
-        return {"cpu_seconds": self.cpu_seconds, "memory_bytes": self.memory_mb << 20,
-                "file_size_bytes": self.file_size_mb << 20, "open_files": self.open_files,
-                "max_processes": self.max_processes}
+def sandbox_problem(settings: Settings) -> str | None:
+    """Why bubblewrap cannot isolate a process on this machine, or None if it can (tried as a
+    sandbox UID when the grader runs as root, since that is who will run it)."""
+    return _problem(settings.sandbox_uids)
 
 
 @functools.cache
-def sandbox_problem() -> str | None:
-    """Why bubblewrap cannot isolate a process on this machine, or None if it can (tried as a
-    sandbox UID when the grader runs as root, since that is who will run it)."""
+def _problem(uids: range | None) -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
-    uids = Settings.from_env().sandbox_uids
     try:
         seccomp.program()
         as_user = _as_user(uids.start) if uids is not None else []
@@ -168,17 +149,16 @@ def unsafe_argv() -> tuple[list[str], dict[str, str]]:
 class Session:
     """A running sandboxed interpreter, spoken to in frames over two pipes."""
 
-    def __init__(self, limits: Limits, files: dict[str, Path], unsafe: bool = False,
-                 settings: Settings | None = None) -> None:
+    def __init__(self, limits: Limits, files: dict[str, Path], settings: Settings) -> None:
+        """`settings` as the caller read them once: whether to sandbox at all, where to stage, which UIDs."""
         self.limits = limits
-        self.unsafe = unsafe
+        self.unsafe = unsafe = settings.unsafe_no_sandbox
         self.output = bytearray()
         self.output_dropped = 0
         self.output_withheld = 0
         self._withhold = False
         self._buffer = bytearray()
         self._lease: identities.Lease | None = None
-        settings = settings or Settings.from_env()
         self._cgroup = SandboxCgroups(limits.max_processes, limits.total_memory_mb << 20, limits.cpus,
                                       limits.cpu_weight)
         passed: list[int] = []
@@ -207,7 +187,7 @@ class Session:
 
     def _sandboxed(self, limits: Limits, files: dict[str, Path], settings: Settings, passed: list[int]) -> list[str]:
         """The bwrap command for this session; `passed` gets the fds it must inherit (data first)."""
-        problem = sandbox_problem()
+        problem = sandbox_problem(settings)
         if problem:
             raise SandboxUnavailable(problem)
         try:

@@ -1,0 +1,34 @@
+"""The reference's answers: each probe's expected outcome, computed on the trusted side, once.
+
+A probe on small inputs runs on the reference namespace in this process (probing); one on data
+files (training) is the reference's cached training run (trajectory). The memo can be shared by
+many submissions and seeds (grader/seeds.py), since a request is a pure function of its seed.
+"""
+
+from __future__ import annotations
+
+from grader import data, probing, trajectory
+from grader.config import Settings
+from grader.types import Assignment, FileInput, ProbeOutcome
+
+
+class Expected:
+    """The reference's outcomes for one assignment, by (seed, unit, probe)."""
+
+    def __init__(self, assignment: Assignment, settings: Settings,
+                 memo: dict[tuple[int, str, str], ProbeOutcome] | None = None) -> None:
+        self.assignment, self.settings = assignment, settings
+        self.memo = {} if memo is None else memo
+
+    def outcome(self, asked: probing.Probing, unit: str, probe: str) -> ProbeOutcome:
+        """The reference's outcome of the probe as `asked` put it to the student's code."""
+        key = (asked.seed, unit, probe)
+        if key not in self.memo:
+            request = asked.request(unit, probe)
+            if any(isinstance(v, FileInput) for v in request.inputs.values()):
+                self.memo[key] = trajectory.reference_outcome(
+                    request, self.assignment, data.sandbox_files(self.assignment, self.settings),
+                    self.settings.cache_dir)
+            else:
+                self.memo[key] = probing.reference_outcome(request, self.assignment)
+        return self.memo[key]

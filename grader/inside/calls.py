@@ -1,0 +1,84 @@
+"""Probes of single definitions: a function call, a numerical gradient, a layer's forward and backward."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .recorder import Recorder, charge_later_calls, fresh, inputs_of_call, nth
+
+
+def test_function(coef: dict[str, np.ndarray]) -> Callable[[np.ndarray], float]:
+    """The function handed to the student's numerical gradient, its coefficients drawn from the seed
+    (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0."""
+    def f(x: np.ndarray) -> float:
+        total = 0.0
+        if "a" in coef:
+            total += np.sum(coef["a"] * x ** 2)
+        if "b" in coef:
+            total += np.sum(coef["b"] * np.sin(x))
+        if "c" in coef:
+            total += np.sum(coef["c"] * x) ** 2
+        if "d" in coef:
+            total += np.sum(coef["d"] * x ** 3)
+        return float(total)
+    return f
+
+
+def call(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    with rec.stage("out"):
+        rec.put("out", ns[p["target"]](*fresh(p["args"], inputs)))
+
+
+def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """`numerical_grad(f, x)`; with `closure`, the book's network form: f ignores its argument and
+    reads x in place (`lambda W: net.loss(x, t)`), so perturbing a copy of x gives zeros."""
+    x = np.array(inputs["x"], copy=True)
+    f = test_function({k: inputs[k] for k in "abcd" if k in inputs})
+    with rec.stage("grad", "x_after"):
+        rec.put("grad", ns[p["target"]]((lambda _w: f(x)) if p.get("closure") else f, x))
+        rec.put("x_after", x)
+
+
+def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """forward then backward, `calls` times on the same object (a layer is reused in a network:
+    its second call must be as right as its first). `update`: the caller changes the arrays it gave
+    the constructor in place; `keep`: record those inputs as the first forward left them."""
+    names = ("out", "dx", *p.get("attrs", ()))
+    kept = tuple(f"{k}_after" for k in p.get("keep", ()))
+    calls = int(p.get("calls", 1))
+    obj = None
+    with rec.stage(*names, *kept):
+        init = fresh(p.get("init", []), inputs)
+        obj = ns[p["target"]](*init)
+        for name, new in p.get("update", {}).items():  # the caller changes its arrays in place
+            init[p["init"].index(name)][...] = inputs[new]
+    for call in range(calls if obj is not None else 0):
+        now = inputs_of_call(inputs, call, [*p["forward"], *p["backward"]])
+        these = tuple(nth(n, call) for n in names)
+        with rec.stage(*these, *(kept if call == 0 else ())):
+            forward = fresh(p["forward"], now)
+            rec.put(these[0], obj.forward(*forward))
+            for name in p.get("keep", ()) if call == 0 else ():  # the inputs as forward left them
+                rec.put(f"{name}_after", forward[p["forward"].index(name)])
+        if rec.failed(these[0]):
+            break
+        with rec.stage(*these[1:]):
+            rec.put(these[1], _call_backward(obj.backward, fresh(p["backward"], now), p["backward"]))
+            for attr, name in zip(p.get("attrs", ()), these[2:], strict=True):
+                rec.put(name, getattr(obj, attr))
+    charge_later_calls(rec, names, calls)
+
+
+def _call_backward(backward: Callable, args: list, spec: list) -> Any:
+    """backward(dout); a loss layer's `backward(self)` that takes no dout is called without the 1."""
+    if all(not isinstance(a, str) for a in spec):
+        try:
+            if not inspect.signature(backward).parameters:
+                return backward()
+        except (TypeError, ValueError):  # no signature to read: call as usual
+            pass
+    return backward(*args)

@@ -1,0 +1,196 @@
+"""Probes of the student's TwoLayerNet: its gradient, a gradient check, and a training run.
+
+Each writes the probe's parameters into the student's network first, so both sides start from
+the same numbers; `gradient` must be backpropagation, which the harness stops early when it
+plainly is not (too many forward passes, seconds per call: a wire.Stop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import wire
+from .deadlines import call_deadline, step_deadline
+from .recorder import Recorder, charge_later_calls, fresh, inputs_of_call, nth
+
+PARAMS = ("W1", "b1", "W2", "b2")
+MAX_FORWARD_PASSES = 4  # backprop needs one forward pass per batch; a numerical gradient, two per weight
+CURVE_EVERY = 10  # training steps between two points of the recorded training curve
+
+
+def parameter_count(sizes: list[int]) -> int:
+    """W1, b1, W2 and b2 of a TwoLayerNet(input, hidden, output)."""
+    return sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
+
+
+def _network(ns: dict, p: dict, inputs: dict) -> Any:
+    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
+    initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
+    np.random.seed(0)
+    net = ns["TwoLayerNet"](*p["sizes"])
+    for key in PARAMS:
+        target = net.params[key]
+        if np.shape(target) != inputs[key].shape:
+            raise wire.ShapeMismatch(array=f"params['{key}']", got_shape=np.shape(target),
+                                     expected_shape=inputs[key].shape)
+        target[...] = inputs[key]
+    return net
+
+
+def _watch_forward_passes(net: Any, counts: dict[str, int]) -> None:
+    """Count calls of the network's own `loss` and `predict` (wrapped on the instance) while
+    counts["active"]; stop a numerical gradient at its fifth pass rather than after minutes."""
+    for name in ("loss", "predict"):
+        method = getattr(net, name, None)
+        if not callable(method):
+            continue
+
+        def counted(*args: Any, _method: Callable = method, _name: str = name, **kwargs: Any) -> Any:
+            if counts["active"]:
+                counts[_name] += 1
+                if counts[_name] > MAX_FORWARD_PASSES:
+                    raise wire.NotBackpropagation(passes=MAX_FORWARD_PASSES)
+            return _method(*args, **kwargs)
+        try:
+            setattr(net, name, counted)
+        except Exception:  # __slots__ and the like: nothing to count with
+            pass
+
+
+def _gradient_fn(ns: dict, net: Any) -> Callable[[Any, np.ndarray, np.ndarray], dict]:
+    """The network's own `gradient` method, or else a free function `gradient(network, x, t)`;
+    either must be backpropagation, not a numerical gradient in disguise."""
+    counts = {"active": 0, "loss": 0, "predict": 0}
+    _watch_forward_passes(net, counts)
+    if callable(getattr(net, "gradient", None)):
+        def call(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+            return net.gradient(x, t)
+    else:
+        free = ns["gradient"]
+
+        def call(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+            return free(net, x, t)
+
+    def gradient(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
+        counts.update(active=1, loss=0, predict=0)
+        try:
+            return call(net, x, t)
+        finally:
+            counts["active"] = 0
+    return gradient
+
+
+def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
+    """`gradient` on the probe's network, `calls` times (each on its own batch, same network)."""
+    names = tuple(f"grad_{k}" for k in PARAMS)
+    calls = int(p.get("calls", 1))
+    net = None
+    with rec.stage(*names):
+        net = _network(ns, p, inputs)
+        gradient = _gradient_fn(ns, net)
+    for call in range(calls if net is not None else 0):
+        these = tuple(nth(n, call) for n in names)
+        grads = None
+        with rec.stage(*these), call_deadline(p.get("max_call_seconds"), parameter_count(p["sizes"])):
+            grads = gradient(net, *fresh(["x", "t"], inputs_of_call(inputs, call, ["x", "t"])))
+        if grads is None:
+            break
+        for key, name in zip(PARAMS, these, strict=True):
+            with rec.stage(name):
+                rec.put(name, grads[key])
+    charge_later_calls(rec, names, calls)
+    return net
+
+
+def network_gradient(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    _gradients(ns, inputs, p, rec)
+
+
+def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """Backprop gradients (recorded before any loss is taken, so they cannot adapt to which
+    elements are perturbed) plus the network's loss at x +/- h for every parameter element, or
+    for the flat positions `coords_<param>` where the probe gives them."""
+    net = _gradients(ns, inputs, p, rec)
+    if net is None:
+        return
+    h = float(p["h"])
+    for key in PARAMS:
+        with rec.stage(f"lplus_{key}", f"lminus_{key}", f"step_{key}"):
+            param = net.params[key]
+            positions = inputs.get(f"coords_{key}", range(param.size))
+            plus, minus, step = (np.empty(len(positions)) for _ in range(3))
+            for n, i in enumerate(positions):
+                idx = np.unravel_index(i, param.shape)
+                saved = param[idx].copy()
+                param[idx] = float(saved) + h
+                up = float(param[idx])  # the step the parameter's dtype really took (float32 rounds)
+                plus[n] = float(net.loss(*fresh(["x", "t"], inputs)))
+                param[idx] = float(saved) - h
+                step[n] = up - float(param[idx])
+                minus[n] = float(net.loss(*fresh(["x", "t"], inputs)))
+                param[idx] = saved
+            rec.put(f"lplus_{key}", plus)
+            rec.put(f"lminus_{key}", minus)
+            rec.put(f"step_{key}", step)
+        if f"coords_{key}" in inputs:  # the trusted side reads the positions from its own run
+            rec.put(f"coords_{key}", inputs[f"coords_{key}"])
+
+
+def _measure(params: dict, x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of the parameters on one batch, by the grader's own forward pass
+    (Affine-ReLU-Affine-softmax), so the curve does not depend on the student's `loss`."""
+    try:
+        with np.errstate(all="ignore"):
+            hidden = np.maximum(x @ np.asarray(params["W1"], dtype=float) + np.asarray(params["b1"], dtype=float), 0)
+            scores = hidden @ np.asarray(params["W2"], dtype=float) + np.asarray(params["b2"], dtype=float)
+            scores = scores - scores.max(axis=1, keepdims=True)
+            log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            labels = t.argmax(axis=1)
+            loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+            return loss, float((scores.argmax(axis=1) == labels).mean())
+    except Exception:  # the student's params may be anything; the curve just has a gap
+        return float("nan"), float("nan")
+
+
+def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """The grader's own SGD loop around the student's network and gradient, from the grader's
+    initial parameters (written into the network's arrays) over the grader's batches; it also
+    records what training looked like (loss, step sizes, gradient norms) for feedback, and every
+    CURVE_EVERY steps the loss and accuracy on the batch about to be trained on (the training curve)."""
+    names = tuple(f"param_{k}" for k in PARAMS)
+    every = max(1, int(p.get("record_every", 50)))
+    curve: list[tuple[float, float]] = []
+    with rec.stage(*names, "loss_curve", "grad_norms", "step_norms"):
+        x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
+        t = np.eye(p["sizes"][2])[labels]
+        net = _network(ns, p, inputs)
+        step = _gradient_fn(ns, net)
+        lr = float(p["learning_rate"])
+        losses, grad_norms, step_norms = [], [], []
+        positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
+        for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
+            if i % CURVE_EVERY == 0:
+                curve.append(_measure(net.params, x[idx], t[idx]))
+            with step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
+                grads = step(net, x[idx], t[idx])
+            before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
+            for key in PARAMS:
+                if np.shape(grads[key]) != np.shape(net.params[key]):
+                    raise wire.ShapeMismatch(array=f"grads['{key}']", got_shape=np.shape(grads[key]),
+                                             expected_shape=np.shape(net.params[key]))
+                net.params[key] -= lr * grads[key]
+            grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in PARAMS))))
+            step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in PARAMS))))
+            if i % every == 0:
+                losses.append(float(net.loss(x[idx], t[idx])))
+        for key in PARAMS:
+            rec.put(f"param_{key}", net.params[key])
+        rec.put("loss_curve", np.array(losses))
+        rec.put("grad_norms", np.array(grad_norms))
+        rec.put("step_norms", np.array(step_norms))
+    if curve:  # also when training stopped early: the curve shows how far it got
+        rec.put("curve_loss", np.array([c[0] for c in curve]))
+        rec.put("curve_accuracy", np.array([c[1] for c in curve]))
