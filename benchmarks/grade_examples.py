@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO))
 from grader import pipeline, spec  # noqa: E402
 from grader.config import Settings  # noqa: E402
 from grader.inside import wire  # noqa: E402
-from grader.sandbox import Session  # noqa: E402
+from grader.sandbox import Sandbox  # noqa: E402
 from grader.types import Limits  # noqa: E402
 
 GRADER = str(Path(sys.executable).with_name("grader"))
@@ -29,7 +29,7 @@ def sandbox_start(settings: Settings, repeats: int = 10) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        with Session(Limits(), {}, settings) as session:
+        with Sandbox(Limits(), {}, settings) as session:
             session.send(wire.LOAD(limits=Limits().for_harness(), own_pid_namespace=not settings.unsafe_no_sandbox,
                                    files={}, skip=[], statements=[]))
             session.receive(30)

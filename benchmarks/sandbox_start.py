@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader.config import Settings  # noqa: E402
 from grader.inside import wire  # noqa: E402
-from grader.sandbox import Session, seccomp  # noqa: E402
+from grader.sandbox import Sandbox, seccomp  # noqa: E402
 from grader.types import Limits  # noqa: E402
 
 BARE = ["bwrap", "--unshare-all", "--unshare-user", "--ro-bind", "/", "/", "--die-with-parent", "--", "/bin/true"]
@@ -59,7 +59,7 @@ def bwrap(prefix: list[str] = (), filtered: bool = False) -> Callable[[], object
 
 def session(settings: Settings) -> Callable[[], object]:
     def run() -> None:
-        with Session(Limits(), {}, settings) as s:
+        with Sandbox(Limits(), {}, settings) as s:
             s.send(wire.LOAD(limits=Limits().for_harness(), own_pid_namespace=True, files={}, skip=[], statements=[]))
             s.receive(30)
     return run

@@ -1,5 +1,6 @@
-"""The core's layers as the tree shows them: no import cycle in grader/, nothing of the service,
-no module over 400 lines, and a harness that imports only what the sandbox is given.
+"""The layers as the tree shows them: no import cycle in grader/ or service/, nothing of the service in
+the core, no module over 400 lines, a harness that imports only what the sandbox is given, no page
+importing an API route, one file name per service module, every query in the store.
 
 The import graph is read from the source (ast), every import counted, also those inside
 functions; `inside.X` (how main.py names the harness inside the sandbox) is grader.inside.X.
@@ -13,6 +14,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 CORE = ("grader", "reference")
+SERVICE = ("service", "workers")
 
 
 def _module(path: Path) -> str:
@@ -36,8 +38,8 @@ def _imports(path: Path, known: set[str]) -> set[str]:
     return {"grader." + n if n.split(".")[0] == "inside" else n for n in found}
 
 
-def _graph() -> dict[str, set[str]]:
-    paths = [p for top in CORE for p in (REPO / top).rglob("*.py")]
+def _graph(tops: tuple[str, ...] = CORE) -> dict[str, set[str]]:
+    paths = [p for top in tops for p in (REPO / top).rglob("*.py")]
     known = {_module(p) for p in paths}
     known |= {n.removeprefix("grader.") for n in known if n.startswith("grader.inside")}
     return {_module(p): _imports(p, known) for p in paths}
@@ -97,7 +99,35 @@ def test_the_pure_steps_reach_no_subprocess_starting_module():
         assert not any(n.startswith("grader.sandbox") for n in reached), start
 
 
-def test_no_module_of_the_core_is_over_400_lines():
-    long = {str(p.relative_to(REPO)): n for top in CORE for p in (REPO / top).rglob("*.py")
+def test_no_module_of_the_core_or_the_service_is_over_400_lines():
+    long = {str(p.relative_to(REPO)): n for top in (*CORE, *SERVICE) for p in (REPO / top).rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
     assert long == {}
+
+
+def test_the_service_has_no_import_cycle_and_no_page_imports_an_api_route():
+    graph = _graph(SERVICE)
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+    pages = {m: sorted(n for n in imported if n.startswith("service.api"))
+             for m, imported in graph.items() if m.startswith("service.web")}
+    assert {m: n for m, n in pages.items() if n} == {}
+
+
+def test_no_two_modules_of_the_service_share_a_file_name():
+    """One name, one thing: `views.py` or `course.py` twice in service/ makes a reader guess which."""
+    names: dict[str, list[str]] = {}
+    for p in (REPO / "service").rglob("*.py"):
+        if p.name != "__init__.py" and "migrations" not in p.parts:
+            names.setdefault(p.name, []).append(str(p.relative_to(REPO)))
+    assert {n: where for n, where in names.items() if len(where) > 1} == {}
+
+
+def test_every_query_of_the_service_lives_in_the_store():
+    """Routes, pages, lifecycle and workers call store methods; only service/store/ (and the
+    migrations, the engine set-up and the models) import SQLAlchemy's query side or open a session."""
+    allowed = ("service.store", "service.migrations", "service.db", "service.models")
+    speaking = {m: sorted(n for n in imported if n.startswith("sqlalchemy") and not n.startswith("sqlalchemy.exc"))
+                for m, imported in _graph(SERVICE).items() if not m.startswith(allowed)}
+    sessions = {_module(p) for top in SERVICE for p in (REPO / top).rglob("*.py")
+                if not _module(p).startswith(allowed) and ".sessions" in p.read_text(encoding="utf-8")}
+    assert {m: n for m, n in speaking.items() if n} == {} and sessions == set()

@@ -7,6 +7,6 @@ host UID, staged interpreter, cgroup). What runs inside is grader/inside/.
 """
 
 from grader.sandbox.execution import Plan, execute
-from grader.sandbox.session import SandboxUnavailable, Session, SessionLost, sandbox_problem
+from grader.sandbox.session import Sandbox, SandboxLost, SandboxUnavailable, sandbox_problem
 
-__all__ = ["Plan", "SandboxUnavailable", "Session", "SessionLost", "execute", "sandbox_problem"]
+__all__ = ["Plan", "SandboxUnavailable", "Sandbox", "SandboxLost", "execute", "sandbox_problem"]

@@ -18,7 +18,7 @@ import numpy as np
 from grader.config import Settings
 from grader.extraction import Program
 from grader.inside import wire
-from grader.sandbox.session import Session, SessionLost
+from grader.sandbox.session import Sandbox, SandboxLost
 from grader.types import Cost, Execution, FileInput, Limits, ProbeOutcome, RunResult, UnitRun
 
 MARGIN = 5.0  # seconds the grader waits beyond a limit the harness enforces itself
@@ -44,7 +44,7 @@ def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path]
             _fail_all(result, unrun, {"code": "submission_timeout", "seconds": limits.wall_seconds})
             return result
         budget = replace(limits, wall_seconds=deadline - started)
-        with Session(budget, files, settings) as session:
+        with Sandbox(budget, files, settings) as session:
             try:
                 _load(session, program, skip, limits, result)
                 result.timings.setdefault("load", time.monotonic() - started)
@@ -75,7 +75,7 @@ class _Restart(Exception):
         self.statement = statement
 
 
-def _load(session: Session, program: Program, skip: set[int], limits: Limits, result: Execution) -> None:
+def _load(session: Sandbox, program: Program, skip: set[int], limits: Limits, result: Execution) -> None:
     session.send(wire.LOAD(
         limits=limits.for_harness() if not session.unsafe else {}, own_pid_namespace=not session.unsafe,
         files=session.files, skip=sorted(skip),
@@ -86,7 +86,7 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
     while True:
         try:
             header, _ = session.receive(limits.statement_seconds if last is not None else 30)
-        except SessionLost as lost:
+        except SandboxLost as lost:
             if last is None:
                 raise RuntimeError(f"the sandbox did not start: {session.output.decode(errors='replace')[-500:]}"
                                    ) from None
@@ -104,7 +104,7 @@ def _load(session: Session, program: Program, skip: set[int], limits: Limits, re
             return
 
 
-def _run(session: Session, run: UnitRun, result: Execution) -> None:
+def _run(session: Sandbox, run: UnitRun, result: Execution) -> None:
     started, cpu_before = time.monotonic(), session.cpu_seconds()
     arrays: dict[str, np.ndarray] = {}
     probes = []
@@ -120,7 +120,7 @@ def _run(session: Session, run: UnitRun, result: Execution) -> None:
             arrays["substitutes"] = np.frombuffer(run.substitutes, dtype=np.uint8)
         session.send(wire.RUN(unit=run.key, timeout=run.timeout, probes=probes), arrays)
         header, values = session.receive(run.timeout + MARGIN)
-    except SessionLost as lost:
+    except SandboxLost as lost:
         raise _Restart({"code": "lost", "reason": lost.reason}) from None
     if not wire.RESULT.of(header) or header.get("unit") != run.key:
         raise _Restart({"code": "lost", "reason": "garbled"})
@@ -195,8 +195,8 @@ def _fail_all(result: Execution, pending: list[UnitRun], failure: dict) -> None:
         result.runs[run.key] = _failed(run, failure)
 
 
-def _stop(session: Session) -> None:
+def _stop(session: Sandbox) -> None:
     try:
         session.send(wire.EXIT())
-    except SessionLost:
+    except SandboxLost:
         pass

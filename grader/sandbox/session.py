@@ -44,7 +44,7 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap cannot run here and the operator has not allowed unsandboxed grading."""
 
 
-class SessionLost(RuntimeError):
+class SandboxLost(RuntimeError):
     """The sandboxed process ended or stopped answering; `reason` says which."""
 
     def __init__(self, reason: str) -> None:
@@ -146,7 +146,7 @@ def unsafe_argv() -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-I", "-S", "-B", str(HARNESS_DIR / "main.py")], env
 
 
-class Session:
+class Sandbox:
     """A running sandboxed interpreter, spoken to in frames over two pipes."""
 
     def __init__(self, limits: Limits, files: dict[str, Path], settings: Settings) -> None:
@@ -230,7 +230,7 @@ class Session:
             self.proc.stdin.write(wire.encode(header, arrays))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise SessionLost("ended") from None
+            raise SandboxLost("ended") from None
 
     def receive(self, timeout: float) -> tuple[dict, dict[str, np.ndarray]]:
         """The next frame, within `timeout` seconds and the session's wall clock."""
@@ -240,14 +240,14 @@ class Session:
             while (frame := self._next_frame()) is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SessionLost("timeout")
+                    raise SandboxLost("timeout")
                 if sel.select(remaining):
                     try:
                         chunk = os.read(self._result, 1 << 20)
                     except BlockingIOError:
                         continue
                     if not chunk:
-                        raise SessionLost("ended")
+                        raise SandboxLost("ended")
                     self._buffer += chunk
         return frame
 
@@ -255,7 +255,7 @@ class Session:
         try:
             return wire.take_frame(self._buffer)
         except wire.WireError:
-            raise SessionLost("garbled") from None
+            raise SandboxLost("garbled") from None
 
     def close(self) -> None:
         """Kill the whole sandbox (its PID namespace dies with it) and release everything."""
@@ -279,7 +279,7 @@ class Session:
         if self._lease is not None:  # only now: every process of this UID is gone with the cgroup
             self._lease.release()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
