@@ -14,6 +14,8 @@ COPY reference ./reference
 COPY assignments ./assignments
 # editable: the grader finds assignments/ and reference/ beside its own source in /app
 RUN pip install --no-cache-dir -e .
+# the message catalogue parsed once here, so the (non-root) processes read its cache
+RUN python -c "from grader import catalogue; catalogue.table('messages')"
 
 # Not root: RLIMIT_NPROC (the fork-bomb cap) does not bind root, and bwrap needs no privileges.
 RUN useradd --create-home --uid 10001 grader

@@ -1,53 +1,33 @@
 """Feedback: turn a verdict's code and facts into a sentence a student can act on.
 
-Pure functions over the message catalogue, one TOML file per language in
-grader/messages/ (ja, en, ko, zh; the same keys in each), diagnoses included. Facts arrive
-already enriched (grader/explaining.py: the call that was made, the student's
-source line, where a missing name was imported from); a harness stop's facts
-arrive as data (grader/inside/wire.py), never read back from its wording.
+Pure functions over the message catalogue's tables `messages` and `outputs` (grader/catalogue.py:
+one gettext catalogue per language, ja, en, ko, zh, with the same keys in each). Facts arrive
+already enriched (grader/explaining.py: the call that was made, the student's source line, where
+a missing name was imported from); a harness stop's facts arrive as data (grader/inside/wire.py),
+never read back from its wording.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
 from typing import Any
 
-from grader.languages import DEFAULT, LANGUAGES
+from grader import catalogue
 
 Lang = str  # one of grader.languages.LANGUAGES
 
-CATALOGUE_DIR = Path(__file__).with_name("messages")
-
-
-def _catalogue(lang: Lang) -> dict[str, dict[str, str]]:
-    with open(CATALOGUE_DIR / f"{lang}.toml", "rb") as fh:
-        return tomllib.load(fh)
-
-
-def _by_key(table: str) -> dict[str, dict[Lang, str]]:
-    """key -> language -> text, keys in the English file's order."""
-    return {key: {lang: catalogue[table][key] for lang, catalogue in _CATALOGUES.items() if key in catalogue[table]}
-            for key in _CATALOGUES[DEFAULT][table]}
-
-
-_CATALOGUES = {lang: _catalogue(lang) for lang in LANGUAGES}
-MESSAGES: dict[str, dict[Lang, str]] = _by_key("messages")
-OUTPUT_LABELS: dict[str, dict[Lang, str]] = _by_key("outputs")
-DIAGNOSES: dict[str, dict[Lang, str]] = _by_key("diagnoses")   # grader/diagnoses: the mistake behind a failure
 _CELL = re.compile(r"cell (\d+)")
+_SPEC = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")  # a %-format placeholder with its conversion
 
 
 def output_label(name: str, kind: str, lang: Lang) -> str:
     """A probe output as the student knows it: `grad_W1` is grads['W1'], `param_b2` is params['b2'],
     `dx_2` is backward's dx on the second call."""
     if name.endswith("_2"):
-        template = OUTPUT_LABELS["second_call"].get(lang) or OUTPUT_LABELS["second_call"][DEFAULT]
-        return template.format(label=output_label(name[:-2], kind, lang))
+        return catalogue.text("outputs", "second_call", lang) % {"label": output_label(name[:-2], kind, lang)}
     for key in (f"{kind}:{name}", name):
-        if key in OUTPUT_LABELS:
-            return OUTPUT_LABELS[key].get(lang) or OUTPUT_LABELS[key][DEFAULT]
+        if key in catalogue.table("outputs"):
+            return catalogue.text("outputs", key, lang)
     for prefix, owner in (("grad_", "grads"), ("param_", "params")):
         if name.startswith(prefix):
             return f"{owner}['{name[len(prefix):]}']"
@@ -62,14 +42,17 @@ class _Facts(dict):
 def render(code: str, facts: dict[str, Any], lang: Lang) -> str:
     """One message; unknown codes fall back to the code itself, missing facts to '?'.
     A never-run cell's label (`cell 3`) is said in the message's language."""
-    template = MESSAGES.get(code, {}).get(lang) or MESSAGES.get(code, {}).get(DEFAULT) or code
+    try:
+        template = catalogue.text("messages", code, lang)
+    except KeyError:
+        template = code.replace("%", "%%")
     cell = _CELL.fullmatch(str(facts.get("cell", "")))
     if cell and code != "cell":
         facts = {**facts, "cell": render("cell", {"number": cell.group(1)}, lang)}
     try:
-        return template.format_map(_Facts(facts))
+        return template % _Facts(facts)
     except (ValueError, TypeError):  # a fact of an unexpected type for its format spec
-        return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", template).format_map(_Facts(facts))
+        return _SPEC.sub(r"%(\1)s", template) % _Facts(facts)
 
 
 def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
@@ -96,7 +79,7 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
         facts["why"] = "".join(render(w["code"], w, lang) for w in facts.get("why", []))
     hint = facts.get("hint")
     text = render(code, facts, lang)
-    if facts.get("cause") in MESSAGES:
+    if facts.get("cause") in catalogue.table("messages"):
         text += " — " + render(facts["cause"], facts, lang)
     if isinstance(hint, dict):
         text += " — " + render("not_defined", {**hint, "why": render(hint["why"]["code"], hint["why"], lang)}, lang)

@@ -11,10 +11,9 @@ import dataclasses
 
 import pytest
 
-from grader import pipeline
+from grader import catalogue, pipeline
 from grader.diagnoses import Diagnosis
 from grader.diagnoses.static import Source, findings
-from grader.feedback import DIAGNOSES
 from grader.languages import LANGUAGES
 from reference.mutants import MUTANTS
 from tests.notebooks import notebook_bytes, solution_cells
@@ -151,7 +150,7 @@ def test_every_catalogued_mistake_has_a_notebook_and_a_message_in_each_language(
     static = {"comparison_as_statement", "numpy_name_misspelt", "batch_size_wrong_expression", "self_outside_method",
               "fresh_layer_without_forward", "result_dict_rebuilt_in_loop"}
     assert {m.id for m in MUTANTS} | static == set(MISTAKES)
-    assert all(set(texts) == set(LANGUAGES) for texts in DIAGNOSES.values())
+    assert all(set(texts) == set(LANGUAGES) for texts in catalogue.table("diagnoses").values())
 
 
 @pytest.mark.parametrize("name", sorted(MISTAKES))

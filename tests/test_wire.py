@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.feedback import MESSAGES
+from grader import catalogue
 from grader.inside import wire
 from grader.inside.recorder import describe_exception
 from grader.languages import LANGUAGES
@@ -53,7 +53,7 @@ def test_each_harness_stop_crosses_as_its_code_and_facts_with_a_message_in_every
     assert wire.read_stop(header["error"]["stop"]) == {
         "code": "shape_mismatch", "facts": {"array": "grads['b1']", "got_shape": (100,), "expected_shape": (50,)}}
     for code in wire.STOPS:  # a stop's code is its message's key
-        assert set(MESSAGES[code]) == set(LANGUAGES), code
+        assert set(catalogue.table("messages")[code]) == set(LANGUAGES), code
 
 
 FORGED = [None, "not_backprop", {"code": "all_passed", "facts": {}}, {"code": ["not_backprop"], "facts": {}},

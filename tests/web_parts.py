@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import nbformat
 import pytest
 
+from grader import catalogue
 from grader.config import ASSIGNMENTS_DIR
-from service.web import i18n
 from tests.conftest import require, require_module
 from tests.notebooks import solution_cells
 from tests.service_parts import INSTRUCTOR, RedisServer, Stack, service_env, wait_until
@@ -67,7 +67,7 @@ def new_page(browser: Browser, stack: Stack, locale: str = "en-US", width: int =
 
 def sign_in(page: Page, token: str) -> None:
     page.goto("/signin")
-    page.get_by_label(re.compile("|".join(map(re.escape, i18n.MESSAGES["token"].values())))).fill(token)
+    page.get_by_label(re.compile("|".join(map(re.escape, catalogue.table("pages")["token"].values())))).fill(token)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(lambda url: "/signin" not in url)
 

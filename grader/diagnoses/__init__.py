@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grader import catalogue
 from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
 from grader.diagnoses.static import Finding, Source, findings
 from grader.expected import Expected
 from grader.extraction import Program
-from grader.feedback import DIAGNOSES, render
-from grader.languages import DEFAULT
+from grader.feedback import render
 from grader.probing import Probing
 from grader.scoring import ScoredCheck
 from grader.types import Assignment, RunResult, UnitSpec
@@ -31,16 +31,11 @@ class Diagnosis:
         """{"id", "message"} in the report's language; a static finding also says where it is."""
         facts = dict(self.facts)
         if "direction" in facts:
-            facts["direction"] = _text(f"direction_{facts['direction']}", lang)
-        message = _text(self.id, lang).format(**facts)
+            facts["direction"] = catalogue.text("diagnoses", f"direction_{facts['direction']}", lang)
+        message = catalogue.text("diagnoses", self.id, lang) % facts
         if "cell" in facts:
             message += render("where", facts, lang)
         return {"id": self.id, "message": message}
-
-
-def _text(key: str, lang: str) -> str:
-    texts = DIAGNOSES[key]
-    return texts.get(lang) or texts[DEFAULT]
 
 
 class Diagnoser:

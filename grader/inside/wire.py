@@ -198,8 +198,8 @@ FACT_KINDS: dict[str, Callable[[object], Any]] = {SECONDS: _seconds, COUNT: _cou
 
 
 class Stop(Exception):
-    """A probe stopped by the harness itself. `code` names the feedback message (the same key in
-    grader/messages/), `declared` its facts and their kinds; str() says it in English for the
+    """A probe stopped by the harness itself. `code` names the feedback message (its key in the
+    catalogue's table `messages`), `declared` its facts and their kinds; str() says it in English for the
     student's traceback, while the trusted side reads only `code` and the facts."""
 
     code: ClassVar[str]

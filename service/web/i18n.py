@@ -1,257 +1,19 @@
-"""Page language: the message catalogue of the web pages and the choice of language per request.
+"""Page language: the choice of language per request, and the pages' strings in it.
 
-Keyed by message, then language, like grader/feedback.py: every entry has a column for each of
-grader.languages.LANGUAGES (ja, en, ko, zh), and the switch offers all of them.
+The strings are the core's message catalogue, table `pages` (grader/catalogue.py); templates reach
+them through Jinja2's i18n extension (service/web/render.py), code through `translator`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from grader import languages
+from grader import catalogue, languages
 
-_NAMES = {"ja": "日本語", "en": "English", "ko": "한국어", "zh": "简体中文"}
-LANGUAGES: dict[str, str] = {code: _NAMES[code] for code in languages.LANGUAGES}   # code -> name in the switch
+LANGUAGES: dict[str, str] = {code: catalogue.text("pages", "language_name", code)  # code -> name in the switch
+                             for code in languages.LANGUAGES}
 DEFAULT = "en"
 COOKIE = "lang"
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "app_name": {"en": "nn-grader", "ja": "nn-grader", "ko": "nn-grader", "zh": "nn-grader"},
-    "skip_to_content": {"en": "Skip to content", "ja": "本文へ移動", "ko": "본문으로 건너뛰기", "zh": "跳到正文"},
-    "language": {"en": "Language", "ja": "言語", "ko": "언어", "zh": "语言"},
-    "change_language": {"en": "Change", "ja": "変更", "ko": "변경", "zh": "切换"},
-    "sign_in": {"en": "Sign in", "ja": "サインイン", "ko": "로그인", "zh": "登录"},
-    "sign_out": {"en": "Sign out", "ja": "サインアウト", "ko": "로그아웃", "zh": "退出登录"},
-    "token": {"en": "Your personal token", "ja": "個人トークン", "ko": "개인 토큰", "zh": "个人令牌"},
-    "token_help": {"en": "The token you received from your instructor (students) or the instructor token.",
-                   "ja": "教員から受け取ったトークン（学生）、または教員用トークンを入力してください。",
-                   "ko": "교수자에게 받은 토큰(학생) 또는 교수자용 토큰을 입력하세요.",
-                   "zh": "请输入教师发给你的令牌（学生），或教师令牌。"},
-    "bad_token": {"en": "This token is not valid.",
-                  "ja": "このトークンは無効です。",
-                  "ko": "유효하지 않은 토큰입니다.",
-                  "zh": "此令牌无效。"},
-    "bad_csrf": {"en": "The form expired or did not come from this site. Reload the page and try again.",
-                 "ja": "フォームの有効期限が切れたか、このサイトから送信されたものではありません。"
-                       "ページを再読み込みしてもう一度お試しください。",
-                 "ko": "양식이 만료되었거나 이 사이트에서 보낸 것이 아닙니다. 페이지를 새로 고친 뒤 다시 시도하세요.",
-                 "zh": "表单已过期，或并非来自本网站。请刷新页面后重试。"},
-    "not_found": {"en": "Not found.", "ja": "見つかりません。", "ko": "찾을 수 없습니다.", "zh": "未找到。"},
-    "signed_in_as": {"en": "Signed in as {name}",
-                     "ja": "{name} としてサインイン中",
-                     "ko": "{name}(으)로 로그인함",
-                     "zh": "已以 {name} 身份登录"},
-    "instructor": {"en": "Instructor", "ja": "教員", "ko": "교수자", "zh": "教师"},
-    # student pages
-    "assignments": {"en": "Assignments", "ja": "課題", "ko": "과제", "zh": "作业"},
-    "assignment": {"en": "Assignment", "ja": "課題", "ko": "과제", "zh": "作业"},
-    "best_score": {"en": "Best", "ja": "最高点", "ko": "최고 점수", "zh": "最高分"},
-    "latest_score": {"en": "Latest", "ja": "最新", "ko": "최근", "zh": "最新"},
-    "no_submission": {"en": "not submitted", "ja": "未提出", "ko": "미제출", "zh": "未提交"},
-    "open": {"en": "Open", "ja": "開く", "ko": "열기", "zh": "打开"},
-    "upload": {"en": "Submit a notebook", "ja": "ノートブックを提出", "ko": "노트북 제출", "zh": "提交笔记本"},
-    "choose_file": {"en": "Notebook file (.ipynb)",
-                    "ja": "ノートブックファイル（.ipynb）",
-                    "ko": "노트북 파일(.ipynb)",
-                    "zh": "笔记本文件（.ipynb）"},
-    "drop_here": {"en": "…or drop the .ipynb file here",
-                  "ja": "…または .ipynb ファイルをここにドロップ",
-                  "ko": "…또는 .ipynb 파일을 여기에 끌어다 놓으세요",
-                  "zh": "…或将 .ipynb 文件拖放到这里"},
-    "submit": {"en": "Submit", "ja": "提出", "ko": "제출", "zh": "提交"},
-    "status": {"en": "Status", "ja": "状態", "ko": "상태", "zh": "状态"},
-    "status_received": {"en": "Received", "ja": "受付済み", "ko": "접수됨", "zh": "已接收"},
-    "status_queued": {"en": "Queued", "ja": "待機中", "ko": "대기 중", "zh": "排队中"},
-    "status_running": {"en": "Grading", "ja": "採点中", "ko": "채점 중", "zh": "评分中"},
-    "status_done": {"en": "Done", "ja": "完了", "ko": "완료", "zh": "完成"},
-    "status_failed": {"en": "The grader failed; it will be looked at",
-                      "ja": "採点システムの障害です（確認します）",
-                      "ko": "채점 시스템에 장애가 발생했습니다(확인하겠습니다)",
-                      "zh": "评分系统出错（我们会检查）"},
-    "queue_position": {"en": "position {position} in the queue, about {eta} s to wait",
-                       "ja": "待ち順 {position} 番目、約 {eta} 秒",
-                       "ko": "대기 순서 {position}번째, 약 {eta}초 남음",
-                       "zh": "排队第 {position} 位，约需等待 {eta} 秒"},
-    "uploading": {"en": "Uploading…", "ja": "アップロード中…", "ko": "업로드 중…", "zh": "上传中…"},
-    "see_result": {"en": "See the result", "ja": "結果を見る", "ko": "결과 보기", "zh": "查看结果"},
-    "history": {"en": "Your attempts (newest first)",
-                "ja": "提出履歴（新しい順）",
-                "ko": "제출 기록(최신순)",
-                "zh": "提交记录（最新在前）"},
-    "no_history": {"en": "No attempts yet.",
-                   "ja": "まだ提出していません。",
-                   "ko": "아직 제출하지 않았습니다.",
-                   "zh": "尚未提交。"},
-    "submitted_at": {"en": "Submitted", "ja": "提出日時", "ko": "제출 시각", "zh": "提交时间"},
-    "score": {"en": "Score", "ja": "得点", "ko": "점수", "zh": "得分"},
-    "result": {"en": "Result", "ja": "結果", "ko": "결과", "zh": "结果"},
-    "total": {"en": "Total", "ja": "合計", "ko": "합계", "zh": "总分"},
-    "unit": {"en": "Part", "ja": "項目", "ko": "항목", "zh": "项目"},
-    "checks_failed": {"en": "What failed", "ja": "不合格の項目", "ko": "불합격 항목", "zh": "未通过的项目"},
-    "all_passed": {"en": "All checks passed.",
-                   "ja": "すべてのチェックに合格しました。",
-                   "ko": "모든 검사를 통과했습니다.",
-                   "zh": "所有检查均已通过。"},
-    "diagnosis": {"en": "Likely cause", "ja": "考えられる原因", "ko": "예상 원인", "zh": "可能的原因"},
-    "where_in_notebook": {"en": "{cell}, line {line}",
-                          "ja": "{cell} {line} 行目",
-                          "ko": "{cell} {line}번째 줄",
-                          "zh": "{cell} 第 {line} 行"},
-    "skipped_while_loading": {"en": "Skipped while loading your notebook",
-                              "ja": "読み込み時にスキップされたもの",
-                              "ko": "노트북을 읽는 중에 건너뛴 것",
-                              "zh": "读取笔记本时跳过的内容"},
-    "grading_error": {"en": "Your notebook could not be graded",
-                      "ja": "ノートブックを採点できませんでした",
-                      "ko": "노트북을 채점할 수 없었습니다",
-                      "zh": "无法为你的笔记本评分"},
-    "manual_part": {"en": "Written part (graded by hand)",
-                    "ja": "記述部分（手動採点）",
-                    "ko": "서술형 부분(수동 채점)",
-                    "zh": "书面部分（人工评分）"},
-    "comment": {"en": "Comment", "ja": "コメント", "ko": "코멘트", "zh": "评语"},
-    "plots": {"en": "Pictures", "ja": "図", "ko": "그림", "zh": "图"},
-    # upload errors
-    "err_file_type": {"en": "Only .ipynb notebook files can be submitted.",
-                      "ja": "提出できるのは .ipynb のノートブックファイルだけです。",
-                      "ko": "제출할 수 있는 것은 .ipynb 노트북 파일뿐입니다.",
-                      "zh": "只能提交 .ipynb 笔记本文件。"},
-    "err_too_large": {"en": "The file is larger than the {limit_mb} MB limit.",
-                      "ja": "ファイルが上限 {limit_mb} MB を超えています。",
-                      "ko": "파일이 제한 크기 {limit_mb} MB를 넘습니다.",
-                      "zh": "文件超过了 {limit_mb} MB 的上限。"},
-    "err_no_file": {"en": "Choose a notebook file first.",
-                    "ja": "先にノートブックファイルを選んでください。",
-                    "ko": "먼저 노트북 파일을 선택하세요.",
-                    "zh": "请先选择笔记本文件。"},
-    "err_rate": {"en": "Too many submissions; try again in {seconds} s.",
-                 "ja": "提出が多すぎます。{seconds} 秒後にもう一度お試しください。",
-                 "ko": "제출이 너무 많습니다. {seconds}초 후에 다시 시도하세요.",
-                 "zh": "提交次数过多，请 {seconds} 秒后再试。"},
-    "err_upload": {"en": "The upload failed: {detail}",
-                   "ja": "アップロードに失敗しました: {detail}",
-                   "ko": "업로드에 실패했습니다: {detail}",
-                   "zh": "上传失败：{detail}"},
-    "nothing_lost": {"en": "Nothing was submitted; your earlier attempts are unchanged.",
-                     "ja": "何も提出されていません。これまでの提出はそのままです。",
-                     "ko": "아무것도 제출되지 않았습니다. 이전 제출은 그대로입니다.",
-                     "zh": "没有提交任何内容；之前的提交保持不变。"},
-    # plots
-    "plot_gradient_title": {"en": "Gradient check: relative error of backprop vs numerical gradient",
-                            "ja": "勾配確認：誤差逆伝播と数値微分の相対誤差",
-                            "ko": "기울기 확인: 오차역전파법과 수치 미분의 상대 오차",
-                            "zh": "梯度确认：误差反向传播法与数值微分的相对误差"},
-    "plot_gradient_threshold": {"en": "threshold {threshold:g}",
-                                "ja": "しきい値 {threshold:g}",
-                                "ko": "기준값 {threshold:g}",
-                                "zh": "阈值 {threshold:g}"},
-    "plot_gradient_alt": {"en": "{param}: {error:.2g} ({verdict})",
-                          "ja": "{param}: {error:.2g}（{verdict}）",
-                          "ko": "{param}: {error:.2g} ({verdict})",
-                          "zh": "{param}：{error:.2g}（{verdict}）"},
-    "plot_gradient_missing": {"en": "{param}: not measured",
-                              "ja": "{param}: 測定できませんでした",
-                              "ko": "{param}: 측정할 수 없었습니다",
-                              "zh": "{param}：无法测量"},
-    "below_threshold": {"en": "below the threshold", "ja": "しきい値未満", "ko": "기준값 미만", "zh": "低于阈值"},
-    "above_threshold": {"en": "above the threshold", "ja": "しきい値超過", "ko": "기준값 초과", "zh": "超过阈值"},
-    "plot_training_title": {"en": "Training on the same batches: your network and the reference",
-                            "ja": "同じバッチでの学習：あなたのネットワークと参照実装",
-                            "ko": "같은 배치로 학습: 내 신경망과 참조 구현",
-                            "zh": "用相同批次训练：你的神经网络与参考实现"},
-    "plot_step": {"en": "step", "ja": "ステップ", "ko": "스텝", "zh": "步"},
-    "plot_loss": {"en": "loss", "ja": "損失", "ko": "손실", "zh": "损失"},
-    "plot_accuracy": {"en": "batch accuracy", "ja": "バッチ精度", "ko": "배치 정확도", "zh": "批次精度"},
-    "plot_yours": {"en": "yours", "ja": "あなた", "ko": "내 구현", "zh": "你的"},
-    "plot_reference": {"en": "reference", "ja": "参照実装", "ko": "참조 구현", "zh": "参考实现"},
-    "plot_training_alt": {"en": "Loss from {s_first} to {s_last} (reference {r_first} to {r_last}); batch "
-                                "accuracy at the end {s_acc} (reference {r_acc}), over {steps} steps.",
-                          "ja": "損失 {s_first} → {s_last}（参照実装 {r_first} → {r_last}）、"
-                                "最後のバッチ精度 {s_acc}（参照実装 {r_acc}）、{steps} ステップ。",
-                          "ko": "손실 {s_first} → {s_last}(참조 구현 {r_first} → {r_last}), 마지막 "
-                                "배치 정확도 {s_acc}(참조 구현 {r_acc}), {steps} 스텝.",
-                          "zh": "损失 {s_first} → {s_last}（参考实现 {r_first} → {r_last}），"
-                                "最后的批次精度 {s_acc}（参考实现 {r_acc}），共 {steps} 步。"},
-    # instructor pages
-    "gradebook": {"en": "Gradebook", "ja": "成績一覧", "ko": "성적표", "zh": "成绩册"},
-    "student": {"en": "Student", "ja": "学生", "ko": "학생", "zh": "学生"},
-    "class_mean": {"en": "Class mean", "ja": "クラス平均", "ko": "반 평균", "zh": "班级平均"},
-    "sort_hint": {"en": "Column headers sort the table.",
-                  "ja": "列見出しで並べ替えできます。",
-                  "ko": "열 제목을 누르면 표가 정렬됩니다.",
-                  "zh": "点击列标题可排序。"},
-    "histogram": {"en": "Distribution of totals", "ja": "合計点の分布", "ko": "총점 분포", "zh": "总分分布"},
-    "histogram_alt": {"en": "{count} students scored {low:g}–{high:g}",
-                      "ja": "{low:g}〜{high:g} 点: {count} 人",
-                      "ko": "{low:g}~{high:g}점: {count}명",
-                      "zh": "{low:g}–{high:g} 分：{count} 人"},
-    "students_count": {"en": "students", "ja": "人", "ko": "명", "zh": "人"},
-    "common_failures": {"en": "Most common failures",
-                        "ja": "よくある不合格",
-                        "ko": "자주 불합격하는 항목",
-                        "zh": "常见的未通过项目"},
-    "n_students": {"en": "{count} students", "ja": "{count} 人", "ko": "{count}명", "zh": "{count} 人"},
-    "n_students_one": {"en": "1 student", "ja": "1 人", "ko": "1명", "zh": "1 人"},
-    "download_csv": {"en": "Download the gradebook (CSV)",
-                     "ja": "成績一覧をダウンロード（CSV）",
-                     "ko": "성적표 내려받기(CSV)",
-                     "zh": "下载成绩册（CSV）"},
-    "regrade": {"en": "Regrade", "ja": "再採点", "ko": "재채점", "zh": "重新评分"},
-    "regrade_all": {"en": "Regrade all latest submissions",
-                    "ja": "最新の提出をすべて再採点",
-                    "ko": "최신 제출을 모두 재채점",
-                    "zh": "重新评分所有最新提交"},
-    "regrade_queued": {"en": "{count} submission(s) queued for regrading.",
-                       "ja": "{count} 件を再採点待ちにしました。",
-                       "ko": "{count}건을 재채점 대기열에 넣었습니다.",
-                       "zh": "已将 {count} 份提交加入重新评分队列。"},
-    "roster": {"en": "Roster", "ja": "名簿", "ko": "명단", "zh": "名单"},
-    "import_roster": {"en": "Import the roster (CSV: id,name,email)",
-                      "ja": "名簿の取り込み（CSV: id,name,email）",
-                      "ko": "명단 가져오기(CSV: id,name,email)",
-                      "zh": "导入名单（CSV：id,name,email）"},
-    "import": {"en": "Import", "ja": "取り込む", "ko": "가져오기", "zh": "导入"},
-    "tokens_once": {"en": "New tokens (shown only once):",
-                    "ja": "新しいトークン（一度だけ表示）：",
-                    "ko": "새 토큰(한 번만 표시됨):",
-                    "zh": "新令牌（仅显示一次）："},
-    "in_progress": {"en": "Submissions in progress",
-                    "ja": "採点中・待機中の提出",
-                    "ko": "채점 중·대기 중인 제출",
-                    "zh": "评分中和排队中的提交"},
-    "workers": {"en": "Workers alive", "ja": "稼働中のワーカー", "ko": "작동 중인 워커", "zh": "运行中的工作进程"},
-    "grader_failures": {"en": "Failures of the grader",
-                        "ja": "採点システムの障害",
-                        "ko": "채점 시스템 장애",
-                        "zh": "评分系统故障"},
-    "none": {"en": "None.", "ja": "ありません。", "ko": "없습니다.", "zh": "无。"},
-    "notebook": {"en": "Submitted notebook",
-                 "ja": "提出されたノートブック",
-                 "ko": "제출한 노트북",
-                 "zh": "提交的笔记本"},
-    "report": {"en": "Report", "ja": "採点結果", "ko": "채점 결과", "zh": "评分结果"},
-    "manual_grading": {"en": "Manual grading", "ja": "手動採点", "ko": "수동 채점", "zh": "人工评分"},
-    "manual_score": {"en": "Manual score", "ja": "手動採点の得点", "ko": "수동 채점 점수", "zh": "人工评分得分"},
-    "save": {"en": "Save", "ja": "保存", "ko": "저장", "zh": "保存"},
-    "saved": {"en": "Saved.", "ja": "保存しました。", "ko": "저장했습니다.", "zh": "已保存。"},
-    "written_cells": {"en": "Written answers", "ja": "記述の回答", "ko": "서술형 답안", "zh": "书面回答"},
-    "no_written_cells": {"en": "No written answers found.",
-                         "ja": "記述の回答は見つかりませんでした。",
-                         "ko": "서술형 답안을 찾지 못했습니다.",
-                         "zh": "未找到书面回答。"},
-    "auto_score": {"en": "Automatic", "ja": "自動採点", "ko": "자동 채점", "zh": "自动评分"},
-    "overview": {"en": "Overview", "ja": "概要", "ko": "개요", "zh": "概览"},
-    "failed_cell": {"en": "a check failed here",
-                    "ja": "ここでチェックが失敗",
-                    "ko": "여기서 검사가 실패했습니다",
-                    "zh": "此处有检查未通过"},
-    "output_truncated": {"en": "[output truncated]", "ja": "[出力を省略]", "ko": "[출력 생략]", "zh": "[输出已省略]"},
-    "submission": {"en": "Submission", "ja": "提出", "ko": "제출", "zh": "提交"},
-    "worker": {"en": "Worker", "ja": "ワーカー", "ko": "워커", "zh": "工作进程"},
-    "last_seen": {"en": "Last seen", "ja": "最終確認", "ko": "마지막 확인", "zh": "最后在线"},
-    "error": {"en": "Error", "ja": "エラー", "ko": "오류", "zh": "错误"},
-}
 
 
 def negotiate(accept_language: str | None, cookie: str | None) -> str:
@@ -261,10 +23,12 @@ def negotiate(accept_language: str | None, cookie: str | None) -> str:
     return languages.from_accept_language(accept_language, DEFAULT)
 
 
+def gettext(lang: str) -> Callable[[str], str]:
+    """The text of a key in one language, as gettext gives a msgid's (a key missing in a language is English)."""
+    return lambda key: catalogue.text("pages", key, lang)
+
+
 def translator(lang: str) -> Callable[..., str]:
-    """`t(key, **facts)` for one language; a key missing in a language falls back to English."""
-    def t(key: str, **facts: Any) -> str:
-        entry = MESSAGES[key]
-        text = entry.get(lang) or entry[DEFAULT]
-        return text.format(**facts) if facts else text
-    return t
+    """`t(key, **facts)` for one language, for pages' texts made in code (pictures, flash messages)."""
+    text = gettext(lang)
+    return lambda key, **facts: text(key) % facts

@@ -1,5 +1,9 @@
 """Rendering pages: Jinja2 (autoescape on) with the request's language, session and security headers.
 
+Templates say their strings with `_('key', fact=value)` (Jinja2's i18n extension, newstyle): the
+catalogue's page text in the request's language with the facts put in, escaped like every other
+value (the text too: a translation is data, not markup).
+
 Every page gets a strict Content-Security-Policy (scripts and styles only from /static, nothing from
 elsewhere), no caching, and no framing by other sites. Errors raised while answering a page route
 (404, a refused CSRF token, sign-in needed) become HTML pages in the user's language.
@@ -7,6 +11,7 @@ elsewhere), no caching, and no framing by other sites. Errors raised while answe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -15,15 +20,26 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from service.web import i18n, signin
 
 HERE = Path(__file__).resolve().parent
-TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
-                        trim_blocks=True, lstrip_blocks=True)
+LOADER = FileSystemLoader(HERE / "templates")
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+@functools.cache
+def templates(lang: str) -> Environment:
+    """The templates in one language: the gettext callables are an environment's globals, so one per language."""
+    environment = Environment(loader=LOADER, autoescape=select_autoescape(default=True), trim_blocks=True,
+                              lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    text = i18n.gettext(lang)
+    environment.install_gettext_callables(lambda key: escape(text(key)),
+                                          lambda one, many, n: escape(text(one if n == 1 else many)), newstyle=True)
+    return environment
 
 
 def language(request: Request) -> str:
@@ -41,11 +57,11 @@ def protect(response: Response, csp: str = PAGE_CSP) -> Response:
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A full page: the template with the language, its translator, the session and the language switch."""
+    """A full page: the template in the request's language, with the session and the language switch."""
     lang = language(request)
     visit = signin.current(request)
-    body = TEMPLATES.get_template(template).render(
-        request=request, lang=lang, t=i18n.translator(lang), languages=i18n.LANGUAGES, who=visit.principal,
+    body = templates(lang).get_template(template).render(
+        request=request, lang=lang, languages=i18n.LANGUAGES, who=visit.principal,
         csrf=visit.csrf, csrf_field=signin.CSRF_FIELD, here=request.url.path, **context)
     response = HTMLResponse(body, status_code=status)
     if signin.is_new(request):
