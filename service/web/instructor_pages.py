@@ -112,12 +112,13 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
     recorded = services.store.result(sub.id)
     report = recorded.report if recorded else None
     student = services.store.student(sub.student)
+    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub)
     t = render.translate(request)
     return render.page(request, "instructor_submission.html", submission=sub, report=report,
                        title=spec.title_in(lang), student_name=student.name if student else sub.student,
                        answers=written.answers(sub.notebook, spec.manual.headings), manual_points=spec.manual.points,
                        message=t(message) if message in ("saved",) else "",
-                       **report_pane.context(services, sub.id, report, services.store.manual_grade(sub.id), lang, t))
+                       **report_pane.context(services, sub.id, report, manual, lang, t))
 
 
 @router.get("/submissions/{submission_id}/notebook")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader import curves
-from service.models import ManualGrade
+from service.grades import ManualMark
 from service.services import Services
 from service.web import plots, report_view
 
@@ -32,7 +32,7 @@ def picture(services: Services, report: dict, kind: str, t: Callable[..., str]) 
     return draw(with_reference(services, report), t) if draw else None
 
 
-def context(services: Services, submission_id: str, report: dict | None, manual: ManualGrade | None,
+def context(services: Services, submission_id: str, report: dict | None, manual: ManualMark | None,
             lang: str, t: Callable[..., str]) -> dict:
     """What _report.html needs: rows per unit (and those that failed), notes, the pictures, the manual grade."""
     if report is None:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from service import uploads
+from service import grades, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
 from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
@@ -95,11 +95,10 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     title = installed_assignment(services, submission.assignment).title_in(lang)
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
+    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission)
     return render.page(request, "result.html", submission=submission, title=title,
                        finished=submission.status in FINISHED, phases=PHASES, report=report,
-                       **report_pane.context(services, submission.id, report,
-                                             services.store.manual_grade(submission.id), lang,
-                                             render.translate(request)))
+                       **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
 
 @router.get("/submissions/{submission_id}/status")
