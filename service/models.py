@@ -150,3 +150,17 @@ class Worker(Base):
     concurrency: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
+
+
+class Rendering(Base):
+    """What a page shows of a submission that is costly to make (its notebook view, a report's picture in one
+    language), made once outside any request and read by every view; `made_from` is the digest of what it
+    was made from (a report), so a regrade's new report is never shown an old picture."""
+
+    __tablename__ = "renderings"
+    submission_id: Mapped[str] = mapped_column(String(32), ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)   # "notebook", "plot:training:ja"
+    made_from: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)                            # JSON
+    made_at: Mapped[datetime]

@@ -16,7 +16,7 @@ from service.auth import Principal
 from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
-from service.web import render, report_pane
+from service.web import prepared, render, report_pane
 from service.web.signin import Csrf, StudentViewer, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
@@ -112,7 +112,8 @@ def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
     submission = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(submission.id)
-    figure = report_pane.picture(services, recorded.report, kind, render.translate(request)) if recorded else None
+    figure = (prepared.picture(services.store, submission.id, recorded.report, kind, render.language(request))
+              if recorded else None)
     if figure is None:
         raise HTTPException(404)
     return render.svg_response(figure.svg)
