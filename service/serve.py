@@ -26,12 +26,16 @@ def run(args: argparse.Namespace) -> int:
 
     from service import bootstrap, demo
     from service.app import create_app
-    from service.processes import Processes, start_redis, start_worker
+    from service.processes import Processes, redacted, start_redis, start_worker
     from service.queue import CeleryPublisher, celery_app
-    from service.settings import ServiceSettings
+    from service.settings import ServiceSettings, SettingsError
 
     signal.signal(signal.SIGTERM, _interrupt)   # uvicorn takes over while it runs, and re-raises after
-    settings = ServiceSettings.from_env()
+    os.umask(bootstrap.PRIVATE_UMASK)            # the records, the broker's files: this user's alone
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as err:
+        raise SystemExit(f"grader serve: {err}") from None
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
     processes = Processes()
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         publisher = CeleryPublisher(celery_app(settings))
         students = demo.load(store, publisher, settings) if not args.no_demo and demo.wanted(store) else []
         app = create_app(settings, publisher)
-        _welcome(args, settings, instructor, students)
+        _welcome(args, settings, instructor, students, redacted(settings.broker_url))
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     except KeyboardInterrupt:
         pass
@@ -58,15 +62,16 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _welcome(args, settings, instructor: str | None, students) -> None:
+def _welcome(args, settings, instructor: str | None, students, broker: str) -> None:
+    """What an operator needs to start; tokens go to this terminal only (shown once, kept by no log file)."""
     url = f"http://{args.host}:{args.port}"
     lines = [f"nn-grader is starting at {url}  (API docs: {url}/docs)",
              f"data: {settings.data_dir}   database: {settings.database_url.split('@')[-1]}",
-             f"broker: {settings.broker_url}   workers: {args.workers}",
-             f"instructor token: {instructor}" if instructor else
+             f"broker: {broker}   workers: {args.workers}",
+             f"instructor token (shown once, keep it): {instructor}" if instructor else
              "instructor token: the one printed at first start (or GRADER_INSTRUCTOR_TOKEN)"]
     if students:
-        lines.append("demo students (their example notebooks are being graded):")
+        lines.append("demo students (tokens shown once; their example notebooks are being graded):")
         lines += [f"  {s.id:12} token: {s.token}" for s in students if s.token]
         lines.append(f'try: curl -H "Authorization: Bearer <token>" {url}/api/submissions')
     lines.append("Ctrl-C stops everything.")
