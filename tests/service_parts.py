@@ -201,11 +201,11 @@ class Stack:
 
         return Store(make_engine(self.env["GRADER_DATABASE_URL"]))
 
-    def start_api(self) -> None:
+    def start_api(self, timeout: float = 30) -> None:
         self.processes.start([sys.executable, "-m", "grader.cli", "serve", "--no-demo", "--workers",
                               str(self.serve_workers), "--host", self.host, "--port", str(self.port)],
                              env=self.env, log=self.log_dir / "serve.log")
-        wait_until(lambda: _answers(self.url), 30, "the API to answer")
+        wait_until(lambda: _answers(self.url), timeout, "the API to answer")
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""

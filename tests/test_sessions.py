@@ -77,7 +77,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.pop(private)
     stack = Stack(env, logs, host="0.0.0.0", serve_workers=1)
     try:
-        stack.start_api()
+        stack.start_api(timeout=120)   # it starts its redis and a worker too, on a busy machine
         yield stack
     finally:
         stack.processes.stop(timeout=5)
@@ -206,7 +206,7 @@ def test_token_guessing_is_throttled_per_address_and_overall_in_every_api_proces
     # a second API process on the same database sees the same count
     second = Stack({**service.env, "GRADER_DATA_DIR": str(tmp_path / "var")}, tmp_path, host="0.0.0.0")
     try:
-        second.start_api()
+        second.start_api(timeout=120)
         tried = []
         for address in ("127.0.0.2", "127.0.0.3"):
             transport = httpx.HTTPTransport(local_address=address)
@@ -364,7 +364,7 @@ def test_a_new_instructor_token_ends_old_sessions_and_a_metrics_token_guards_met
     rotated = "rotated-instructor-token-0123456789"
     service.processes.stop(timeout=10)
     service.env.update(GRADER_INSTRUCTOR_TOKEN=rotated, GRADER_METRICS_TOKEN="metrics-token-for-this-test-only")
-    service.start_api()
+    service.start_api(timeout=120)
     assert teacher.request("GET", "/instructor").status_code == 303       # before: 200 for up to 12 h
     with httpx.Client(base_url=service.url) as c:
         assert c.get("/api/assignments", headers={"Authorization": f"Bearer {instructor}"}).status_code == 401
