@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from grader.reports import _cell as spreadsheet_text  # the CLI's CSV neutraliser: one rule for every CSV
+from grader.reports import csv_cell  # the CLI's CSV neutraliser: one rule for every cell of every CSV
 from service.models import Assignment
 from service.store import Counted, GivenManualGrade, Store
 
@@ -96,15 +96,16 @@ def to_csv(grades: list[GradeRow], units: list[str], with_manual: bool = False) 
     comment, the submission it was given on and the total (the instructor's gradebook)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student_id", "student_name", *CLI_COLUMNS, *units, "status",
-                     *(MANUAL_COLUMNS if with_manual else ())])
+    lines = [["student_id", "student_name", *CLI_COLUMNS, *units, "status", *(MANUAL_COLUMNS if with_manual else ())]]
     for r in grades:
         c = r.counted
-        line = [r.student, r.name, *([spreadsheet_text(c.filename), f"{c.score:g}", f"{c.max_score:g}", c.seed,
-                                      spreadsheet_text(c.error or "")] if c else [""] * len(CLI_COLUMNS)),
+        line = [r.student, r.name, *([c.filename, f"{c.score:g}", f"{c.max_score:g}", c.seed, c.error or ""]
+                                     if c else [""] * len(CLI_COLUMNS)),
                 *(f"{c.unit_scores[u]:g}" if c and u in c.unit_scores else "" for u in units), r.status]
         if with_manual:
             line += [f"{r.manual.score:g}" if r.manual else "", r.manual.comment if r.manual else "",
                      r.manual.given_on if r.manual else "", f"{r.total:g}" if r.total is not None else ""]
-        writer.writerow(line)
+        lines.append(line)
+    for line in lines:
+        writer.writerow([csv_cell(cell) for cell in line])
     return out.getvalue()

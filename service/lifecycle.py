@@ -25,7 +25,7 @@ from typing import Protocol
 
 from grader import pipeline
 from service import assignments, summaries
-from service.models import DONE, FAILED, RECEIVED, Result, Submission, now
+from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
 
@@ -83,6 +83,14 @@ def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[
             publisher.send(submission_id)
             resent.append(submission_id)
     return resent
+
+
+def resend_waiting(store: Store, publisher: Publisher) -> list[str]:
+    """After the broker or a worker process died: publish again every queued submission and every running one
+    whose worker process on this machine is gone (the messages they held may be lost or stuck unacknowledged).
+    A duplicate is harmless: `claim` lets one delivery grade; the ids sent."""
+    return [i for i, status, worker in store.waiting()
+            if (status == QUEUED or _abandoned(worker)) and publisher.send(i)]
 
 
 # --- the worker side ------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_a_database_from_before_the_summaries_gets_them_from_its_reports(databas
     config.set_main_option("script_location", str(db.MIGRATIONS))
     with engine.connect() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0003_integrity")
+        command.upgrade(config, "0003_sessions")
         conn.commit()
     store = Store(engine)
     with engine.begin() as conn:
@@ -105,7 +105,7 @@ def test_a_database_from_before_the_summaries_gets_them_from_its_reports(databas
 
 
 def _legacy_results():
-    """The results table as migration 0003 left it (no summary columns)."""
+    """The results table as the migrations before 0004 left it (no summary columns)."""
     return Table("results", MetaData(), Column("id", Integer, primary_key=True), Column("submission_id", String(32)),
                  Column("score", Float), Column("max_score", Float), Column("unit_scores", JSON),
                  Column("report", JSON), Column("grading_seconds", Float), Column("grader_version", String(40)),

@@ -90,6 +90,13 @@ class SubmissionStates:
                 Submission.id == submission_id, Submission.status == RUNNING)).one_or_none()
         return RunningAttempt(*row) if row else None
 
+    def waiting(self) -> list[tuple[str, str, str | None]]:
+        """(id, status, worker) of every submission queued or running, the longest waiting first."""
+        with self.sessions() as s:
+            return [tuple(row) for row in s.execute(
+                select(Submission.id, Submission.status, Submission.worker)
+                .where(Submission.status.in_((QUEUED, RUNNING))).order_by(Submission.received_at))]
+
     def stale(self, before: datetime) -> list[str]:
         """Ids of the submissions in received, queued or running since before `before`."""
         with self.sessions() as s:

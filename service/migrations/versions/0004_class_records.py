@@ -3,7 +3,7 @@ grading error; its scores it had already), backfilled here from the stored repor
 worker uses at record time; indexes for choosing each student's counting submission and for the queue.
 
 Revision ID: 0004_class
-Revises: 0003_integrity
+Revises: 0003_sessions
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from service import summaries
 
 revision = "0004_class"
-down_revision = "0003_integrity"
+down_revision = "0003_sessions"
 branch_labels = None
 depends_on = None
 
