@@ -161,7 +161,7 @@ def redis_argv(directory: Path, port: int) -> list[str]:
 
 def redis_url(directory: Path, port: int) -> str:
     """The private broker's URL, its password included (what the API and the workers are given)."""
-    return f"redis://:{_password(directory / 'redis.conf')}@127.0.0.1:{port}/0"
+    return f"redis://:{_password(redis_config(directory))}@127.0.0.1:{port}/0"
 
 
 def start_redis(processes: Processes, directory: Path, port: int | None = None) -> str:
