@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from service import assignments, auth
+from service import assignments, auth, queue
 from service.db import make_engine, migrate
 from service.settings import ServiceSettings
 from service.store import Store
@@ -28,7 +28,10 @@ def private_data_dir(data_dir: Path) -> None:
 
 
 def open_store(settings: ServiceSettings) -> Store:
-    """The store on a migrated database with the assignments folder registered (idempotent)."""
+    """The store on a migrated database with the assignments folder registered (idempotent); every start (API,
+    worker, `grader serve`) comes here first, so settings unsafe for these assignments stop it here."""
+    specs = assignments.specs(settings.assignments_dir)
+    queue.refuse_short_requeue(settings.requeue_after, {n: a.limits.wall_seconds for n, a in specs.items()})
     private_data_dir(settings.data_dir)
     engine = make_engine(settings.database_url)
     migrate(engine)

@@ -1,12 +1,22 @@
-"""`grader serve`: the whole service in one process group (redis, workers, API); Ctrl-C stops all of it."""
+"""`grader serve`: the whole service (a private redis, the worker, the API), each child supervised and
+restarted if it dies; Ctrl-C stops all of it."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:       # the service is imported only when `serve` runs (the CLI starts fast)
+    from service.lifecycle import Publisher
+    from service.store import Store
+
+log = logging.getLogger("grader.serve")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,15 +32,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from service import bootstrap, demo
-    from service.app import create_app
-    from service.processes import Processes, redacted, start_redis, start_worker
+    from service.processes import (
+        Processes,
+        Supervisor,
+        api_argv,
+        free_port,
+        redacted,
+        redis_argv,
+        redis_url,
+        wait_for_redis,
+        worker_argv,
+    )
     from service.queue import CeleryPublisher, celery_app
     from service.settings import ServiceSettings, SettingsError
 
-    signal.signal(signal.SIGTERM, _interrupt)   # uvicorn takes over while it runs, and re-raises after
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _interrupt)
     os.umask(bootstrap.PRIVATE_UMASK)            # the records, the broker's files: this user's alone
     try:
         settings = ServiceSettings.from_env()
@@ -42,20 +60,36 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = bootstrap.open_store(settings)
         instructor = bootstrap.ensure_instructor(store, settings)
+        supervisor = Supervisor(processes, restarted=lambda name: _resend(store, publisher, name))
         if not settings.broker_url:
-            settings = replace(settings, broker_url=start_redis(processes, settings.data_dir / "redis"))
+            redis_dir, port = settings.data_dir / "redis", free_port()
+            argv = redis_argv(redis_dir, port)
+            url = redis_url(redis_dir, port)
+            supervisor.start("redis-server", argv, ready=lambda: wait_for_redis(url))
+            settings = replace(settings, broker_url=url)
+        env = {**os.environ, **settings.environ()}
         if args.workers > 0:
-            start_worker(processes, args.workers, {**os.environ, **settings.environ()})
+            supervisor.start("worker", worker_argv(args.workers), env)
         publisher = CeleryPublisher(celery_app(settings))
         students = demo.load(store, publisher, settings) if not args.no_demo and demo.wanted(store) else []
-        app = create_app(settings, publisher)
+        supervisor.start("api", api_argv(args.host, args.port), env)
         _welcome(args, settings, instructor, students, redacted(settings.broker_url))
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        supervisor.watch(threading.Event())
     except KeyboardInterrupt:
         pass
     finally:
         processes.stop()
     return 0
+
+
+def _resend(store: Store, publisher: Publisher, restarted: str) -> None:
+    """After the broker or a worker came back: what they held is published again (claim grades it once)."""
+    if restarted != "api":
+        from service import lifecycle
+
+        resent = lifecycle.resend_waiting(store, publisher)
+        if resent:
+            log.warning("re-published %d submission(s) waiting since %s went down", len(resent), restarted)
 
 
 def _interrupt(signum, frame) -> None:

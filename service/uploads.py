@@ -58,11 +58,13 @@ def check_filename(filename: str) -> None:
 
 
 def check_rate(services: Services, student: str) -> None:
-    """At most `submissions_per_minute` per student; 429 with the seconds until the next one is allowed."""
+    """At most `submissions_per_minute` upload attempts per student, refused ones included (an invalid
+    notebook costs its try too), counted and checked in one atomic step; 429 with the seconds until the
+    next one is allowed (a 429 itself is not counted)."""
     limit = services.settings.submissions_per_minute
-    recent = services.store.received_since(student, now() - timedelta(minutes=1))
-    if len(recent) >= limit:
-        wait = 60 - (now() - recent[-limit]).total_seconds()
+    oldest = services.store.admit_upload(student, now() - timedelta(minutes=1), limit)
+    if oldest is not None:
+        wait = 60 - (now() - oldest).total_seconds()
         raise HTTPException(429, f"at most {limit} submissions a minute; try again shortly",
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})
 

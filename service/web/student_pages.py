@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from service import uploads
+from service import grades, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
 from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
-from service.web import render, report_pane, signin
+from service.web import prepared, render, report_pane, signin
 from service.web.signin import Csrf, StudentViewer, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
@@ -97,11 +97,10 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     title = installed_assignment(services, submission.assignment).title_in(lang)
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
+    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission)
     return render.page(request, "result.html", submission=submission, title=title,
                        finished=submission.status in FINISHED, phases=PHASES, report=report,
-                       **report_pane.context(services, submission.id, report,
-                                             services.store.manual_grade(submission.id), lang,
-                                             render.translate(request)))
+                       **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
 
 @router.get("/submissions/{submission_id}/status")
@@ -115,7 +114,8 @@ def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
     submission = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(submission.id)
-    figure = report_pane.picture(services, recorded.report, kind, render.translate(request)) if recorded else None
+    figure = (prepared.picture(services.store, submission.id, recorded.report, kind, render.language(request))
+              if recorded else None)
     if figure is None:
         raise HTTPException(404)
     return render.svg_response(figure.svg)

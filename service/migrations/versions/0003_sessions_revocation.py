@@ -1,14 +1,14 @@
 """Revocable sessions and the token-guessing throttle: a session generation per principal, failed sign-ins.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0003_sessions
+Revises: 0003_views
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0003_sessions"
+down_revision = "0003_views"
 branch_labels = None
 depends_on = None
 
