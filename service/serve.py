@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
         supervisor = Supervisor(processes, restarted=lambda name: _resend(store, publisher, name))
         if not settings.broker_url:
             redis_dir, port = settings.data_dir / "redis", free_port()
-            redis_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            argv = redis_argv(redis_dir, port)
             url = redis_url(redis_dir, port)
-            supervisor.start("redis-server", redis_argv(redis_dir, port), ready=lambda: wait_for_redis(url))
+            supervisor.start("redis-server", argv, ready=lambda: wait_for_redis(url))
             settings = replace(settings, broker_url=url)
         env = {**os.environ, **settings.environ()}
         if args.workers > 0:
