@@ -75,6 +75,7 @@ def gradient_drawing(report: dict) -> str | None:
     ax = fig.add_subplot()
     ax.bar(params, shown, color=[BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors])
     ax.set_yscale("log")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     if threshold:
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
     ax.set_ylim(min(min(shown), threshold or 1) / 10, max(max(shown), threshold or 1) * 10)
