@@ -93,7 +93,8 @@ class _Judge:
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected = Expected(assignment, settings) if expected is None else expected
         self.explainer = Explainer(notebook, program, asked, execution)
-        self.diagnoser = Diagnoser(assignment, program, asked.defs.names, asked.defs.imported) if diagnose else None
+        self.diagnoser = (Diagnoser(assignment, program, asked.defs.names, asked.defs.imported, self.expected)
+                          if diagnose else None)
         self.diagnosis_seconds = 0.0   # part of the checks' time
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:

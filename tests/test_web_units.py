@@ -8,8 +8,7 @@ import nbformat
 import pytest
 
 from grader import languages, spec
-from service.grades import GradeRow
-from service.models import ManualGrade
+from service.grades import GradeRow, ManualMark
 from service.web import class_view, i18n, notebook_view, render, written
 from tests.service_parts import TINY_SPEC
 
@@ -61,7 +60,7 @@ def _standing(student: str, failed: list[str], manual: float | None = None) -> G
     checks = [{"name": name, "passed": False, "diagnosis": {"id": "d", "message": "forgot to divide by batch"}}
               for name in failed] + [{"name": "ok", "passed": True}]
     report = {"units": {"SoftmaxWithLoss": {"score": 1, "max_score": 5, "checks": checks}}}
-    grade = ManualGrade(submission_id=f"sub-{student}", score=manual, comment="") if manual is not None else None
+    grade = ManualMark(manual, "", f"sub-{student}", None) if manual is not None else None
     return GradeRow(student=student, name=student.title(), submission=f"sub-{student}", received=datetime.now(UTC),
                     filename="hw.ipynb", score=1, max_score=5, seed=1, error=None, units={"SoftmaxWithLoss": 1},
                     report=report, manual=grade)

@@ -16,7 +16,7 @@ from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
-from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, written
+from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
 from service.web.signin import Csrf, InstructorViewer
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
@@ -44,7 +44,9 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 @router.post("/roster")
 async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
-    upload = (await request.form()).get("file")
+    form = await request.form()
+    signin.check_form_token(request, form)
+    upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile):
             raise RosterError("a CSV file is required")
@@ -112,12 +114,13 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
     recorded = services.store.result(sub.id)
     report = recorded.report if recorded else None
     student = services.store.student(sub.student)
+    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub)
     t = render.translate(request)
     return render.page(request, "instructor_submission.html", submission=sub, report=report,
                        title=spec.title_in(lang), student_name=student.name if student else sub.student,
                        answers=written.answers(sub.notebook, spec.manual.headings), manual_points=spec.manual.points,
                        message=t(message) if message in ("saved",) else "",
-                       **report_pane.context(services, sub.id, report, services.store.manual_grade(sub.id), lang, t))
+                       **report_pane.context(services, sub.id, report, manual, lang, t))
 
 
 @router.get("/submissions/{submission_id}/notebook")

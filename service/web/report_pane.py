@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from service.models import ManualGrade
+from service.grades import ManualMark
 from service.services import Services
 from service.web import plots, report_view
 
 FIGURES = (("gradient", 520, "plot_gradient_title"), ("training", 750, "plot_training_title"))   # kind, width, title
 
 
-def context(services: Services, submission_id: str, report: dict | None, manual: ManualGrade | None,
+def context(services: Services, submission_id: str, report: dict | None, manual: ManualMark | None,
             lang: str, t: Callable[..., str]) -> dict:
     """What _report.html needs: rows per unit (and those that failed), notes, the pictures, the manual grade."""
     if report is None:

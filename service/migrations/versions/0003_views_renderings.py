@@ -1,14 +1,14 @@
 """Renderings: a submission's notebook view and its report's pictures, made once outside any request.
 
 Revision ID: 0003_views
-Revises: 0002
+Revises: 0003_integrity
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_views"
-down_revision = "0002"
+down_revision = "0003_integrity"
 branch_labels = None
 depends_on = None
 
