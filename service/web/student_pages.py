@@ -114,8 +114,7 @@ def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
     submission = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(submission.id)
-    figure = (prepared.picture(services.store, submission.id, recorded.report, kind, render.language(request))
-              if recorded else None)
-    if figure is None:
+    svg = prepared.picture(services.store, submission.id, recorded.report, kind) if recorded else None
+    if svg is None:
         raise HTTPException(404)
-    return render.svg_response(figure.svg)
+    return render.svg_response(svg)
