@@ -28,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.processes import Processes, start_redis, start_worker
     from service.queue import CeleryPublisher, celery_app
-    from service.settings import ServiceSettings
+    from service.settings import ServiceSettings, allowed_hosts
 
     signal.signal(signal.SIGTERM, _interrupt)   # uvicorn takes over while it runs, and re-raises after
     settings = ServiceSettings.from_env()
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
+    if not os.environ.get("GRADER_ALLOWED_HOSTS"):
+        settings = replace(settings, allowed_hosts=allowed_hosts(None, args.host))
     processes = Processes()
     try:
         store = bootstrap.open_store(settings)
@@ -60,7 +62,8 @@ def _interrupt(signum, frame) -> None:
 
 def _welcome(args, settings, instructor: str | None, students) -> None:
     url = f"http://{args.host}:{args.port}"
-    lines = [f"nn-grader is starting at {url}  (API docs: {url}/docs)",
+    lines = [f"nn-grader is starting at {url}  (API schema: {url}/openapi.json)",
+             f"answering the host names: {', '.join(settings.allowed_hosts)} (GRADER_ALLOWED_HOSTS)",
              f"data: {settings.data_dir}   database: {settings.database_url.split('@')[-1]}",
              f"broker: {settings.broker_url}   workers: {args.workers}",
              f"instructor token: {instructor}" if instructor else

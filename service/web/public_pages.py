@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from service import auth
+from service import auth, edges
 from service.services import ServicesDep
 from service.web import i18n, render, signin
 from service.web.signin import Csrf
@@ -31,9 +32,20 @@ def signin_form(request: Request) -> Response:
     return render.page(request, "signin.html")
 
 
+class SignInForm(BaseModel):
+    token: str = ""
+
+
+class LanguageForm(BaseModel):
+    lang: str
+    next: str = "/"
+
+
 @router.post("/signin")
-async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
+async def sign_in(request: Request, services: ServicesDep, _: Csrf,
+                  form: Annotated[SignInForm, Depends(edges.form_fields(SignInForm))]) -> Response:
     """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
+    token = form.token
     principal = await run_in_threadpool(auth.identify, services.store, token.strip()) if token.strip() else None
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
@@ -50,8 +62,9 @@ def sign_out(_: Csrf) -> Response:
 
 
 @router.post("/lang")
-def switch_language(_: Csrf, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+def switch_language(_: Csrf, form: Annotated[LanguageForm, Depends(edges.form_fields(LanguageForm))]) -> Response:
     """Remember the chosen page language in a cookie and go back to the page the switch was on."""
+    lang, next = form.lang, form.next
     if lang not in i18n.LANGUAGES:
         raise HTTPException(400, "unknown language")
     back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"

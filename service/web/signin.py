@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from service import auth
+from service import auth, edges
 from service.auth import Principal
 
 COOKIE = "grader_session"
@@ -103,7 +103,7 @@ async def csrf_checked(request: Request) -> BrowserSession:
         # sends the header, a form posted without script carries the token in its action's query
         sent = request.query_params.get(CSRF_FIELD)
     elif sent is None and kind.startswith("application/x-www-form-urlencoded"):
-        sent = (await request.form()).get(CSRF_FIELD)
+        sent = (await edges.form(request)).get(CSRF_FIELD)
     if not isinstance(sent, str) or is_new(request) or \
             not hmac.compare_digest(sent.encode(), visit.csrf.encode()):
         raise HTTPException(403, "csrf")
