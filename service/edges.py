@@ -48,10 +48,11 @@ def upload(endpoint: Endpoint) -> Endpoint:
 
 
 def install(app: FastAPI, settings: ServiceSettings) -> None:
-    """The edge around the app: the host check outermost, then the body limit and the response headers."""
+    """The edge around the app: the body limit and the response headers outermost (the 400 for a host too),
+    then the host check."""
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts), www_redirect=False)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        notebook=settings.grader.max_notebook_bytes)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts), www_redirect=False)
 
 
 class BodyTooLarge(Exception):

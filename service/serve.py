@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from grader.config import SettingsError
     from service import bootstrap, demo
     from service.app import create_app
     from service.processes import Processes, start_redis, start_worker
@@ -31,7 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from service.settings import ServiceSettings, allowed_hosts
 
     signal.signal(signal.SIGTERM, _interrupt)   # uvicorn takes over while it runs, and re-raises after
-    settings = ServiceSettings.from_env()
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as exc:       # a malformed GRADER_* variable: say which, start nothing
+        print(f"grader serve: {exc}", file=sys.stderr)
+        return 2
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
     if not os.environ.get("GRADER_ALLOWED_HOSTS"):
