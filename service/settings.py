@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.config import ASSIGNMENTS_DIR, Settings, SettingsError
+from grader.config import ASSIGNMENTS_DIR, Settings
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _HOST_NAME = re.compile(r"(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]|\*")
@@ -19,6 +19,13 @@ def _int(name: str, default: int) -> int:
 
 def _float(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
+
+
+MIN_INSTRUCTOR_TOKEN_CHARS = 24   # what a guessing attacker faces: 24 characters are at least ~140 bits
+
+
+class SettingsError(ValueError):
+    """A setting the service refuses to start with; the message names it and says what would do."""
 
 
 def _bounded(name: str, default: float, low: float, meaning: str) -> float:
@@ -62,8 +69,20 @@ class ServiceSettings:
     web_secret: str | None             # signs the pages' session cookies; None: a random key kept in data_dir
     allowed_hosts: tuple[str, ...]     # Host header names answered (service/edges.py); others get 400
     max_body_bytes: int                # every request body but an upload's (service/edges.py); more gets 413
-    intake_seconds: float              # the upload check's time limit, in its worker process (service/intake_pool.py)
+    intake_seconds: float              # the upload check's time limit, in its worker process (service/upload_check.py)
     grader: Settings
+    failed_sign_ins_per_minute: int = 10           # per client address; more are answered 429 untried
+    failed_sign_ins_per_minute_total: int = 100    # from all addresses together (a guesser with many)
+    metrics_token: str | None = None               # None: /metrics answers loopback clients only
+
+    def __post_init__(self) -> None:
+        token = self.instructor_token
+        if token is not None and len(token) < MIN_INSTRUCTOR_TOKEN_CHARS:
+            raise SettingsError(f"GRADER_INSTRUCTOR_TOKEN has {len(token)} characters; it needs at least "
+                                f"{MIN_INSTRUCTOR_TOKEN_CHARS} (unset it and one is generated, or use "
+                                "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+        if min(self.failed_sign_ins_per_minute, self.failed_sign_ins_per_minute_total) < 1:
+            raise SettingsError("GRADER_FAILED_SIGN_INS_PER_MINUTE(_TOTAL) must be at least 1")
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -83,6 +102,9 @@ class ServiceSettings:
             max_body_bytes=int(_bounded("GRADER_MAX_BODY_BYTES", 64 * 1024, 1024, "bytes; uploads have their own")),
             intake_seconds=_bounded("GRADER_INTAKE_SECONDS", 10.0, 0.5, "seconds to check one upload"),
             grader=Settings.from_env(),
+            failed_sign_ins_per_minute=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE", 10),
+            failed_sign_ins_per_minute_total=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL", 100),
+            metrics_token=os.environ.get("GRADER_METRICS_TOKEN") or None,
         )
 
     def with_data_dir(self, data_dir: Path) -> ServiceSettings:
@@ -101,6 +123,9 @@ class ServiceSettings:
             "GRADER_SUBMISSIONS_PER_MINUTE": str(self.submissions_per_minute),
             "GRADER_REQUEUE_AFTER": str(self.requeue_after), "GRADER_RECONCILE_EVERY": str(self.reconcile_every),
             "GRADER_MAX_ATTEMPTS": str(self.max_attempts),
+            "GRADER_FAILED_SIGN_INS_PER_MINUTE": str(self.failed_sign_ins_per_minute),
+            "GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL": str(self.failed_sign_ins_per_minute_total),
+            "GRADER_ALLOWED_HOSTS": ",".join(self.allowed_hosts),   # the API process: its bind address too
         }
         if self.broker_url:
             env["GRADER_BROKER_URL"] = self.broker_url

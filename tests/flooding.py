@@ -25,6 +25,22 @@ class Flood:
     largest_temp_file: int    # the largest temporary file the process held open meanwhile
 
 
+def api_process(serve: int, timeout: float = 60) -> int:
+    """The pid of the API process `grader serve` supervises (uvicorn, a child of its own)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            try:
+                stat = (proc / "stat").read_text()
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if proc.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == serve and b"uvicorn" in cmdline:
+                return int(proc.name)
+        time.sleep(0.2)
+    raise AssertionError(f"no API process under grader serve ({serve})")
+
+
 def rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -130,5 +130,5 @@ def test_a_malformed_edge_setting_stops_grader_serve_with_its_name(graded, tmp_p
     env = {**stack.env, "GRADER_DATA_DIR": str(tmp_path), variable: value}
     done = subprocess.run([sys.executable, "-m", "grader.cli", "serve", "--workers", "0", "--no-demo", "--port", "1"],
                           env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and variable in done.stderr and says in done.stderr, done.stderr
+    assert done.returncode != 0 and variable in done.stderr and says in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

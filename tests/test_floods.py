@@ -17,7 +17,7 @@ import pytest
 
 from service.app import create_app
 from service.uploads import MULTIPART_OVERHEAD
-from tests.flooding import MB, flood
+from tests.flooding import MB, api_process, flood
 from tests.service_parts import (
     INSTRUCTOR,
     TINY_NOTEBOOK,
@@ -46,12 +46,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         served = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root),
                                    TMPDIR=str(root / "tmp"), GRADER_INTAKE_SECONDS=str(INTAKE_SECONDS)), root / "var")
         cleanup.callback(served.processes.stop, timeout=2)
-        served.start_api()
+        served.start_api(timeout=120)      # a loaded machine starts the API's processes slowly
         yield served
 
 
 def serve_pid(stack: Stack) -> int:
-    return stack.processes.children[0].pid
+    """The API's own process: the one whose memory and open files a flood would grow."""
+    return api_process(stack.processes.children[0].pid)
 
 
 def temp_dir(stack: Stack) -> Path:

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from service import auth, edges
-from service.services import ServicesDep
 from service.web import i18n, render, signin
 from service.web.signin import Csrf
 
@@ -42,11 +41,17 @@ class LanguageForm(BaseModel):
 
 
 @router.post("/signin")
-async def sign_in(request: Request, services: ServicesDep, _: Csrf,
+async def sign_in(request: Request, _: Csrf,
                   form: Annotated[SignInForm, Depends(edges.form_fields(SignInForm))]) -> Response:
     """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
     token = form.token
-    principal = await run_in_threadpool(auth.identify, services.store, token.strip()) if token.strip() else None
+    try:
+        principal = await run_in_threadpool(auth.throttled_identify, request, token.strip()) if token.strip() else None
+    except auth.Throttled as exc:
+        answer = render.page(request, "signin.html", status=429,
+                             error=render.translate(request)("signin_throttled", seconds=exc.seconds))
+        answer.headers.update(exc.headers)
+        return answer
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
     response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
@@ -55,9 +60,9 @@ async def sign_in(request: Request, services: ServicesDep, _: Csrf,
 
 
 @router.post("/signout")
-def sign_out(_: Csrf) -> Response:
+def sign_out(request: Request, _: Csrf) -> Response:
     response = render.redirect("/signin")
-    signin.sign_out(response)
+    signin.sign_out(request, response)
     return response
 
 
