@@ -202,7 +202,7 @@ class Stack:
     def start_api(self) -> None:
         self.processes.start([sys.executable, "-m", "grader.cli", "serve", "--no-demo", "--workers", "0",
                               "--port", str(self.port)], env=self.env, log=self.log_dir / "serve.log")
-        wait_until(lambda: _answers(self.url), 30, "the API to answer")
+        wait_until(lambda: _answers(self.url), 90, "the API to answer")
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""

@@ -7,8 +7,10 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import lifecycle
-from service.queue import TASK
+from service.queue import TASK, CeleryPublisher
 from workers.app import app, process_name, settings, store
+
+publisher = CeleryPublisher(app)     # hands the student's next submission its turn
 
 INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
 
@@ -17,4 +19,4 @@ INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, Brok
           retry_jitter=True)
 def grade_submission(submission_id: str) -> str:
     """Tasks carry only the id: the notebook is read from the database, so any machine can grade it."""
-    return lifecycle.grade(store(), settings, submission_id, process_name())
+    return lifecycle.grade(store(), publisher, settings, submission_id, process_name())
