@@ -29,7 +29,8 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     services = Services(settings, store, publisher, assignments.specs(settings.assignments_dir),
                         metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings),
                         upload_check=UploadCheck(settings.intake_seconds))
-    reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after)
+    reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
+                            settings.max_active_per_student)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -63,6 +63,7 @@ class ServiceSettings:
     instructor_token: str | None       # None: generated at first start, printed once
     assignments_dir: Path
     submissions_per_minute: int        # per student; more gets 429 with Retry-After
+    max_active_per_student: int        # a student's submissions queued or running at once; the rest wait their turn
     requeue_after: float               # seconds a submission may sit queued/running before re-enqueued
     reconcile_every: float             # seconds between the reconciler's sweeps
     max_attempts: int                  # grading attempts before a submission is failed
@@ -94,6 +95,7 @@ class ServiceSettings:
             instructor_token=os.environ.get("GRADER_INSTRUCTOR_TOKEN") or None,
             assignments_dir=Path(os.environ.get("GRADER_ASSIGNMENTS_DIR") or ASSIGNMENTS_DIR),
             submissions_per_minute=_int("GRADER_SUBMISSIONS_PER_MINUTE", 10),
+            max_active_per_student=_int("GRADER_MAX_ACTIVE_PER_STUDENT", 2),
             requeue_after=_float("GRADER_REQUEUE_AFTER", 300.0),
             reconcile_every=_float("GRADER_RECONCILE_EVERY", 15.0),
             max_attempts=_int("GRADER_MAX_ATTEMPTS", 3),
@@ -121,6 +123,7 @@ class ServiceSettings:
             "GRADER_DATA_DIR": str(self.data_dir), "GRADER_DATABASE_URL": self.database_url,
             "GRADER_ASSIGNMENTS_DIR": str(self.assignments_dir),
             "GRADER_SUBMISSIONS_PER_MINUTE": str(self.submissions_per_minute),
+            "GRADER_MAX_ACTIVE_PER_STUDENT": str(self.max_active_per_student),
             "GRADER_REQUEUE_AFTER": str(self.requeue_after), "GRADER_RECONCILE_EVERY": str(self.reconcile_every),
             "GRADER_MAX_ATTEMPTS": str(self.max_attempts),
             "GRADER_FAILED_SIGN_INS_PER_MINUTE": str(self.failed_sign_ins_per_minute),

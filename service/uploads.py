@@ -40,8 +40,10 @@ async def accept(services: Services, request: Request, student: str, assignment:
     except intake.IntakeError as err:
         raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
     submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)
-    await run_in_threadpool(lifecycle.enqueue, services.store, services.publisher, submission.id)
-    submission.status = QUEUED
+    moved = await run_in_threadpool(lifecycle.take_turns, services.store, services.publisher, student,
+                                    services.settings.max_active_per_student)
+    if submission.id in moved:       # else it waits its turn, `received`
+        submission.status = QUEUED
     return submission
 
 

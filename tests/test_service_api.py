@@ -64,7 +64,8 @@ def test_a_student_submits_and_follows_the_submission(service: TestClient, token
     answer = upload(service, tokens["ann"])
     assert answer.status_code == 202
     body = answer.json()
-    assert set(body) == {"id", "status", "status_url"} and body["status"] == "queued"
+    assert set(body) == {"id", "status", "queue_position", "turn", "status_url"} and body["status"] == "queued"
+    assert body["turn"] is None
     status = service.get(body["status_url"], headers=auth(tokens["ann"])).json()
     assert {k: status[k] for k in ("id", "assignment", "student", "status", "report")} == \
         {"id": body["id"], "assignment": "tiny", "student": "ann", "status": "queued", "report": None}

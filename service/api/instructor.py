@@ -13,7 +13,7 @@ from service import edges, grades, lifecycle
 from service.access import visible_submission
 from service.api.submissions import accepted
 from service.auth import Instructor
-from service.models import QUEUED, Assignment
+from service.models import Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
 
@@ -96,12 +96,11 @@ def results_csv(assignment: str, services: ServicesDep, _: Instructor) -> Respon
 
 @router.post("/submissions/{submission_id}/regrade", status_code=202)
 def regrade(submission_id: str, request: Request, services: ServicesDep, who: Instructor) -> dict:
-    """Grade a finished submission again (same seed); its old result is replaced."""
+    """Grade a finished submission again (same seed); its result stays until the new one replaces it."""
     submission = visible_submission(services.store, who, submission_id)
     if not lifecycle.regrade(services.store, services.publisher, submission.id):
         raise HTTPException(409, f"submission is {submission.status}; only done or failed ones are regraded")
-    submission.status = QUEUED
-    return accepted(request, submission)
+    return accepted(request, services, services.store.submission(submission.id))
 
 
 @router.post("/assignments/{assignment}/regrade", status_code=202)

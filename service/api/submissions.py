@@ -16,9 +16,12 @@ from service.status import submission_status
 router = APIRouter(prefix="/api", tags=["submissions"])
 
 
-def accepted(request: Request, submission: Submission) -> dict:
-    return {"id": submission.id, "status": submission.status,
-            "status_url": str(request.url_for("submission_status", submission_id=submission.id))}
+def accepted(request: Request, services: ServicesDep, submission: Submission) -> dict:
+    """The 202's body: the id, the status (`queued`, or `received` while it waits its turn, with `turn`)."""
+    waiting = submission_status(services.store, submission, with_report=False)
+    url = str(request.url_for("submission_status", submission_id=submission.id))
+    return {"id": submission.id, "status": submission.status, "queue_position": waiting["queue_position"],
+            "turn": waiting["turn"], "status_url": url}
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
@@ -33,7 +36,7 @@ async def submit(assignment: str, request: Request, response: Response, services
     lang = from_accept_language(request.headers.get("accept-language"))
     submission = await uploads.accept(services, request, who.student, assignment, lang)
     response.headers["Location"] = str(request.url_for("submission_status", submission_id=submission.id))
-    return accepted(request, submission)
+    return accepted(request, services, submission)
 
 
 @router.get("/submissions/{submission_id}", name="submission_status")

@@ -94,6 +94,8 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     manual = grades.manual_mark(services.store.manual_grade(submission.id), submission)
     return render.page(request, "result.html", submission=submission, title=title,
                        finished=submission.status in FINISHED, phases=PHASES, report=report,
+                       turn_limit=services.settings.max_active_per_student,
+                       turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
                        **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
 
