@@ -3,10 +3,11 @@ here, and written by the store method named after it (service/store/submission_s
 
 Exactly once, in short: a worker may grade only after `claim` moved the submission to `running` under a
 fresh attempt token, and may record only while that token is still the submission's (`record` is one
-conditional UPDATE plus the INSERT of the result, in one transaction; the results table allows one row
-per submission). A second delivery of the same task finds `running` (not stale) or `done` and returns;
-an attempt overtaken by the reconciler finds its token gone and records nothing. An attempt whose worker
-process died on this machine is taken over at once when Celery redelivers its task.
+conditional UPDATE plus the INSERT of the result, replacing a regraded one, in one transaction; the
+results table allows one row per submission). A second delivery of the same task finds `running` (not
+stale) or `done` and returns; an attempt overtaken by the reconciler finds its token gone and records
+nothing. An attempt whose worker process died on this machine is taken over at once when Celery
+redelivers its task.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Protocol
 
 from grader import pipeline
 from service import assignments
-from service.models import DONE, FAILED, RECEIVED, Result, Submission, now
+from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
 
@@ -60,7 +61,8 @@ def enqueue(store: Store, publisher: Publisher, submission_id: str) -> None:
 
 
 def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
-    """done|failed -> queued with its result removed (same seed); False if it is not finished."""
+    """done|failed -> queued (same seed); False if it is not finished. The result it has stays, in the
+    gradebook too, until the regrade records its replacement (`record`); a regrade that fails keeps it."""
     moved = store.requeue_finished(submission_id)
     if moved:
         publisher.send(submission_id)
@@ -81,6 +83,14 @@ def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[
             publisher.send(submission_id)
             resent.append(submission_id)
     return resent
+
+
+def resend_waiting(store: Store, publisher: Publisher) -> list[str]:
+    """After the broker or a worker process died: publish again every queued submission and every running one
+    whose worker process on this machine is gone (the messages they held may be lost or stuck unacknowledged).
+    A duplicate is harmless: `claim` lets one delivery grade; the ids sent."""
+    return [i for i, status, worker in store.waiting()
+            if (status == QUEUED or _abandoned(worker)) and publisher.send(i)]
 
 
 # --- the worker side ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.models import DONE, QUEUED, Submission
+from service.models import QUEUED, Submission
 from service.store import Store
 
 
@@ -28,8 +28,8 @@ def submission_status(store: Store, submission: Submission, with_report: bool = 
     }
     if submission.error:
         view["error"] = submission.error
-    if with_report:
-        result = store.result(submission.id) if submission.status == DONE else None
+    if with_report:     # a regrade keeps the result it replaces until the new one is recorded
+        result = store.result(submission.id)
         view["report"] = result.report if result else None
     return view
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from grader.config import ASSIGNMENTS_DIR
 from service.models import Result, Submission
-from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, submit, wait_until
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, TINY_SPEC, Stack, submit, wait_until
 
 EXAMPLES = sorted((ASSIGNMENTS_DIR / "backprop" / "examples").glob("*.ipynb"))
 
@@ -111,9 +111,14 @@ def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(shared_stacks)
 @pytest.mark.parametrize("mishap", ["restart", "flush"])
 def test_redis_restarted_or_flushed_while_submissions_wait_loses_none(stack_factory, redis_server, tmp_path: Path,
                                                                      mishap: str) -> None:
-    # after a restart the append-only file still holds the queue; after a flush only the reconciler can help
-    stack = stack_factory(f"sqlite:///{tmp_path / 'q.sqlite3'}", **({"GRADER_REQUEUE_AFTER": "4"}
-                                                                 if mishap == "flush" else {}))
+    # after a restart the append-only file still holds the queue; after a flush only the reconciler can help,
+    # after the longest a grading may take (assignments whose wall limit is 5 s: 10 s)
+    quick = tmp_path / "quick" / "tiny"
+    quick.mkdir(parents=True)
+    (quick / "assignment.toml").write_text(TINY_SPEC.replace("wall_seconds = 20", "wall_seconds = 5"))
+    stack = stack_factory(f"sqlite:///{tmp_path / 'q.sqlite3'}", **({"GRADER_REQUEUE_AFTER": "10",
+                                                                   "GRADER_ASSIGNMENTS_DIR": str(quick.parent)}
+                                                                  if mishap == "flush" else {}))
     token = stack.roster("ann")["ann"]
     with stack.client(token) as client:
         ids = [submit(client, "tiny", f"hw{i}.ipynb", TINY_NOTEBOOK) for i in range(8)]

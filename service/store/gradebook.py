@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from grader import spec
@@ -28,6 +29,14 @@ class Attempt:
     submission: Submission
     result: Result | None
     manual: ManualGrade | None = None
+
+
+@dataclass(frozen=True)
+class GivenManualGrade:
+    """A student's manual grade on an assignment, and when the attempt it was given on arrived."""
+
+    grade: ManualGrade
+    given_on_received: datetime
 
 
 class GradebookRecords:
@@ -78,10 +87,11 @@ class GradebookRecords:
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
                  statuses: tuple[str, ...] = ()) -> list[Attempt]:
-        """Submissions with their result and manual grade, newest first, in one query."""
+        """Submissions with their result and their student's manual grade, newest first, in one query."""
         query = (select(Submission, Result, ManualGrade)
                  .outerjoin(Result, Result.submission_id == Submission.id)
-                 .outerjoin(ManualGrade, ManualGrade.submission_id == Submission.id)
+                 .outerjoin(ManualGrade, and_(ManualGrade.assignment == Submission.assignment,
+                                              ManualGrade.student == Submission.student))
                  .order_by(Submission.received_at.desc()))
         if student:
             query = query.where(Submission.student == student)
@@ -92,18 +102,31 @@ class GradebookRecords:
         with self.sessions() as s:
             return [Attempt(sub, res, man) for sub, res, man in s.execute(query).all()]
 
-    # --- manual grades -----------------------------------------------------------------------------
+    # --- manual grades: one per student and assignment, whichever attempt it was given on -------------
 
-    def manual_grades(self, submission_ids: list[str]) -> dict[str, ManualGrade]:
+    def manual_grades(self, assignment: str) -> dict[str, GivenManualGrade]:
+        """Every manual grade on an assignment, by student."""
         with self.sessions() as s:
-            rows = s.scalars(select(ManualGrade).where(ManualGrade.submission_id.in_(submission_ids)))
-            return {m.submission_id: m for m in rows}
+            rows = s.execute(_given().where(ManualGrade.assignment == assignment)).all()
+        return {grade.student: GivenManualGrade(grade, received) for grade, received in rows}
 
-    def manual_grade(self, submission_id: str) -> ManualGrade | None:
+    def manual_grade(self, submission_id: str) -> GivenManualGrade | None:
+        """The manual grade of this submission's student on its assignment (given on it or on another attempt)."""
+        mine = select(Submission.assignment, Submission.student).where(Submission.id == submission_id).subquery()
         with self.sessions() as s:
-            return s.get(ManualGrade, submission_id)
+            row = s.execute(_given().join(mine, and_(ManualGrade.assignment == mine.c.assignment,
+                                                     ManualGrade.student == mine.c.student))).one_or_none()
+        return GivenManualGrade(*row) if row else None
 
     def set_manual_grade(self, submission_id: str, score: float, comment: str) -> None:
-        """Give or replace a submission's manual grade."""
+        """Give or replace the student's manual grade on the submission's assignment, as given on this attempt."""
         with self.sessions.begin() as s:
-            s.merge(ManualGrade(submission_id=submission_id, score=score, comment=comment, graded_at=now()))
+            assignment, student = s.execute(select(Submission.assignment, Submission.student).where(
+                Submission.id == submission_id)).one()
+            s.merge(ManualGrade(assignment=assignment, student=student, submission_id=submission_id, score=score,
+                                comment=comment, graded_at=now()))
+
+
+def _given():
+    """Manual grades with the arrival time of the attempt each was given on."""
+    return select(ManualGrade, Submission.received_at).join(Submission, Submission.id == ManualGrade.submission_id)

@@ -13,7 +13,19 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import DONE, FAILED, FINISHED, QUEUED, RECEIVED, RUNNING, Result, Submission, now
+from service.models import (
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RECEIVED,
+    RUNNING,
+    Result,
+    Student,
+    Submission,
+    UploadAttempt,
+    now,
+)
 
 
 class RunningAttempt(NamedTuple):
@@ -59,12 +71,6 @@ class SubmissionStates:
         with self.sessions() as s:
             return list(s.scalars(query))
 
-    def received_since(self, student: str, since: datetime) -> list[datetime]:
-        """When this student's recent submissions arrived (for the rate limit)."""
-        with self.sessions() as s:
-            return list(s.scalars(select(Submission.received_at).where(
-                Submission.student == student, Submission.received_at >= since).order_by(Submission.received_at)))
-
     def latest_submissions(self, assignment: str) -> list[str]:
         """Each student's latest submission id on an assignment."""
         newest = (select(Submission.student, func.max(Submission.received_at).label("at"))
@@ -82,12 +88,33 @@ class SubmissionStates:
                 Submission.id == submission_id, Submission.status == RUNNING)).one_or_none()
         return RunningAttempt(*row) if row else None
 
+    def waiting(self) -> list[tuple[str, str, str | None]]:
+        """(id, status, worker) of every submission queued or running, the longest waiting first."""
+        with self.sessions() as s:
+            return [tuple(row) for row in s.execute(
+                select(Submission.id, Submission.status, Submission.worker)
+                .where(Submission.status.in_((QUEUED, RUNNING))).order_by(Submission.received_at))]
+
     def stale(self, before: datetime) -> list[str]:
         """Ids of the submissions in received, queued or running since before `before`."""
         with self.sessions() as s:
             return list(s.scalars(select(Submission.id).where(_stale(before))))
 
     # --- the transitions ---------------------------------------------------------------------------
+
+    def admit_upload(self, student: str, since: datetime, limit: int) -> datetime | None:
+        """Count an upload attempt, as one atomic step with the check that fewer than `limit` were made since
+        `since` (the student's row is locked on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers).
+        None when admitted; else the time of the attempt whose ageing out admits the next one."""
+        with self.sessions.begin() as s:
+            s.execute(select(Student.id).where(Student.id == student).with_for_update())
+            s.execute(delete(UploadAttempt).where(UploadAttempt.student == student, UploadAttempt.at < since))
+            recent = list(s.scalars(select(UploadAttempt.at).where(UploadAttempt.student == student)
+                                    .order_by(UploadAttempt.at)))
+            if len(recent) >= limit:
+                return recent[-limit]
+            s.add(UploadAttempt(student=student, at=now()))
+            return None
 
     def add_received(self, submission: Submission) -> None:
         """A new submission, with its bytes, in status `received`."""
@@ -102,15 +129,12 @@ class SubmissionStates:
                       .values(status=QUEUED, queued_at=now()))
 
     def requeue_finished(self, submission_id: str) -> bool:
-        """done|failed -> queued with its attempts reset and its result removed, in one transaction."""
+        """done|failed -> queued with its attempts reset. Its result stays until a new one replaces it."""
         with self.sessions.begin() as s:
-            moved = s.execute(update(Submission).where(Submission.id == submission_id,
-                                                       Submission.status.in_(FINISHED))
-                              .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None, attempts=0,
-                                      attempt_token=None, worker=None, error=None)).rowcount
-            if moved:
-                s.execute(delete(Result).where(Result.submission_id == submission_id))
-        return bool(moved)
+            return bool(s.execute(update(Submission).where(Submission.id == submission_id,
+                                                           Submission.status.in_(FINISHED))
+                                  .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None,
+                                          attempts=0, attempt_token=None, worker=None, error=None)).rowcount)
 
     def requeue_stale(self, submission_id: str, before: datetime) -> bool:
         """Still stale (see `stale`) -> queued, its attempt token withdrawn."""
@@ -137,20 +161,22 @@ class SubmissionStates:
             return s.get(Submission, submission_id, populate_existing=True) if moved else None
 
     def finish_attempt(self, submission_id: str, token: str, result: Result) -> bool:
-        """running under `token` -> done, with its one result, in one transaction; False if the attempt was
-        overtaken (its token gone) or a result exists already (the unique constraint, the last defence)."""
+        """running under `token` -> done, with its one result replacing any earlier one (a regrade's), in one
+        transaction; False if the attempt was overtaken (its token gone) or another result was inserted
+        meanwhile (the unique constraint, the last defence)."""
         try:
             with self.sessions.begin() as s:
                 if not s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
                         status=DONE, finished_at=now(), attempt_token=None, error=None)).rowcount:
                     return False
+                s.execute(delete(Result).where(Result.submission_id == submission_id))
                 s.add(result)
         except IntegrityError:
             return False
         return True
 
     def fail_attempt(self, submission_id: str, token: str, error: str) -> bool:
-        """running under `token` -> failed."""
+        """running under `token` -> failed (a result from an earlier grading, if any, is kept)."""
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
                 status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)

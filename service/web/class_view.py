@@ -33,6 +33,7 @@ class MatrixRow:
     cells: list[Cell]               # one per unit, in the matrix's order
     total: float
     manual: float | None
+    manual_note: str | None         # a page message key when the manual grade was given on another attempt
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def matrix(units: list[str], grades: list[GradeRow]) -> Matrix:
         scores = {u: float(g.units.get(u, 0.0)) for u in units}
         rows.append(MatrixRow(g.student, g.name, g.submission,
                               [Cell(scores[u], score_band(scores[u], maxima.get(u, 0.0))) for u in units],
-                              g.total, g.manual_score))
+                              g.total, g.manual_score, g.manual.note if g.manual else None))
     means = {u: statistics.fmean(r.cells[i].score for r in rows) if rows else None for i, u in enumerate(units)}
     mean_total = statistics.fmean(r.total for r in rows) if rows else None
     return Matrix(units, rows, means, mean_total)
