@@ -94,7 +94,9 @@ class MutantRunner:
         self.home = {d: next((u.name for u in assignment.units.values() if d in program.runs(u, "own")), None)
                      for d in program.uses} if program else {}
         self.explained_in: dict[str, set[int]] = {}
-        self.namespace, self.expected = assignment.reference_namespace, expected
+        self.failed_units: set[str] = set()
+        self.program = program
+        self.namespace, self.expected, self.assignment = assignment.reference_namespace, expected, assignment
         self.cache: dict[tuple[int, str, str], ProbeOutcome | None] = {}
         self.proven: list[int] = []   # mutants that explained a check in an earlier unit
 
@@ -103,6 +105,8 @@ class MutantRunner:
         """check name -> (mutant id, facts, whether by values) for the failed checks some mutant
         reproduces exactly: the mutant explaining most of them (catalogue order, proven mutants
         first, breaks ties); by values, not only by raising the same exception."""
+        if failed:
+            self.failed_units.add(unit.name)
         failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o)),
                         key=lambda pair: _cost(asked, unit.name, pair[0].probe))
         if not failed:
@@ -135,21 +139,24 @@ class MutantRunner:
                 break
             outcome = self._outcome(index, unit, check.probe, asked)
             if outcome is None:
-                return []
-            if agrees(check, got, outcome, self._by_exception(index)) and not agrees(
+                return {}
+            if agrees(check, got, outcome, self._by_exception(index, unit)) and not agrees(
                     check, self.expected.outcome(asked, unit, check.probe), outcome):
                 explained[check.name] = agrees(check, got, outcome, exceptions=False)
         return explained
 
-    def _by_exception(self, index: int) -> bool | str:
-        """Whether the same exception is evidence for this mutant: for a derived one when raised in
-        the function it edits, through the same functions; for a curated one only where it replaces
-        the unit's own definition (one built on a faulty dependency raises what the student's own
-        code may raise too)."""
+    def _by_exception(self, index: int, unit: str) -> bool | str:
+        """Whether the same exception is evidence for this mutant. For a derived one: raised in the
+        function it edits, or anywhere when every other definition the unit runs passed its own unit
+        (then the student's code raised it only because of the edited one); for a curated one only
+        where it replaces the unit's own definition (one built on a faulty dependency raises what the
+        student's own code may raise too)."""
         mutant = self.catalogue[index]
-        if isinstance(mutant, derived.DerivedMutant):
-            return mutant.site.where.rpartition(".")[2]
-        return tuple(mutant.variants) == BOTH
+        if not isinstance(mutant, derived.DerivedMutant):
+            return tuple(mutant.variants) == BOTH
+        spec = self.assignment.units[unit]
+        homes = {self.home.get(d) for d in self.program.runs(spec, "own")} - {None, unit}
+        return True if not homes & self.failed_units else mutant.site.where.rpartition(".")[2]
 
     def _applies(self, index: int, unit: UnitSpec, variant: str) -> bool:
         mutant = self.catalogue[index]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 AXES = (0, 1, -1)
-STEP_FACTORS = (1e4, 1e3, 1e2, 1e1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6)   # a step h this much larger or smaller
+STEP_FACTORS = (1e4, 1e3, 1e2, 1e1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)   # a step h this much larger or smaller
 ARRAY_WRAPPERS = {"reversed", "list", "float"}
 
 
@@ -67,14 +67,21 @@ def _keywords(node: ast.AST) -> Iterator[Edit]:
     for i, kw in enumerate(node.keywords):
         without = copy.copy(node)
         without.keywords = node.keywords[:i] + node.keywords[i + 1:]
-        if kw.arg == "axis" and isinstance(kw.value, ast.Constant):
-            for axis in (a for a in AXES if a != kw.value.value and not (a == 1 and kw.value.value == -1)):
+        if kw.arg == "axis" and isinstance(axis_now := _literal(kw.value), int):
+            for axis in (a for a in AXES if a != axis_now and {a, axis_now} != {1, -1}):
                 other = copy.deepcopy(node)
                 other.keywords[i].value = ast.Constant(axis)
                 yield _edit("wrong_axis", node, other)
             yield _edit("axis_dropped", node, without)
         if kw.arg == "keepdims":
             yield _edit("keepdims_missing", node, without)
+
+
+def _literal(node: ast.expr) -> object:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
 
 
 def _transpose(node: ast.AST) -> Iterator[Edit]:
