@@ -68,19 +68,22 @@ def set_policy(assignment: str, services: ServicesDep, _: Instructor,
 class StandingRow(BaseModel):
     student: str
     name: str
-    submission: str
-    received: str
-    score: float
-    max_score: float
-    units: dict[str, float]
+    status: str                        # graded | no submission | failed
+    submission: str | None = None
+    received: str | None = None
+    score: float | None = None
+    max_score: float | None = None
+    units: dict[str, float] | None = None
 
 
 @router.get("/assignments/{assignment}/results")
 def results(assignment: str, services: ServicesDep, _: Instructor) -> dict:
-    """One row per student with a graded submission, chosen by the assignment's policy."""
+    """One row per student on the roster: the graded submission chosen by the assignment's policy, or the
+    status saying why there is none (`no submission`, `failed`) with null scores."""
     row = known_assignment(services, assignment)
-    rows = [StandingRow(student=g.student, name=g.name, submission=g.submission, received=g.received.isoformat(),
-                        score=g.score, max_score=g.max_score, units=g.units)
+    rows = [StandingRow(student=g.student, name=g.name, status=g.status,
+                        **({"submission": c.submission, "received": c.received.isoformat(), "score": c.score,
+                            "max_score": c.max_score, "units": c.unit_scores} if (c := g.counted) else {}))
             for g in grades.rows(services.store, row)]
     return {"assignment": assignment, "policy": row.policy, "units": row.units, "results": rows}
 

@@ -91,7 +91,8 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     title = installed_assignment(services, submission.assignment).title_in(lang)
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
-    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission)
+    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission.id,
+                                submission.received_at)
     return render.page(request, "result.html", submission=submission, title=title,
                        finished=submission.status in FINISHED, phases=PHASES, report=report,
                        turn_limit=services.settings.max_active_per_student,
