@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service import grades, lifecycle
+from service import edges, grades, lifecycle
 from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
@@ -42,9 +43,10 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 
 
 @router.post("/roster")
+@edges.upload
 async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
-    form = await request.form()
+    form = await edges.form(request)
     signin.check_form_token(request, form)
     upload = form.get("file")
     try:
@@ -147,9 +149,15 @@ def notebook(submission_id: str, request: Request, services: ServicesDep, who: I
     return response
 
 
+class ManualGrade(BaseModel):
+    score: float
+    comment: str = ""
+
+
 @router.post("/submissions/{submission_id}/manual")
 def manual(submission_id: str, services: ServicesDep, who: InstructorViewer, __: Csrf,
-           score: Annotated[float, Form()], comment: Annotated[str, Form()] = "") -> Response:
+           grade: Annotated[ManualGrade, Depends(edges.form_fields(ManualGrade))]) -> Response:
+    score, comment = grade.score, grade.comment
     sub = visible_submission(services.store, who, submission_id)
     points = installed_assignment(services, sub.assignment).manual.points
     if not 0 <= score <= points:

@@ -77,6 +77,8 @@ function setupStatus() {
         if (data.status === "queued" && data.queue_position !== null) {
           detail.textContent = "— " + box.dataset.queue.replace("{position}", data.queue_position + 1)
             .replace("{eta}", data.eta_seconds === null ? "?" : Math.round(data.eta_seconds));
+        } else if (data.status === "received" && data.turn) {
+          detail.textContent = "— " + box.dataset.turn.replace("{ahead}", data.turn.ahead);
         } else {
           detail.textContent = "";
         }
