@@ -34,14 +34,14 @@ def graded(store: Store, settings: ServiceSettings, student: str, score: float, 
     with store.sessions.begin() as s:
         s.execute(update(Submission).where(Submission.id == submission.id).values(
             received_at=now() - timedelta(hours=hours_ago)))
-    store.mark_queued(submission.id)
+    assert store.take_turns(student, 1) == [submission.id]
     assert lifecycle.record(store, lifecycle.claim(store, submission.id, "w", settings), report(score, failed), 0.1)
     return submission.id
 
 
 def failed_grading(store: Store, settings: ServiceSettings, student: str) -> None:
     submission = lifecycle.receive(store, student, "tiny", f"{student}.ipynb", TINY_NOTEBOOK)
-    store.mark_queued(submission.id)
+    assert store.take_turns(student, 1) == [submission.id]
     assert lifecycle.fail(store, lifecycle.claim(store, submission.id, "w", settings), "grader broke")
 
 
