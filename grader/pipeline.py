@@ -58,8 +58,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()
     asked = plan.probing(execution.statement_errors)
-    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language)
-    training = curves.training(assignment, execution)
+    expected = Expected(assignment, settings)
+    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language, expected)
+    training = curves.training(assignment, execution, expected, asked)   # the reference's run the checks used
     timings["checks"] = time.monotonic() - checked
     timings["diagnosis"] = diagnosis_seconds
     timings["total"] = time.monotonic() - started
@@ -92,7 +93,8 @@ class _Judge:
         self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
         self.expected = Expected(assignment, settings) if expected is None else expected
         self.explainer = Explainer(notebook, program, asked, execution)
-        self.diagnoser = Diagnoser(assignment, program, asked.defs.names, asked.defs.imported) if diagnose else None
+        self.diagnoser = (Diagnoser(assignment, program, asked.defs.names, asked.defs.imported, self.expected)
+                          if diagnose else None)
         self.diagnosis_seconds = 0.0   # part of the checks' time
 
     def unit_report(self, unit: UnitSpec, lang: str) -> UnitReport:

@@ -92,8 +92,15 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _cell(text: str) -> str:
-    """A CSV cell no spreadsheet evaluates: a leading =, +, -, @, tab or CR gets a quote before it."""
+def has_control(text: str) -> bool:
+    """True when `text` holds a character `visible` would escape (a control or a text-direction mark)."""
+    return _CONTROL.search(text) is not None
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell no spreadsheet evaluates: a leading =, +, -, @, tab or CR gets a quote before it.
+    Every CSV the CLI and the service write passes each of its text cells through here."""
+    text = str(value)
     return f"'{text}" if text.startswith(_FORMULA) else text
 
 
@@ -105,10 +112,10 @@ def to_csv(reports: list[SubmissionReport], unit_names: list[str]) -> str:
     """One row per submission, one column per unit (its score)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["submission", "score", "max_score", "seed", "error", *unit_names])
-    for r in reports:
-        writer.writerow([_cell(r.submission), _fmt(r.score), _fmt(r.max_score), r.seed, _cell(r.error or ""),
-                         *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)])
+    for line in [["submission", "score", "max_score", "seed", "error", *unit_names],
+                 *([r.submission, _fmt(r.score), _fmt(r.max_score), r.seed, r.error or "",
+                    *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)] for r in reports)]:
+        writer.writerow([csv_cell(cell) for cell in line])
     return buf.getvalue()
 
 

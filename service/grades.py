@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from grader.reports import _cell as spreadsheet_text  # the CLI's CSV neutraliser: one rule for every CSV
+from grader.reports import csv_cell  # the CLI's CSV neutraliser: one rule for every cell of every CSV
 from service.models import Assignment, Submission
 from service.store import GivenManualGrade, Store
 
@@ -82,12 +82,14 @@ def to_csv(grades: list[GradeRow], units: list[str], with_manual: bool = False) 
     manual score, its comment, the submission it was given on and the total (the instructor's gradebook)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student_id", "student_name", *CLI_COLUMNS, *units, *(MANUAL_COLUMNS if with_manual else ())])
+    lines = [["student_id", "student_name", *CLI_COLUMNS, *units, *(MANUAL_COLUMNS if with_manual else ())]]
     for r in grades:
-        line = [r.student, r.name, spreadsheet_text(r.filename), f"{r.score:g}", f"{r.max_score:g}", r.seed,
-                spreadsheet_text(r.error or ""), *(f"{r.units[u]:g}" if u in r.units else "" for u in units)]
+        line = [r.student, r.name, r.filename, f"{r.score:g}", f"{r.max_score:g}", r.seed, r.error or "",
+                *(f"{r.units[u]:g}" if u in r.units else "" for u in units)]
         if with_manual:
             line += [f"{r.manual.score:g}" if r.manual else "", r.manual.comment if r.manual else "",
                      r.manual.given_on if r.manual else "", f"{r.total:g}"]
-        writer.writerow(line)
+        lines.append(line)
+    for line in lines:
+        writer.writerow([csv_cell(cell) for cell in line])
     return out.getvalue()

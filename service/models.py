@@ -150,3 +150,35 @@ class Worker(Base):
     concurrency: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
+
+
+class Rendering(Base):
+    """What a page shows of a submission that is costly to make (its notebook view, a report's picture in one
+    language), made once outside any request and read by every view; `made_from` is the digest of what it
+    was made from (a report), so a regrade's new report is never shown an old picture."""
+
+    __tablename__ = "renderings"
+    submission_id: Mapped[str] = mapped_column(String(32), ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)   # "notebook", "plot:training:ja"
+    made_from: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)                            # JSON
+    made_at: Mapped[datetime]
+
+
+class SessionGeneration(Base):
+    """A principal's browser-session generation: a session cookie signed under an older one is refused, so
+    signing out and rotating the instructor token end every copy of the cookie at once."""
+
+    __tablename__ = "session_generations"
+    principal: Mapped[str] = mapped_column(String(120), primary_key=True)   # Principal.key
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailure(Base):
+    """A token that matched nobody, by the client address it came from: what the guessing throttle counts."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

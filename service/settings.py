@@ -17,6 +17,13 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
 
+MIN_INSTRUCTOR_TOKEN_CHARS = 24   # what a guessing attacker faces: 24 characters are at least ~140 bits
+
+
+class SettingsError(ValueError):
+    """A setting the service refuses to start with; the message names it and says what would do."""
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What an operator configures for the service (the core's own settings ride along in `grader`)."""
@@ -33,6 +40,18 @@ class ServiceSettings:
     max_attempts: int                  # grading attempts before a submission is failed
     web_secret: str | None             # signs the pages' session cookies; None: a random key kept in data_dir
     grader: Settings
+    failed_sign_ins_per_minute: int = 10           # per client address; more are answered 429 untried
+    failed_sign_ins_per_minute_total: int = 100    # from all addresses together (a guesser with many)
+    metrics_token: str | None = None               # None: /metrics answers loopback clients only
+
+    def __post_init__(self) -> None:
+        token = self.instructor_token
+        if token is not None and len(token) < MIN_INSTRUCTOR_TOKEN_CHARS:
+            raise SettingsError(f"GRADER_INSTRUCTOR_TOKEN has {len(token)} characters; it needs at least "
+                                f"{MIN_INSTRUCTOR_TOKEN_CHARS} (unset it and one is generated, or use "
+                                "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
+        if min(self.failed_sign_ins_per_minute, self.failed_sign_ins_per_minute_total) < 1:
+            raise SettingsError("GRADER_FAILED_SIGN_INS_PER_MINUTE(_TOTAL) must be at least 1")
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
@@ -50,6 +69,9 @@ class ServiceSettings:
             max_attempts=_int("GRADER_MAX_ATTEMPTS", 3),
             web_secret=os.environ.get("GRADER_WEB_SECRET") or None,
             grader=Settings.from_env(),
+            failed_sign_ins_per_minute=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE", 10),
+            failed_sign_ins_per_minute_total=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL", 100),
+            metrics_token=os.environ.get("GRADER_METRICS_TOKEN") or None,
         )
 
     def with_data_dir(self, data_dir: Path) -> ServiceSettings:
@@ -69,6 +91,8 @@ class ServiceSettings:
             "GRADER_MAX_ACTIVE_PER_STUDENT": str(self.max_active_per_student),
             "GRADER_REQUEUE_AFTER": str(self.requeue_after), "GRADER_RECONCILE_EVERY": str(self.reconcile_every),
             "GRADER_MAX_ATTEMPTS": str(self.max_attempts),
+            "GRADER_FAILED_SIGN_INS_PER_MINUTE": str(self.failed_sign_ins_per_minute),
+            "GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL": str(self.failed_sign_ins_per_minute_total),
         }
         if self.broker_url:
             env["GRADER_BROKER_URL"] = self.broker_url

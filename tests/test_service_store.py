@@ -237,3 +237,15 @@ def test_results_follow_the_policy_latest_or_best(store: Store, settings: Servic
     assert [s.result.score for s in store.standings(tiny)] == [0]
     store.set_policy("tiny", "best")
     assert [s.result.score for s in store.standings(store.assignment("tiny"))] == [1]
+
+
+def test_a_rendering_is_stored_whole_replaced_whole_and_goes_with_its_submission(store: Store) -> None:
+    submission_id = queued(store)
+    assert store.rendering(submission_id, "notebook") is None
+    store.save_rendering(submission_id, "plot:training", "digest-1", '"<svg>one</svg>"')
+    store.save_rendering(submission_id, "plot:training", "digest-2", '"<svg>two</svg>"')
+    stored = store.rendering(submission_id, "plot:training")
+    assert (stored.made_from, stored.body) == ("digest-2", '"<svg>two</svg>"')
+    with store.sessions.begin() as s:
+        s.execute(Submission.__table__.delete().where(Submission.id == submission_id))
+    assert store.rendering(submission_id, "plot:training") is None

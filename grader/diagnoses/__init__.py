@@ -41,9 +41,10 @@ class Diagnosis:
 class Diagnoser:
     """One submission's diagnoses, unit by unit; mutant runs are cached across units."""
 
-    def __init__(self, assignment: Assignment, program: Program, names: dict, imported: dict[str, str]) -> None:
+    def __init__(self, assignment: Assignment, program: Program, names: dict, imported: dict[str, str],
+                 expected: Expected) -> None:
         self.assignment, self.names, self.imported = assignment, names, imported
-        self.runner = MutantRunner(assignment.reference, assignment.reference_namespace)
+        self.runner = MutantRunner(assignment, expected)
         aliases = {n for s in program.statements if s.kind == "import"
                    for n, module in s.imports.items() if module == "numpy"}
         self.numpy = aliases or {"np"}
@@ -56,6 +57,7 @@ class Diagnoser:
         failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
                       if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
                   for v, run in runs.items() if run is not None}
+        explained = {v: self.runner.explain(unit, v, pairs, asked) for v, pairs in failed.items()}
         found: dict[tuple[str, str], Diagnosis] = {}
         open_checks: list[ScoredCheck] = []
         for c in checks:
@@ -65,7 +67,7 @@ class Diagnoser:
                 found[(c.name, c.variant)] = Diagnosis("imported_not_defined", {"module": imported})
             elif c.variant in failed and c.verdict.code != "not_defined":
                 spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
-                evidence = self.runner.match(unit.name, c.variant, spec, failed[c.variant], asked) or (
+                evidence = explained[c.variant].get(c.name) or (
                     ratio_or_shape(spec, got, expected.outcome(asked, unit.name, spec.probe))
                     if spec.kind == "close" else None)
                 if evidence is None:

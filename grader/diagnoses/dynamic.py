@@ -14,9 +14,13 @@ import numpy as np
 
 from grader import probing
 from grader.checks import DEFAULT_ATOL, DEFAULT_RTOL, absent
-from grader.types import CheckSpec, ProbeOutcome
+from grader.diagnoses import derived
+from grader.expected import Expected
+from grader.types import Assignment, CheckSpec, ProbeOutcome, UnitSpec
 
 MIN_FACTOR = 2   # an integer factor this large (or its inverse) on every value is ratio evidence
+CHEAP = 2_000    # input values in a probe cheap enough to run every candidate mutant on
+NUMERICAL_PASSES = 20   # a gradient check's cost per input value, relative to one forward pass
 
 
 def outputs(check: CheckSpec) -> tuple[str, ...]:
@@ -29,17 +33,20 @@ def outputs(check: CheckSpec) -> tuple[str, ...]:
     return ()  # training is too costly to rerun per mutant
 
 
-def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome) -> bool:
-    """Same values within the check's tolerance (nan where nan, inf where inf), or the same exception."""
+def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions: bool = True) -> bool:
+    """Same values within the check's tolerance (nan where nan, inf where inf), the same odd type
+    (None where None), or, if `exceptions` count, the same exception."""
     names = outputs(check)
     rtol = float(check.options.get("rtol", DEFAULT_RTOL))
     atol = float(check.options.get("atol", DEFAULT_ATOL))
     for name in names:
         mine, theirs = absent(got, name), absent(mutant, name)
         if mine is not None or theirs is not None:
-            if not (mine and theirs and mine.code == theirs.code == "raised"  # the very same exception
-                    and (mine.facts.get("type"), mine.facts.get("message"))
-                    == (theirs.facts.get("type"), theirs.facts.get("message"))):
+            same = mine is not None and theirs is not None and mine.code == theirs.code and (
+                (mine.code == "raised" and exceptions and (mine.facts.get("type"), mine.facts.get("message"))
+                 == (theirs.facts.get("type"), theirs.facts.get("message")))
+                or (mine.code == "wrong_type" and mine.facts.get("got_type") == theirs.facts.get("got_type")))
+            if not same:
                 return False
             continue
         g = np.asarray(got.values[name], dtype=float)
@@ -50,43 +57,101 @@ def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome) -> bool:
 
 
 class MutantRunner:
-    """Runs each mutant's probe once per submission (cached), only for checks that failed."""
+    """Tries the catalogue's mutants on a unit's failed checks, each probe of each mutant run at most
+    once per submission (the outcomes are shared between units and checks).
 
-    def __init__(self, reference: str, namespace: dict[str, object]) -> None:
+    The catalogue is the reference's curated mutants (reference/mutants.py, named by their own
+    messages) and then every operator edit of the reference (grader.diagnoses.derived). A mutant is
+    tried only on a unit whose run includes the definition it edits, cheapest failed check first;
+    mutants that explained a check earlier in the submission are tried first, and the search stops
+    at the first mutant that explains every failed check of the unit.
+    """
+
+    def __init__(self, assignment: Assignment, expected: Expected) -> None:
         try:
-            self.catalogue = importlib.import_module(f"{reference}.mutants").MUTANTS
-        except ModuleNotFoundError:  # an assignment without a catalogue gets static evidence only
-            self.catalogue = ()
-        self.namespace = namespace
-        self.cache: dict[tuple[int | None, str, str], ProbeOutcome] = {}
+            curated: tuple = importlib.import_module(f"{assignment.reference}.mutants").MUTANTS
+        except ModuleNotFoundError:  # an assignment without a catalogue gets derived mutants only
+            curated = ()
+        program = derived.program(assignment.reference, tuple(sorted(assignment.aliases.items())))
+        self.catalogue = (*curated, *(program.mutants if program else ()))
+        # a derived mutant's home: the first unit that runs the definition it edits; elsewhere it
+        # is tried only if it explained a check there (the student's definition behaves like it)
+        self.home = {d: next((u.name for u in assignment.units.values() if d in program.runs(u, "own")), None)
+                     for d in program.uses} if program else {}
+        self.explained_in: dict[str, set[int]] = {}
+        self.namespace, self.expected = assignment.reference_namespace, expected
+        self.cache: dict[tuple[int, str, str], ProbeOutcome | None] = {}
+        self.proven: list[int] = []   # mutants that explained a check in an earlier unit
 
-    def match(self, unit: str, variant: str, check: CheckSpec, failed: list[tuple[CheckSpec, ProbeOutcome]],
-              asked: probing.Probing) -> tuple[str, dict] | None:
-        """The mutant agreeing with the student on `check`; if several do, the one that also agrees on
-        most of the unit's other `failed` checks (catalogue order breaks ties)."""
-        best, best_count = None, 0
-        got = dict((c.name, o) for c, o in failed)[check.name]
-        if _zero_gradients(got):
-            return None
-        correct = self._outcome(None, unit, check.probe, asked)
-        for i, mutant in enumerate(self.catalogue):
-            if unit not in mutant.units or variant not in mutant.variants:
+    def explain(self, unit: UnitSpec, variant: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
+                asked: probing.Probing) -> dict[str, tuple[str, dict]]:
+        """check name -> (mutant id, facts) for the failed checks some mutant reproduces exactly: the
+        mutant explaining most of them (catalogue order, proven mutants first, breaks ties)."""
+        failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o)),
+                        key=lambda pair: _cost(asked, unit.name, pair[0].probe))
+        if not failed:
+            return {}
+        order = [*self.proven, *(i for i in range(len(self.catalogue)) if i not in self.proven)]
+        best: dict[str, tuple[int, int]] = {}   # check -> (mutant, how many checks it explains)
+        for i in order:
+            if not self._applies(i, unit, variant):
                 continue
-            outcome = self._outcome(i, unit, check.probe, asked)
-            if agrees(check, correct, outcome) or not agrees(check, got, outcome):
-                continue  # a mutant the check cannot tell from correct code is no evidence
-            count = sum(agrees(c, o, self._outcome(i, unit, c.probe, asked)) for c, o in failed)
-            if count > best_count:
-                best, best_count = mutant.id, count
-        return (best, {}) if best else None
+            explained = self._explained(i, unit.name, failed, asked)
+            for name in explained:
+                if name not in best or len(explained) > best[name][1]:
+                    best[name] = (i, len(explained))
+            if len(explained) == len(failed):
+                break
+        for i in dict.fromkeys(i for i, _ in best.values()):
+            self.explained_in.setdefault(unit.name, set()).add(i)
+            if i not in self.proven:
+                self.proven.append(i)
+        return {name: (self.catalogue[i].id, dict(getattr(self.catalogue[i], "facts", {})))
+                for name, (i, _) in best.items()}
 
-    def _outcome(self, index: int | None, unit: str, probe: str, asked: probing.Probing) -> ProbeOutcome:
-        """The probe's outcome, on the probe as `asked`, with mutant `index` swapped in (None: the reference itself)."""
+    def _explained(self, index: int, unit: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
+                   asked: probing.Probing) -> list[str]:
+        """The failed checks the mutant reproduces and the reference does not; a mutant that misses
+        the cheapest failed check is not run on the costly ones."""
+        explained: list[str] = []
+        for position, (check, got) in enumerate(failed):
+            if position and not explained and _cost(asked, unit, check.probe) > CHEAP:
+                break
+            outcome = self._outcome(index, unit, check.probe, asked)
+            if outcome is None:
+                return []
+            # an exception is evidence for a curated mutant only: many different edits raise the same one
+            exceptions = not isinstance(self.catalogue[index], derived.DerivedMutant)
+            if agrees(check, got, outcome, exceptions) and not agrees(
+                    check, self.expected.outcome(asked, unit, check.probe), outcome):
+                explained.append(check.name)
+        return explained
+
+    def _applies(self, index: int, unit: UnitSpec, variant: str) -> bool:
+        mutant = self.catalogue[index]
+        if isinstance(mutant, derived.DerivedMutant):
+            home = self.home.get(mutant.site.definition)
+            return mutant.applies(unit, variant) and (home in {None, unit.name}
+                                                      or index in self.explained_in.get(home, ()))
+        return unit.name in mutant.units and variant in mutant.variants
+
+    def _outcome(self, index: int, unit: str, probe: str, asked: probing.Probing) -> ProbeOutcome | None:
+        """The probe's outcome, on the probe as `asked`, with mutant `index` swapped in (an outcome
+        of None: a mutant that cannot be run)."""
         key = (index, unit, probe)
         if key not in self.cache:
-            replaces = {} if index is None else self.catalogue[index].replaces
-            self.cache[key] = probing.trusted_outcome(asked.request(unit, probe), {**self.namespace, **replaces})
+            replaces = self.catalogue[index].replaces
+            self.cache[key] = None if replaces is None else probing.trusted_outcome(
+                asked.request(unit, probe), {**self.namespace, **replaces})
         return self.cache[key]
+
+
+def _cost(asked: probing.Probing, unit: str, probe: str) -> int:
+    """A probe's size: the number of input values it draws, times the forward passes of a numerical
+    gradient check (a proxy for the time a mutant takes on it)."""
+    request = asked.request(unit, probe)
+    passes = NUMERICAL_PASSES if request.kind == "gradient_check" else 1
+    return passes * sum(int(np.size(v)) for v in request.inputs.values())
 
 
 def _zero_gradients(got: ProbeOutcome) -> bool:

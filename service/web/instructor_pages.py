@@ -16,7 +16,7 @@ from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
-from service.web import class_view, notebook_view, plots, render, report_pane, report_view, written
+from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
 from service.web.signin import Csrf, InstructorViewer
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
@@ -44,7 +44,9 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 @router.post("/roster")
 async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
-    upload = (await request.form()).get("file")
+    form = await request.form()
+    signin.check_form_token(request, form)
+    upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile):
             raise RosterError("a CSV file is required")
@@ -127,10 +129,12 @@ def notebook(submission_id: str, request: Request, services: ServicesDep, who: I
     sub = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(sub.id)
     t = render.translate(request)
-    marks = notebook_view.Marks(report_view.failed_cells(recorded.report) if recorded else {}, t("failed_cell"),
-                                t("output_truncated"))
-    page, csp = notebook_view.document(notebook_view.render(sub.notebook, marks), render.language(request),
-                                       NOTEBOOK_CSS, t("grading_error"))
+    marks = notebook_view.Marks(report_view.failed_cells(recorded.report) if recorded else {}, t("failed_cell"))
+    words = notebook_view.Words(t("output_truncated"),
+                                lambda shown, total: t("code_cells_shown", count=shown, total=total),
+                                lambda reason: t("cell_not_shown", reason=reason), t("notebook_unreadable"))
+    fragment = notebook_view.page(prepared.notebook(services.store, sub), marks, words)
+    page, csp = notebook_view.document(fragment, render.language(request), NOTEBOOK_CSS)
     response = Response(page, media_type="text/html; charset=utf-8")
     render.protect(response, csp=csp)
     response.headers["X-Frame-Options"] = "SAMEORIGIN"

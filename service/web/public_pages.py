@@ -9,7 +9,6 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service import auth
-from service.services import ServicesDep
 from service.web import i18n, render, signin
 from service.web.signin import Csrf
 
@@ -32,9 +31,15 @@ def signin_form(request: Request) -> Response:
 
 
 @router.post("/signin")
-async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
+async def sign_in(request: Request, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
     """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
-    principal = await run_in_threadpool(auth.identify, services.store, token.strip()) if token.strip() else None
+    try:
+        principal = await run_in_threadpool(auth.throttled_identify, request, token.strip()) if token.strip() else None
+    except auth.Throttled as exc:
+        answer = render.page(request, "signin.html", status=429,
+                             error=render.translate(request)("signin_throttled", seconds=exc.seconds))
+        answer.headers.update(exc.headers)
+        return answer
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
     response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
@@ -43,9 +48,9 @@ async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annot
 
 
 @router.post("/signout")
-def sign_out(_: Csrf) -> Response:
+def sign_out(request: Request, _: Csrf) -> Response:
     response = render.redirect("/signin")
-    signin.sign_out(response)
+    signin.sign_out(request, response)
     return response
 
 

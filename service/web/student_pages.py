@@ -5,6 +5,7 @@ A student sees only their own submissions: anything else answers 404, exactly as
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,7 +17,7 @@ from service.auth import Principal
 from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
-from service.web import render, report_pane
+from service.web import prepared, render, report_pane, signin
 from service.web.signin import Csrf, StudentViewer, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
@@ -65,7 +66,8 @@ async def submit(name: str, request: Request, services: ServicesDep, who: Studen
     lang = render.language(request)
     installed_assignment(services, name)
     try:
-        submission = await uploads.accept(services, request, who.student, name, lang)
+        submission = await uploads.accept(services, request, who.student, name, lang,
+                                          form_check=functools.partial(signin.check_form_token, request))
     except HTTPException as exc:
         message = _upload_error(exc, render.translate(request))
         if wants_json:
@@ -114,7 +116,7 @@ def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
     submission = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(submission.id)
-    figure = report_pane.picture(services, recorded.report, kind, render.translate(request)) if recorded else None
-    if figure is None:
+    svg = prepared.picture(services.store, submission.id, recorded.report, kind) if recorded else None
+    if svg is None:
         raise HTTPException(404)
-    return render.svg_response(figure.svg)
+    return render.svg_response(svg)
