@@ -24,7 +24,7 @@ from importlib.metadata import version
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments
+from service import assignments, summaries
 from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
@@ -134,9 +134,9 @@ def _abandoned(worker: str | None) -> bool:
 
 
 def record(store: Store, claim: Claim, report: dict, seconds: float) -> bool:
-    """running (this attempt) -> done, with its one result; False if this attempt was overtaken."""
-    result = Result(submission_id=claim.submission.id, score=report["score"], max_score=report["max_score"],
-                    unit_scores={name: u["score"] for name, u in report["units"].items()}, report=report,
+    """running (this attempt) -> done, with its one result and the summary the lists read; False if this
+    attempt was overtaken."""
+    result = Result(submission_id=claim.submission.id, **summaries.columns(report), report=report,
                     grading_seconds=seconds, grader_version=version("nn-grader"), recorded_at=now())
     return store.finish_attempt(claim.submission.id, claim.token, result)
 

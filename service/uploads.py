@@ -36,7 +36,7 @@ async def accept(services: Services, request: Request, student: str, assignment:
     max_bytes = services.settings.grader.max_notebook_bytes
     filename, blob = await notebook_upload(request, max_bytes, lang, form_check)
     try:
-        intake.read_bytes(blob, max_bytes)
+        await services.upload_check.check(blob, max_bytes)     # off the event loop, with a time limit
     except intake.IntakeError as err:
         raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
     submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)

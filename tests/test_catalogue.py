@@ -24,13 +24,13 @@ SAMPLE_FACTS = {
     "accuracy": 0.5, "seconds": 10.0, "exit_code": -9, "reason": "", "names": "`Relu`", "why": "",
     "module": "common.functions", "cell": "In [3]", "line": 4, "detail": "x = 1", "text": "x = 1",
     "number": 3, "sizes": (784, 50, 10), "steps": 300, "batch_size": 100, "learning_rate": 0.1,
-    "size_mb": 12.5, "limit_mb": 5.0, "position": 17, "column": 1,
+    "size_mb": 12.5, "limit_mb": 5.0, "position": 17, "column": 1, "cells": 60000,
     "error": 3e-7, "distance": 0.8, "tolerance": 1e-3, "training": "", "loss_first": 2.3, "loss_last": 2.4,
     "still_steps": 600, "grad_first": 0.5, "grad_last": 18.0, "limit": 2.0, "unit": "gradient",
     "name": "arrage", "suggestion": "arange", "function": "gradient", "cls": "SoftmaxWithLoss", "factor": 4,
     "direction": "", "parameters": 41110, "budget": 1.0, "clock_name": "", "needed": "W1_large", "label": "dx",
     "eta": 12, "verdict": "ok", "s_first": "2.3", "s_last": "0.4", "r_first": "2.3", "r_last": "0.5",
-    "s_acc": "0.9", "r_acc": "0.9", "count": 3, "low": 5, "high": 10,
+    "s_acc": "0.9", "r_acc": "0.9", "count": 3, "low": 5, "high": 10, "twins": "large",
     "code": "np.sum(dout, axis=0)", "mutated": "np.sum(dout, axis=1)",
 }
 

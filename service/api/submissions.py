@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from grader.languages import from_accept_language
-from service import uploads
+from service import edges, uploads
 from service.access import visible_submission
 from service.auth import Caller
 from service.models import Submission
@@ -25,6 +25,7 @@ def accepted(request: Request, services: ServicesDep, submission: Submission) ->
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
+@edges.upload
 async def submit(assignment: str, request: Request, response: Response, services: ServicesDep, who: Caller) -> dict:
     """Upload one notebook (multipart field `file`): 202 once its bytes are stored and it is queued."""
     if who.is_instructor:

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from service.models import (
     DONE,
@@ -57,12 +57,14 @@ class SubmissionStates:
     # --- reads -------------------------------------------------------------------------------------
 
     def submission(self, submission_id: str) -> Submission | None:
+        """One submission with its notebook's bytes."""
         with self.sessions() as s:
-            return s.get(Submission, submission_id)
+            return s.get(Submission, submission_id, options=[undefer(Submission.notebook)])
 
     def submissions(self, assignment: str | None = None, student: str | None = None) -> list[Submission]:
-        """Newest first; filtered by assignment and/or student."""
-        query = select(Submission).order_by(Submission.received_at.desc())
+        """Newest first; filtered by assignment and/or student (without the notebooks' bytes)."""
+        query = select(Submission).options(defer(Submission.notebook, raiseload=True)).order_by(
+            Submission.received_at.desc(), Submission.id)
         if assignment:
             query = query.where(Submission.assignment == assignment)
         if student:
@@ -181,7 +183,8 @@ class SubmissionStates:
                 _claimable(submission_id, stale_before, abandoned_token), Submission.attempts < max_attempts)
                 .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=now(),
                         worker=worker)).rowcount
-            return s.get(Submission, submission_id, populate_existing=True) if moved else None
+            return s.get(Submission, submission_id, populate_existing=True,
+                         options=[undefer(Submission.notebook)]) if moved else None
 
     def finish_attempt(self, submission_id: str, token: str, result: Result) -> bool:
         """running under `token` -> done, with its one result replacing any earlier one (a regrade's), in one

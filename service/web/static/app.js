@@ -112,7 +112,9 @@ function setupSorting() {
         const body = table.tBodies[0];
         const rows = Array.from(body.rows);
         const key = (row) => row.cells[column].dataset.value || row.cells[column].textContent;
+        const missing = (row) => row.cells[column].hasAttribute("data-missing");
         rows.sort((a, b) => {
+          if (missing(a) !== missing(b)) return missing(a) ? 1 : -1;   // "no submission" last either way
           const x = key(a), y = key(b);
           const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
           return ascending ? order : -order;
