@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute
 
 from grader.config import ASSIGNMENTS_DIR
 from service.models import Base
@@ -249,6 +251,18 @@ class Stack:
         return final
 
 
+def app_routes(stack: Stack) -> list[tuple[str, str, BaseRoute]]:
+    """(method, path, route) of everything the stack's app answers, included routers' routes too: a test
+    over them covers a route added later by itself."""
+    from service.app import create_app
+
+    app = create_app(stack.settings(), reconcile=False)
+    app.state.services.store.engine.dispose()
+    found = {(method, context.path): context.original_route for context in iter_route_contexts(app.routes)
+             for method in getattr(context.original_route, "methods", None) or () if method != "HEAD"}
+    return [(method, path, route) for (method, path), route in sorted(found.items())]
+
+
 def submit(client: httpx.Client, assignment: str, filename: str, blob: bytes) -> str:
     answer = client.post(f"/api/assignments/{assignment}/submissions",
                          files={"file": (filename, blob, "application/x-ipynb+json")})
@@ -294,7 +308,7 @@ def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
                 url = cleanup.enter_context(database(kind, data_dir))
                 stack = stacks[kind] = Stack(service_env(data_dir, url, redis.url, folder), data_dir)
                 cleanup.callback(stack.processes.stop, timeout=2)
-                stack.start_api()
+                stack.start_api(timeout=120)     # a loaded machine starts the API slowly
                 stack.start_worker(concurrency=2)
             return stacks[kind]
 
