@@ -85,7 +85,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def instructor(service: Stack) -> str:
-    found = re.search(r"instructor token \(shown once, keep it\): (\S+)", service.logs())
+    found = re.search(r"instructor token: (\S+) +\(shown once", service.logs())
     assert found, service.logs()
     return found[1]
 
@@ -333,6 +333,11 @@ def test_csrf_tokens_stay_out_of_urls_and_tokens_out_of_the_services_files(servi
     roster, roster_headers = multipart("r.csv", b"id,name,email\neve,Eve,e@x\n", csrf_token=teacher.csrf)
     imported = teacher.request("POST", "/instructor/roster", content=roster, headers=roster_headers)
     assert imported.status_code == 200 and 'id="tokens"' in imported.text
+    # any other form posted as multipart is checked on its body too
+    lang, lang_headers = multipart("x.txt", b"", lang="ja", next="/")
+    assert ann.request("POST", "/lang", content=lang, headers=lang_headers).status_code == 403
+    lang, lang_headers = multipart("x.txt", b"", lang="ja", next="/", csrf_token=ann.csrf)
+    assert ann.request("POST", "/lang", content=lang, headers=lang_headers).status_code == 303
     unsigned, unsigned_headers = multipart("r.csv", b"id,name,email\nfay,Fay,f@x\n")
     assert teacher.request("POST", "/instructor/roster", content=unsigned, headers=unsigned_headers).status_code == 403
     assert ann.csrf not in service.logs() and teacher.csrf not in service.logs()    # nor in the access log
