@@ -93,7 +93,7 @@ def test_serve_starts_everything_grades_the_demo_and_stops_everything(tmp_path: 
         wait_until(serve.healthy, 90, "grader serve to be healthy")
         output = serve.output()
         assert f"http://127.0.0.1:{serve.port}" in output
-        instructor = re.search(r"instructor token: (\S+)", output).group(1)
+        instructor = re.search(r"instructor token \(shown once, keep it\): (\S+)", output).group(1)
         students = dict(re.findall(r"(demo-\w+) +token: (\S+)", output))
         assert len(students) == 3
         headers = {"Authorization": f"Bearer {instructor}"}

@@ -1,7 +1,9 @@
 """What pages show of a submission that is costly to make (its notebook view, its report's pictures), made
 once outside any request and stored by the store; a page view only reads.
 
-The worker makes them right after it recorded the result (`prepare`). For a submission graded before
+The worker makes them right after it recorded the result (`prepare`), in its own process: what is rendered
+is bounded (cells, outputs, characters), so the cost is milliseconds, not a child interpreter's start
+(1.2–1.6 s, more than grading a small notebook). For a submission graded before
 that (nothing stored yet), the first view makes each one once: the notebook view in a child process
 under a time limit (notebook_view.made_apart), at most RENDERERS at once; a picture drawn from the
 report as recorded (pictures have no words, so one drawing serves every language; a report without
@@ -38,16 +40,19 @@ def prepare(store: Store, submission_id: str) -> None:
     if submission is None or recorded is None:
         return
     try:
-        notebook(store, submission)
+        notebook(store, submission, apart=False)
         for kind in plots.DRAWINGS:
             picture(store, submission.id, recorded.report, kind)
     except Exception:  # noqa: BLE001 - the result is recorded; its views can still be made when first looked at
         log.exception("could not prepare the views of submission %s", submission_id)
 
 
-def notebook(store: Store, submission: Submission) -> dict:
-    """The submission's notebook view (notebook_view.render's dict): stored, or made once and stored."""
+def notebook(store: Store, submission: Submission, apart: bool = True) -> dict:
+    """The submission's notebook view (notebook_view.render's dict): stored, or made once and stored; `apart`
+    (a page's first view) makes it in a child process under a time limit, else here (the worker)."""
     def make() -> dict:
+        if not apart:
+            return notebook_view.render(submission.notebook)
         with RENDERERS:
             return notebook_view.made_apart(submission.notebook, VIEW_SECONDS)
     return _once(store, submission.id, "notebook", "", make)
