@@ -105,7 +105,7 @@ def _welcome(args, settings, instructor: str | None, students, broker: str) -> N
              f"answering the host names: {', '.join(settings.allowed_hosts)} (GRADER_ALLOWED_HOSTS)",
              f"data: {settings.data_dir}   database: {settings.database_url.split('@')[-1]}",
              f"broker: {broker}   workers: {args.workers}",
-             f"instructor token: {instructor}   (shown once: keep it, no log file holds it)" if instructor else
+             f"instructor token (shown once, keep it): {instructor}" if instructor else
              "instructor token: the one printed at first start (or GRADER_INSTRUCTOR_TOKEN)"]
     if students:
         lines.append("demo students (tokens shown once; their example notebooks are being graded):")

@@ -86,7 +86,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def instructor(service: Stack) -> str:
-    found = re.search(r"instructor token: (\S+) +\(shown once", service.logs())
+    found = re.search(r"instructor token \(shown once, keep it\): (\S+)", service.logs())
     assert found, service.logs()
     return found[1]
 
