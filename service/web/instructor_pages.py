@@ -18,7 +18,7 @@ from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
 from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
-from service.web.signin import Csrf, InstructorViewer
+from service.web.signin import Csrf, InstructorViewer, UploadCsrf
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
 NOTEBOOK_CSS = (render.HERE / "static" / "notebook.css").read_text(encoding="utf-8")
@@ -44,7 +44,7 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 
 @router.post("/roster")
 @edges.upload
-async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
+async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: UploadCsrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
     form = await edges.form(request)
     signin.check_form_token(request, form)
