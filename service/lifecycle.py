@@ -24,7 +24,7 @@ from importlib.metadata import version
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments
+from service import assignments, summaries
 from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
@@ -54,10 +54,16 @@ def receive(store: Store, student: str, assignment: str, filename: str, notebook
     return submission
 
 
-def enqueue(store: Store, publisher: Publisher, submission_id: str) -> None:
-    """received -> queued, then publish. The status is written first: a lost message is found by `reconcile`."""
-    store.mark_queued(submission_id)
-    publisher.send(submission_id)
+def take_turns(store: Store, publisher: Publisher, student: str, limit: int) -> list[str]:
+    """received -> queued, then publish, for the student's oldest waiting submissions while fewer than `limit` of
+    theirs are queued or running; the rest wait their turn (still `received`). Called when one arrives and when
+    one of theirs finishes, so the broker's line holds at most `limit` per student and each finished grading
+    sends that student's next one to the back of it: students take turns, and one student's hanging notebooks
+    hold at most `limit` worker slots. The status is written first: a lost message is found by `reconcile`."""
+    moved = store.take_turns(student, limit)
+    for submission_id in moved:
+        publisher.send(submission_id)
+    return moved
 
 
 def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
@@ -74,14 +80,17 @@ def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[
     return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i)]
 
 
-def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[str]:
-    """Re-enqueue what has waited too long in received/queued/running (lost message, dead worker)."""
+def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:
+    """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
+    with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
     before = now() - timedelta(seconds=requeue_after)
     resent = []
     for submission_id in store.stale(before):
         if store.requeue_stale(submission_id, before):   # one sweeper wins each, even with several API processes
             publisher.send(submission_id)
             resent.append(submission_id)
+    for student in store.students_waiting():
+        resent += take_turns(store, publisher, student, limit)
     return resent
 
 
@@ -125,9 +134,9 @@ def _abandoned(worker: str | None) -> bool:
 
 
 def record(store: Store, claim: Claim, report: dict, seconds: float) -> bool:
-    """running (this attempt) -> done, with its one result; False if this attempt was overtaken."""
-    result = Result(submission_id=claim.submission.id, score=report["score"], max_score=report["max_score"],
-                    unit_scores={name: u["score"] for name, u in report["units"].items()}, report=report,
+    """running (this attempt) -> done, with its one result and the summary the lists read; False if this
+    attempt was overtaken."""
+    result = Result(submission_id=claim.submission.id, **summaries.columns(report), report=report,
                     grading_seconds=seconds, grader_version=version("nn-grader"), recorded_at=now())
     return store.finish_attempt(claim.submission.id, claim.token, result)
 
@@ -137,11 +146,19 @@ def fail(store: Store, claim: Claim, error: str) -> bool:
     return store.fail_attempt(claim.submission.id, claim.token, error[:2000])
 
 
-def grade(store: Store, settings: ServiceSettings, submission_id: str, worker: str) -> str:
-    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once."""
+def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submission_id: str, worker: str) -> str:
+    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once; then the
+    student's next waiting submission takes its turn."""
     claimed = claim(store, submission_id, worker, settings)
     if claimed is None:
         return "skipped"
+    try:
+        return _grade_claimed(store, settings, claimed, worker)
+    finally:
+        take_turns(store, publisher, claimed.submission.student, settings.max_active_per_student)
+
+
+def _grade_claimed(store: Store, settings: ServiceSettings, claimed: Claim, worker: str) -> str:
     submission = claimed.submission
     assignment = assignments.specs(settings.assignments_dir).get(submission.assignment)
     if assignment is None:

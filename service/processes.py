@@ -152,21 +152,16 @@ def _signal_group(child: subprocess.Popen, sig: int) -> None:
 
 
 def redis_argv(directory: Path, port: int) -> list[str]:
-    """A private redis-server on a loopback port, its append-only file in `directory` (a restart keeps the
-    queue), its password in `redis.conf` there (see `redis_config`)."""
+    """A private redis-server on a loopback port, its append-only file in `directory` (a restart keeps the queue),
+    its password in `redis.conf` there (see `redis_config`)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return ["redis-server", str(redis_config(directory)), "--bind", "127.0.0.1", "--port", str(port),
             "--dir", str(directory), "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
             "--daemonize", "no", "--logfile", str(directory / "redis.log")]
 
 
-def redis_url(directory: Path, port: int) -> str:
-    """The private broker's URL, its password included (what the API and the workers are given)."""
-    return f"redis://:{_password(directory / 'redis.conf')}@127.0.0.1:{port}/0"
-
-
 def start_redis(processes: Processes, directory: Path, port: int | None = None) -> str:
-    """A private redis-server (see `redis_argv`) on a free port; its URL once it answers."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """A private redis-server (see `redis_argv`) on a free port; its URL (password included) once it answers."""
     port = port or free_port()
     processes.start(redis_argv(directory, port))
     url = redis_url(directory, port)
@@ -187,8 +182,11 @@ def redis_config(directory: Path) -> Path:
     return config
 
 
-def _password(config: Path) -> str:
-    return next(line.split()[1] for line in config.read_text().splitlines() if line.startswith("requirepass "))
+def redis_url(directory: Path, port: int) -> str:
+    """The URL of the private redis-server of `directory`, its password included."""
+    config = redis_config(directory).read_text().splitlines()
+    password = next(line.split()[1] for line in config if line.startswith("requirepass "))
+    return f"redis://:{password}@127.0.0.1:{port}/0"
 
 
 def redacted(url: str) -> str:

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         worker_argv,
     )
     from service.queue import CeleryPublisher, celery_app
-    from service.settings import ServiceSettings, SettingsError
+    from service.settings import ServiceSettings, SettingsError, allowed_hosts
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _interrupt)
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"grader serve: {err}") from None
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
+    if not os.environ.get("GRADER_ALLOWED_HOSTS"):
+        settings = replace(settings, allowed_hosts=allowed_hosts(None, args.host))
     processes = Processes()
     try:
         store = bootstrap.open_store(settings)
@@ -63,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
         supervisor = Supervisor(processes, restarted=lambda name: _resend(store, publisher, name))
         if not settings.broker_url:
             redis_dir, port = settings.data_dir / "redis", free_port()
-            redis_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            argv = redis_argv(redis_dir, port)
             url = redis_url(redis_dir, port)
-            supervisor.start("redis-server", redis_argv(redis_dir, port), ready=lambda: wait_for_redis(url))
+            supervisor.start("redis-server", argv, ready=lambda: wait_for_redis(url))
             settings = replace(settings, broker_url=url)
         env = {**os.environ, **settings.environ()}
         if args.workers > 0:
@@ -99,7 +101,8 @@ def _interrupt(signum, frame) -> None:
 def _welcome(args, settings, instructor: str | None, students, broker: str) -> None:
     """What an operator needs to start; tokens go to this terminal only (shown once, kept by no log file)."""
     url = f"http://{args.host}:{args.port}"
-    lines = [f"nn-grader is starting at {url}  (API docs: {url}/docs)",
+    lines = [f"nn-grader is starting at {url}  (API schema: {url}/openapi.json)",
+             f"answering the host names: {', '.join(settings.allowed_hosts)} (GRADER_ALLOWED_HOSTS)",
              f"data: {settings.data_dir}   database: {settings.database_url.split('@')[-1]}",
              f"broker: {broker}   workers: {args.workers}",
              f"instructor token (shown once, keep it): {instructor}" if instructor else

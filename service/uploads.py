@@ -36,12 +36,14 @@ async def accept(services: Services, request: Request, student: str, assignment:
     max_bytes = services.settings.grader.max_notebook_bytes
     filename, blob = await notebook_upload(request, max_bytes, lang, form_check)
     try:
-        intake.read_bytes(blob, max_bytes)
+        await services.upload_check.check(blob, max_bytes)     # off the event loop, with a time limit
     except intake.IntakeError as err:
         raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
     submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)
-    await run_in_threadpool(lifecycle.enqueue, services.store, services.publisher, submission.id)
-    submission.status = QUEUED
+    moved = await run_in_threadpool(lifecycle.take_turns, services.store, services.publisher, student,
+                                    services.settings.max_active_per_student)
+    if submission.id in moved:       # else it waits its turn, `received`
+        submission.status = QUEUED
     return submission
 
 

@@ -201,7 +201,7 @@ class Stack:
 
         return Store(make_engine(self.env["GRADER_DATABASE_URL"]))
 
-    def start_api(self, timeout: float = 30) -> None:
+    def start_api(self, timeout: float = 90) -> None:
         self.processes.start([sys.executable, "-m", "grader.cli", "serve", "--no-demo", "--workers",
                               str(self.serve_workers), "--host", self.host, "--port", str(self.port)],
                              env=self.env, log=self.log_dir / "serve.log")

@@ -13,14 +13,14 @@ from sqlalchemy import Engine
 
 from service.db import sessions
 from service.store.artifacts import RenderingRecords
-from service.store.gradebook import Attempt, GivenManualGrade, GradebookRecords, Standing
+from service.store.gradebook import Attempt, Counted, GivenManualGrade, GradebookRecords, Standing
 from service.store.monitoring import LIVE_WORKER_SECONDS, Monitoring
 from service.store.people import PeopleRecords, RosterEntry, RosterError
 from service.store.sign_ins import SignInRecords
 from service.store.submission_states import RunningAttempt, SubmissionStates
 
-__all__ = ["Store", "Attempt", "GivenManualGrade", "Standing", "RosterEntry", "RosterError", "RunningAttempt",
-           "LIVE_WORKER_SECONDS"]
+__all__ = ["Store", "Attempt", "Counted", "GivenManualGrade", "Standing", "RosterEntry", "RosterError",
+           "RunningAttempt", "LIVE_WORKER_SECONDS"]
 
 
 class Store(PeopleRecords, GradebookRecords, SubmissionStates, Monitoring, RenderingRecords, SignInRecords):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service import grades, lifecycle
+from service import edges, grades, lifecycle
 from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
@@ -42,9 +43,10 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 
 
 @router.post("/roster")
+@edges.upload
 async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
-    form = await request.form()
+    form = await edges.form(request)
     signin.check_form_token(request, form)
     upload = form.get("file")
     try:
@@ -64,6 +66,11 @@ def _gradebook(services: Services, name: str) -> tuple[Assignment, list[grades.G
     return assignment, grades.rows(services.store, assignment)
 
 
+def _scores(gradebook: list[grades.GradeRow]) -> list[float]:
+    """The histogram's scores: the graded students' ("no submission" is counted beside it, not as 0)."""
+    return [g.counted.score for g in gradebook if g.counted]
+
+
 @router.get("/assignments/{name}")
 def assignment(name: str, request: Request, services: ServicesDep, _: InstructorViewer, failing: str = "",
                message: str = "") -> Response:
@@ -75,7 +82,8 @@ def assignment(name: str, request: Request, services: ServicesDep, _: Instructor
     return render.page(request, "instructor_assignment.html", name=name,
                        title=services.assignments[name].title_in(render.language(request)), m=matrix,
                        shown_rows=matrix.of({sid for sid, _, _ in chosen.students} if chosen else set()),
-                       common=common, histogram=plots.histogram([g.score for g in gradebook], row.max_score, t),
+                       common=common, histogram=plots.histogram(_scores(gradebook), row.max_score, t),
+                       ungraded=sum(1 for g in gradebook if not g.graded),
                        failing=chosen.label if chosen else "",
                        message=t("regrade_queued", count=message) if message.isdigit() else "")
 
@@ -83,7 +91,7 @@ def assignment(name: str, request: Request, services: ServicesDep, _: Instructor
 @router.get("/assignments/{name}/histogram.svg")
 def histogram(name: str, request: Request, services: ServicesDep, _: InstructorViewer) -> Response:
     row, gradebook = _gradebook(services, name)
-    figure = plots.histogram([g.score for g in gradebook], row.max_score, render.translate(request))
+    figure = plots.histogram(_scores(gradebook), row.max_score, render.translate(request))
     if figure is None:
         raise HTTPException(404)
     return render.svg_response(figure.svg)
@@ -114,7 +122,7 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
     recorded = services.store.result(sub.id)
     report = recorded.report if recorded else None
     student = services.store.student(sub.student)
-    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub)
+    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub.id, sub.received_at)
     t = render.translate(request)
     return render.page(request, "instructor_submission.html", submission=sub, report=report,
                        title=spec.title_in(lang), student_name=student.name if student else sub.student,
@@ -141,9 +149,15 @@ def notebook(submission_id: str, request: Request, services: ServicesDep, who: I
     return response
 
 
+class ManualGrade(BaseModel):
+    score: float
+    comment: str = ""
+
+
 @router.post("/submissions/{submission_id}/manual")
 def manual(submission_id: str, services: ServicesDep, who: InstructorViewer, __: Csrf,
-           score: Annotated[float, Form()], comment: Annotated[str, Form()] = "") -> Response:
+           grade: Annotated[ManualGrade, Depends(edges.form_fields(ManualGrade))]) -> Response:
+    score, comment = grade.score, grade.comment
     sub = visible_submission(services.store, who, submission_id)
     points = installed_assignment(services, sub.assignment).manual.points
     if not 0 <= score <= points:

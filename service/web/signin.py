@@ -21,7 +21,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
-from service import auth
+from service import auth, edges
 from service.auth import Principal
 
 COOKIE = "grader_session"
@@ -124,7 +124,7 @@ async def csrf_checked(request: Request) -> BrowserSession:
         request.state.csrf_in_form = True
         return visit
     if sent is None and kind.startswith("application/x-www-form-urlencoded"):
-        sent = (await request.form()).get(CSRF_FIELD)
+        sent = (await edges.form(request)).get(CSRF_FIELD)
     _compare(request, sent)
     return visit
 
