@@ -60,9 +60,10 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()
     asked = plan.probing(execution.statement_errors)
-    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language,
+    expected = Expected(assignment, settings)
+    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language, expected,
                                      diagnose=diagnose)
-    training = curves.training(assignment, execution)
+    training = curves.training(assignment, execution, expected, asked)   # the reference's run the checks used
     timings["checks"] = time.monotonic() - checked
     timings["diagnosis"] = diagnosis_seconds
     timings["total"] = time.monotonic() - started

@@ -3,10 +3,11 @@ here, and written by the store method named after it (service/store/submission_s
 
 Exactly once, in short: a worker may grade only after `claim` moved the submission to `running` under a
 fresh attempt token, and may record only while that token is still the submission's (`record` is one
-conditional UPDATE plus the INSERT of the result, in one transaction; the results table allows one row
-per submission). A second delivery of the same task finds `running` (not stale) or `done` and returns;
-an attempt overtaken by the reconciler finds its token gone and records nothing. An attempt whose worker
-process died on this machine is taken over at once when Celery redelivers its task.
+conditional UPDATE plus the INSERT of the result, replacing a regraded one, in one transaction; the
+results table allows one row per submission). A second delivery of the same task finds `running` (not
+stale) or `done` and returns; an attempt overtaken by the reconciler finds its token gone and records
+nothing. An attempt whose worker process died on this machine is taken over at once when Celery
+redelivers its task.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from importlib.metadata import version
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments
-from service.models import DONE, FAILED, RECEIVED, Result, Submission, now
+from service import assignments, summaries
+from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
 
@@ -53,14 +54,21 @@ def receive(store: Store, student: str, assignment: str, filename: str, notebook
     return submission
 
 
-def enqueue(store: Store, publisher: Publisher, submission_id: str) -> None:
-    """received -> queued, then publish. The status is written first: a lost message is found by `reconcile`."""
-    store.mark_queued(submission_id)
-    publisher.send(submission_id)
+def take_turns(store: Store, publisher: Publisher, student: str, limit: int) -> list[str]:
+    """received -> queued, then publish, for the student's oldest waiting submissions while fewer than `limit` of
+    theirs are queued or running; the rest wait their turn (still `received`). Called when one arrives and when
+    one of theirs finishes, so the broker's line holds at most `limit` per student and each finished grading
+    sends that student's next one to the back of it: students take turns, and one student's hanging notebooks
+    hold at most `limit` worker slots. The status is written first: a lost message is found by `reconcile`."""
+    moved = store.take_turns(student, limit)
+    for submission_id in moved:
+        publisher.send(submission_id)
+    return moved
 
 
 def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
-    """done|failed -> queued with its result removed (same seed); False if it is not finished."""
+    """done|failed -> queued (same seed); False if it is not finished. The result it has stays, in the
+    gradebook too, until the regrade records its replacement (`record`); a regrade that fails keeps it."""
     moved = store.requeue_finished(submission_id)
     if moved:
         publisher.send(submission_id)
@@ -72,15 +80,26 @@ def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[
     return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i)]
 
 
-def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[str]:
-    """Re-enqueue what has waited too long in received/queued/running (lost message, dead worker)."""
+def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:
+    """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
+    with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
     before = now() - timedelta(seconds=requeue_after)
     resent = []
     for submission_id in store.stale(before):
         if store.requeue_stale(submission_id, before):   # one sweeper wins each, even with several API processes
             publisher.send(submission_id)
             resent.append(submission_id)
+    for student in store.students_waiting():
+        resent += take_turns(store, publisher, student, limit)
     return resent
+
+
+def resend_waiting(store: Store, publisher: Publisher) -> list[str]:
+    """After the broker or a worker process died: publish again every queued submission and every running one
+    whose worker process on this machine is gone (the messages they held may be lost or stuck unacknowledged).
+    A duplicate is harmless: `claim` lets one delivery grade; the ids sent."""
+    return [i for i, status, worker in store.waiting()
+            if (status == QUEUED or _abandoned(worker)) and publisher.send(i)]
 
 
 # --- the worker side ------------------------------------------------------------------------------------
@@ -115,9 +134,9 @@ def _abandoned(worker: str | None) -> bool:
 
 
 def record(store: Store, claim: Claim, report: dict, seconds: float) -> bool:
-    """running (this attempt) -> done, with its one result; False if this attempt was overtaken."""
-    result = Result(submission_id=claim.submission.id, score=report["score"], max_score=report["max_score"],
-                    unit_scores={name: u["score"] for name, u in report["units"].items()}, report=report,
+    """running (this attempt) -> done, with its one result and the summary the lists read; False if this
+    attempt was overtaken."""
+    result = Result(submission_id=claim.submission.id, **summaries.columns(report), report=report,
                     grading_seconds=seconds, grader_version=version("nn-grader"), recorded_at=now())
     return store.finish_attempt(claim.submission.id, claim.token, result)
 
@@ -127,11 +146,19 @@ def fail(store: Store, claim: Claim, error: str) -> bool:
     return store.fail_attempt(claim.submission.id, claim.token, error[:2000])
 
 
-def grade(store: Store, settings: ServiceSettings, submission_id: str, worker: str) -> str:
-    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once."""
+def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submission_id: str, worker: str) -> str:
+    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once; then the
+    student's next waiting submission takes its turn."""
     claimed = claim(store, submission_id, worker, settings)
     if claimed is None:
         return "skipped"
+    try:
+        return _grade_claimed(store, settings, claimed, worker)
+    finally:
+        take_turns(store, publisher, claimed.submission.student, settings.max_active_per_student)
+
+
+def _grade_claimed(store: Store, settings: ServiceSettings, claimed: Claim, worker: str) -> str:
     submission = claimed.submission
     assignment = assignments.specs(settings.assignments_dir).get(submission.assignment)
     if assignment is None:

@@ -1,5 +1,5 @@
 """The records a course keeps: assignments, students, submissions (with their bytes), results, manual grades,
-workers; and the statuses a submission moves through (the moves themselves are in service/lifecycle.py)."""
+upload attempts, workers; and the statuses a submission moves through (the moves are in service/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -83,11 +85,13 @@ class Submission(Base):
     """One uploaded notebook and where it is in its life (see service/lifecycle.py)."""
 
     __tablename__ = "submissions"
+    __table_args__ = (Index("submissions_per_student", "assignment", "student", "received_at"),
+                      Index("submissions_in_queue", "status", "queued_at"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"), index=True)
     student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
     filename: Mapped[str] = mapped_column(Text)
-    notebook: Mapped[bytes] = mapped_column(LargeBinary)
+    notebook: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)   # read only where it is graded or shown
     sha256: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), index=True)  # received|queued|running|done|failed
@@ -102,7 +106,8 @@ class Submission(Base):
 
 
 class Result(Base):
-    """The one result of a submission: the CLI's JSON report and its scores."""
+    """The one result of a submission: the CLI's JSON report, and the summary every list reads instead of it
+    (service/summaries.py: its scores, each unit's maximum, what failed, the grading error), taken at record time."""
 
     __tablename__ = "results"
     __table_args__ = (UniqueConstraint("submission_id", name="one_result_per_submission"),)
@@ -111,22 +116,37 @@ class Result(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     unit_scores: Mapped[dict] = mapped_column(JSON)
-    report: Mapped[dict] = mapped_column(JSON)                     # exactly `grader grade --format json`'s object
+    unit_max_scores: Mapped[dict] = mapped_column(JSON)
+    failing: Mapped[list] = mapped_column(JSON)                    # failed checks (unit.check) and diagnoses
+    error: Mapped[str | None] = mapped_column(Text)                # the report's grading error
+    report: Mapped[dict] = mapped_column(JSON, deferred=True)      # exactly `grader grade --format json`'s object
     grading_seconds: Mapped[float] = mapped_column(Float)
     grader_version: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime]
 
 
 class ManualGrade(Base):
-    """An instructor's score and comment for a submission's written parts; kept by submission id, so a
-    regrade (which replaces only the automatic result) leaves it in place."""
+    """An instructor's score and comment for a student's written parts on an assignment. It belongs to the
+    student and the assignment, not to one submission: a resubmission or a regrade cannot shed it; the
+    submission it was given on is kept, so a page can say when it was given on another attempt."""
 
     __tablename__ = "manual_grades"
-    submission_id: Mapped[str] = mapped_column(String(32), ForeignKey("submissions.id", ondelete="CASCADE"),
-                                               primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("assignment", "student", name="manual_grades_per_student"),)
+    assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))   # the attempt it was given on
     score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
     graded_at: Mapped[datetime]
+
+
+class UploadAttempt(Base):
+    """One upload a student started (stored or refused alike): what the per-student rate limit counts."""
+
+    __tablename__ = "upload_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+    at: Mapped[datetime]
 
 
 class Worker(Base):
@@ -137,3 +157,35 @@ class Worker(Base):
     concurrency: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     seen_at: Mapped[datetime]
+
+
+class Rendering(Base):
+    """What a page shows of a submission that is costly to make (its notebook view, a report's picture in one
+    language), made once outside any request and read by every view; `made_from` is the digest of what it
+    was made from (a report), so a regrade's new report is never shown an old picture."""
+
+    __tablename__ = "renderings"
+    submission_id: Mapped[str] = mapped_column(String(32), ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)   # "notebook", "plot:training:ja"
+    made_from: Mapped[str] = mapped_column(String(64), default="")
+    body: Mapped[str] = mapped_column(Text)                            # JSON
+    made_at: Mapped[datetime]
+
+
+class SessionGeneration(Base):
+    """A principal's browser-session generation: a session cookie signed under an older one is refused, so
+    signing out and rotating the instructor token end every copy of the cookie at once."""
+
+    __tablename__ = "session_generations"
+    principal: Mapped[str] = mapped_column(String(120), primary_key=True)   # Principal.key
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailure(Base):
+    """A token that matched nobody, by the client address it came from: what the guessing throttle counts."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

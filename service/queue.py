@@ -15,6 +15,27 @@ DEFAULT_WALL_SECONDS = 120.0
 log = logging.getLogger(__name__)
 
 
+def time_limits(wall_seconds: float) -> tuple[float, float]:
+    """Celery's soft and hard limits for a task whose sandbox may run `wall_seconds`: a margin above it for
+    the grading done outside the sandbox (a minute, or the wall limit itself when that is shorter)."""
+    margin = min(60.0, wall_seconds)
+    return wall_seconds + margin / 2, wall_seconds + margin
+
+
+def refuse_short_requeue(requeue_after: float, walls: dict[str, float]) -> None:
+    """Stop at start (SystemExit, saying what to set) when GRADER_REQUEUE_AFTER is shorter than the longest a
+    live grading may run: the reconciler would hand gradings still running to a second worker."""
+    if not walls:
+        return
+    name = max(walls, key=walls.__getitem__)
+    longest = time_limits(walls[name])[1]
+    if requeue_after < longest:
+        raise SystemExit(
+            f"GRADER_REQUEUE_AFTER={requeue_after:g} is shorter than {longest:g} s, the longest a grading may run "
+            f"(assignment {name!r}: wall_seconds {walls[name]:g} + {longest - walls[name]:g} s outside the "
+            f"sandbox): the reconciler would take over gradings still running. Set it to at least {longest:g}.")
+
+
 def celery_app(settings: ServiceSettings, wall_seconds: float = DEFAULT_WALL_SECONDS) -> Celery:
     """Late acks, requeue on a lost worker, one task at a time per process, limits above the sandbox's own."""
     if not settings.broker_url:
@@ -25,8 +46,8 @@ def celery_app(settings: ServiceSettings, wall_seconds: float = DEFAULT_WALL_SEC
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=wall_seconds + 30,
-        task_time_limit=wall_seconds + 60,
+        task_soft_time_limit=time_limits(wall_seconds)[0],
+        task_time_limit=time_limits(wall_seconds)[1],
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

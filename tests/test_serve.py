@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import httpx
 from grader.config import REPO_ROOT
 from service.processes import free_port
 from tests.conftest import require_program
-from tests.service_parts import wait_until
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, TINY_SPEC, wait_until
 
 DEMO_NOTEBOOKS = len(list((REPO_ROOT / "assignments" / "backprop" / "examples").glob("*.ipynb")))
 
@@ -49,15 +50,17 @@ def alive(pid: int) -> bool:
 class Serve:
     """`grader serve` with nothing configured but a data dir and a port: private Redis, SQLite, demo course."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, workers: int = 2, **settings: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_") or k == "GRADER_CACHE_DIR"}
+        env.update(settings)
         self.log = data_dir.parent / f"serve-{self.port}.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "grader.cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir),
-                 "--workers", "2"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                 "--workers", str(workers), *(["--no-demo"] if settings else [])], env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -120,6 +123,108 @@ def test_serve_starts_everything_grades_the_demo_and_stops_everything(tmp_path: 
         assert len(listed) == DEMO_NOTEBOOKS
     finally:
         again.close()
+
+
+def child(serve: Serve, marker: str) -> int:
+    """The pid of the one child of `grader serve` whose command line holds `marker`."""
+    found = [pid for pid, command in descendants(serve.process.pid).items()
+             if marker in command and _parent(pid) == serve.process.pid]
+    assert len(found) == 1, (marker, descendants(serve.process.pid))
+    return found[0]
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
+def test_every_child_killed_during_a_burst_is_restarted_and_every_submission_graded_once(tmp_path: Path) -> None:
+    """redis-server, the worker and the API are each SIGKILLed while students upload: `grader serve` reaps,
+    logs and restarts each (Redis on its append-only file), and every stored submission ends with one result."""
+    require_program("redis-server", "`make install` installs Debian's redis-server package")
+    folder = tmp_path / "assignments" / "tiny"
+    folder.mkdir(parents=True)
+    (folder / "assignment.toml").write_text(TINY_SPEC.replace("wall_seconds = 20", "wall_seconds = 5"))
+    serve = Serve(tmp_path / "var", workers=2, GRADER_ASSIGNMENTS_DIR=str(folder.parent),
+                  GRADER_INSTRUCTOR_TOKEN=INSTRUCTOR, GRADER_SUBMISSIONS_PER_MINUTE="1000",
+                  GRADER_REQUEUE_AFTER="600")        # recovery must not wait for the reconciler's deadline
+    try:
+        wait_until(serve.healthy, 90, "grader serve to be healthy")
+        with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {INSTRUCTOR}"}) as c:
+            body = "id,name,email\n" + "".join(f"b{i},B {i},b{i}@x.org\n" for i in range(4))
+            tokens = [s["token"] for s in c.post("/api/roster", content=body,
+                                                  headers={"Content-Type": "text/csv"}).json()["students"]]
+        accepted: list[str] = []
+        stop = threading.Event()
+
+        def burst(token: str) -> None:
+            with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as c:
+                while not stop.is_set():
+                    try:
+                        answer = c.post("/api/assignments/tiny/submissions",
+                                        files={"file": ("hw.ipynb", TINY_NOTEBOOK, "application/x-ipynb+json")})
+                    except httpx.HTTPError:              # the API is down: not accepted, try again
+                        time.sleep(0.2)
+                        continue
+                    if answer.status_code == 202:
+                        accepted.append(answer.json()["id"])
+                    time.sleep(0.3)
+
+        threads = [threading.Thread(target=burst, args=(t,)) for t in tokens]
+        for t in threads:
+            t.start()
+        back_in: dict[str, float] = {}
+        try:
+            for name, marker in (("redis-server", "redis-server"), ("worker", "grader.cli worker"),
+                                 ("api", "uvicorn")):
+                time.sleep(3)
+                old = child(serve, marker)
+                os.kill(old, signal.SIGKILL)
+                killed = time.monotonic()
+                wait_until(lambda m=marker, o=old: _restarted(serve, m, o), 30, f"{name} to be restarted")
+                wait_until(serve.healthy, 60, f"the service to be healthy after {name} was killed")
+                back_in[name] = time.monotonic() - killed
+                assert not alive(old)                    # reaped, not a zombie
+            time.sleep(3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        with httpx.Client(base_url=serve.url, headers={"Authorization": f"Bearer {INSTRUCTOR}"}, timeout=10) as c:
+            def all_done() -> bool:
+                listed = c.get("/api/submissions").json()["submissions"]
+                return bool(listed) and all(s["status"] == "done" for s in listed)
+            wait_until(all_done, 120, "every submission to be graded", every=1)
+            listed = c.get("/api/submissions").json()["submissions"]
+        assert set(accepted) <= {s["id"] for s in listed} and len(accepted) >= 10
+        results = _results_per_submission(tmp_path / "var" / "grader.sqlite3")
+        assert set(results) == {s["id"] for s in listed} and set(results.values()) == {1}
+        output = serve.output()
+        for name in back_in:
+            assert re.search(rf"{re.escape(name)} \(pid \d+\) exited with status -9", output), name
+        assert back_in["redis-server"] < 10, back_in
+        print(f"\nrestarted and healthy again after (s): {back_in}; {len(accepted)} uploads accepted, "
+              f"{len(results)} submissions stored, each with one result")
+    finally:
+        serve.close()
+
+
+def _restarted(serve: Serve, marker: str, old: int) -> bool:
+    try:
+        return child(serve, marker) != old
+    except AssertionError:
+        return False
+
+
+def _results_per_submission(database: Path) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT s.id, COUNT(r.id) FROM submissions s LEFT JOIN results r "
+                          "ON r.submission_id = s.id GROUP BY s.id").fetchall()
+    return dict(rows)
 
 
 def test_the_core_imports_nothing_of_the_service() -> None:

@@ -37,7 +37,7 @@ def settings(module_database_url: str, module_assignments_dir: Path,
     """One database per kind for the module; `store` empties it before each test."""
     base = ServiceSettings.from_env()
     return replace(base, data_dir=tmp_path_factory.mktemp("var"), database_url=module_database_url,
-                   assignments_dir=module_assignments_dir, broker_url=None, requeue_after=60, max_attempts=3)
+                   assignments_dir=module_assignments_dir, broker_url=None, requeue_after=300, max_attempts=3)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def store(opened: Store, settings: ServiceSettings) -> Store:
 
 def queued(store: Store, student: str = "ann") -> str:
     submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK)
-    lifecycle.enqueue(store, SentIds(), submission.id)
+    lifecycle.take_turns(store, SentIds(), student, limit=100)
     return submission.id
 
 
@@ -100,7 +100,7 @@ def test_a_submission_is_stored_with_its_bytes_before_it_is_queued(store: Store)
     submission = lifecycle.receive(store, "ann", "tiny", "t.ipynb", TINY_NOTEBOOK)
     stored = store.submission(submission.id)
     assert (stored.status, stored.notebook, stored.queued_at) == ("received", TINY_NOTEBOOK, None)
-    lifecycle.enqueue(store, publisher, submission.id)
+    lifecycle.take_turns(store, publisher, "ann", limit=2)
     assert store.submission(submission.id).status == "queued" and publisher.sent == [submission.id]
 
 
@@ -116,7 +116,7 @@ def test_two_workers_claiming_the_same_submission_get_it_once(store: Store, sett
 def test_an_overtaken_attempt_records_nothing(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
     slow = lifecycle.claim(store, submission_id, "slow", settings)
-    age(store, submission_id, 120)                      # the slow worker looks dead: a second one takes over
+    age(store, submission_id, 600)                      # the slow worker looks dead: a second one takes over
     fast = lifecycle.claim(store, submission_id, "fast", settings)
     assert fast is not None and fast.token != slow.token
     assert lifecycle.record(store, fast, report(1), 0.1)
@@ -167,12 +167,13 @@ def test_the_reconciler_resends_what_waited_too_long_and_nothing_else(store: Sto
     lifecycle.claim(store, running, "dead-worker", settings)
     lifecycle.record(store, lifecycle.claim(store, done, "w", settings), report(1), 0.1)
     for submission_id in (waiting, running, done):
-        age(store, submission_id, 120)
+        age(store, submission_id, 600)
     publisher = SentIds()
-    assert sorted(lifecycle.reconcile(store, publisher, settings.requeue_after)) == sorted([waiting, running])
+    resent = lifecycle.reconcile(store, publisher, settings.requeue_after, limit=100)
+    assert sorted(resent) == sorted([waiting, running])
     assert sorted(publisher.sent) == sorted([waiting, running])
     assert store.submission(running).status == "queued" and store.submission(fresh).status == "queued"
-    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after) == []   # resent once per deadline
+    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after, limit=100) == []   # resent once per deadline
 
 
 def test_a_submission_that_keeps_killing_workers_fails_after_max_attempts(store: Store,
@@ -180,7 +181,7 @@ def test_a_submission_that_keeps_killing_workers_fails_after_max_attempts(store:
     submission_id = queued(store)
     for _ in range(settings.max_attempts):
         assert lifecycle.claim(store, submission_id, "w", settings) is not None
-        age(store, submission_id, 120)
+        age(store, submission_id, 600)
     assert lifecycle.claim(store, submission_id, "w", settings) is None
     failed = store.submission(submission_id)
     assert failed.status == "failed" and "gave up after 3 attempts" in failed.error
@@ -191,10 +192,31 @@ def test_regrade_replaces_the_result_with_the_same_seed(store: Store, settings: 
     lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(0), 0.1)
     seed = store.submission(submission_id).seed
     assert lifecycle.regrade(store, SentIds(), submission_id)
-    assert store.result(submission_id) is None and store.submission(submission_id).status == "queued"
+    assert store.result(submission_id).score == 0 and store.submission(submission_id).status == "queued"
     assert not lifecycle.regrade(store, SentIds(), submission_id)          # not finished: nothing to do
     lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
     assert store.result(submission_id).score == 1 and store.submission(submission_id).seed == seed
+    assert results_of(store, submission_id) == 1
+
+
+def test_a_regrade_that_fails_keeps_the_result_it_was_to_replace(store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    lifecycle.regrade(store, SentIds(), submission_id)
+    assert lifecycle.fail(store, lifecycle.claim(store, submission_id, "w", settings), "grader broke")
+    assert store.submission(submission_id).status == "failed" and store.result(submission_id).score == 1
+    assert [(s.student, s.counted and s.counted.score) for s in store.standings(store.assignment("tiny"))] == [
+        ("ann", 1), ("ben", None)]
+
+
+def test_a_manual_grade_belongs_to_the_student_and_the_assignment(store: Store, settings: ServiceSettings) -> None:
+    first, second, other = queued(store), queued(store), queued(store, "ben")
+    store.set_manual_grade(first, 0, "copied essay")
+    given = store.manual_grade(second)
+    assert (given.grade.score, given.grade.comment, given.grade.submission_id) == (0, "copied essay", first)
+    assert store.manual_grade(other) is None and set(store.manual_grades("tiny")) == {"ann"}
+    store.set_manual_grade(second, 3, "rewritten")
+    assert store.manual_grade(first).grade.submission_id == second and len(store.manual_grades("tiny")) == 1
 
 
 def test_roster_issues_tokens_once_and_keeps_them(store: Store) -> None:
@@ -213,6 +235,18 @@ def test_results_follow_the_policy_latest_or_best(store: Store, settings: Servic
         submission_id = queued(store)
         lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(score), 0.1)
     tiny = store.assignment("tiny")
-    assert [s.result.score for s in store.standings(tiny)] == [0]
+    assert [s.counted and s.counted.score for s in store.standings(tiny)] == [0, None]
     store.set_policy("tiny", "best")
-    assert [s.result.score for s in store.standings(store.assignment("tiny"))] == [1]
+    assert [s.counted and s.counted.score for s in store.standings(store.assignment("tiny"))] == [1, None]
+
+
+def test_a_rendering_is_stored_whole_replaced_whole_and_goes_with_its_submission(store: Store) -> None:
+    submission_id = queued(store)
+    assert store.rendering(submission_id, "notebook") is None
+    store.save_rendering(submission_id, "plot:training", "digest-1", '"<svg>one</svg>"')
+    store.save_rendering(submission_id, "plot:training", "digest-2", '"<svg>two</svg>"')
+    stored = store.rendering(submission_id, "plot:training")
+    assert (stored.made_from, stored.body) == ("digest-2", '"<svg>two</svg>"')
+    with store.sessions.begin() as s:
+        s.execute(Submission.__table__.delete().where(Submission.id == submission_id))
+    assert store.rendering(submission_id, "plot:training") is None

@@ -17,9 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise SystemExit("grader worker: --concurrency must be at least 1")
-    from service.settings import ServiceSettings
+    from service.bootstrap import PRIVATE_UMASK
+    from service.settings import ServiceSettings, SettingsError
 
-    if not ServiceSettings.from_env().broker_url:
+    os.umask(PRIVATE_UMASK)   # what the worker writes to the data directory is its user's alone
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as err:
+        raise SystemExit(f"grader worker: {err}") from None
+    if not settings.broker_url:
         raise SystemExit("grader worker: set GRADER_BROKER_URL (redis://host:6379/0) and GRADER_DATABASE_URL "
                          "(postgresql://user:password@host/db) to the service's broker and database")
     from workers.app import start_worker

@@ -7,8 +7,12 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import lifecycle
-from service.queue import TASK
+from service.models import DONE
+from service.queue import TASK, CeleryPublisher
+from service.web import prepared
 from workers.app import app, process_name, settings, store
+
+publisher = CeleryPublisher(app)     # hands the student's next submission its turn
 
 INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
 
@@ -16,5 +20,9 @@ INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, Brok
 @app.task(name=TASK, autoretry_for=INFRASTRUCTURE_ERRORS, retry_backoff=2, retry_backoff_max=60, max_retries=8,
           retry_jitter=True)
 def grade_submission(submission_id: str) -> str:
-    """Tasks carry only the id: the notebook is read from the database, so any machine can grade it."""
-    return lifecycle.grade(store(), settings, submission_id, process_name())
+    """Tasks carry only the id: the notebook is read from the database, so any machine can grade it. Once the
+    result is recorded, what the pages show of it is made and stored (no page view renders or draws)."""
+    outcome = lifecycle.grade(store(), publisher, settings, submission_id, process_name())
+    if outcome == DONE:
+        prepared.prepare(store(), submission_id)
+    return outcome

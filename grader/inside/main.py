@@ -10,10 +10,13 @@ separately, so nothing a student prints can pass for a result.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
+import functools
 import marshal
+import operator
 import os
 import resource
 import select
@@ -38,6 +41,10 @@ _LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "memory_bytes": resource.RLIMIT_A
            "file_size_bytes": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
            "max_processes": resource.RLIMIT_NPROC}
 OUTPUT_CAP = 16 * 1024
+# Every `__future__` feature's compiler flag: what a statement's code object carries on to the next
+# statements, as IPython (codeop) carries them from cell to cell.
+FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, name).compiler_flag
+                                                for name in __future__.all_feature_names), 0)
 _OWN_PID_NAMESPACE = [False]  # set from the load command: True only inside bwrap's PID namespace
 
 
@@ -184,16 +191,21 @@ def run_unit(ns: dict, command: dict, inputs: dict[str, dict], substitutes: byte
 
 
 def load(ns: dict, command: dict, result_fd: int) -> None:
+    """Each statement compiled alone (its own line numbers), with the `__future__` features the
+    statements before it imported."""
     skip = set(command.get("skip", []))
+    flags = 0
     for stmt in command["statements"]:
         if stmt["id"] in skip:
             continue
         _write_frame(result_fd, _encode(_STMT_START(id=stmt["id"])))
         error = None
         try:
-            tree = ast.parse(stmt["source"], stmt["filename"])
+            tree = compile(stmt["source"], stmt["filename"], "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
             ast.increment_lineno(tree, stmt["line"] - 1)  # tracebacks name the cell's own line numbers
-            exec(compile(tree, stmt["filename"], "exec", dont_inherit=True), ns)
+            code = compile(tree, stmt["filename"], "exec", flags, dont_inherit=True)
+            flags |= code.co_flags & FUTURE_FLAGS  # a `from __future__` import holds for what follows
+            exec(code, ns)
         except BaseException as exc:  # noqa: B036 - SystemExit in a class body is the student's error
             error = _describe(exc)
         flush_output()  # what it printed reaches the report, and before any reference code comes in

@@ -2,8 +2,9 @@
 
 By domain: people (roster, credentials), gradebook (assignments, results, standings, manual grades),
 submission_states (the stored notebooks and each status change as one conditional UPDATE), monitoring
-(worker heartbeats, what the queue looks like). Which status change happens when is decided in
-service/lifecycle.py; here each one is written atomically.
+(worker heartbeats, what the queue looks like), artifacts (the renderings made once per submission),
+sign_ins (session generations, failed token attempts).
+Which status change happens when is decided in service/lifecycle.py; here each one is written atomically.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from service.db import sessions
-from service.store.gradebook import Attempt, GradebookRecords, Standing
+from service.store.artifacts import RenderingRecords
+from service.store.gradebook import Attempt, Counted, GivenManualGrade, GradebookRecords, Standing
 from service.store.monitoring import LIVE_WORKER_SECONDS, Monitoring
 from service.store.people import PeopleRecords, RosterEntry, RosterError
+from service.store.sign_ins import SignInRecords
 from service.store.submission_states import RunningAttempt, SubmissionStates
 
-__all__ = ["Store", "Attempt", "Standing", "RosterEntry", "RosterError", "RunningAttempt", "LIVE_WORKER_SECONDS"]
+__all__ = ["Store", "Attempt", "Counted", "GivenManualGrade", "Standing", "RosterEntry", "RosterError",
+           "RunningAttempt", "LIVE_WORKER_SECONDS"]
 
 
-class Store(PeopleRecords, GradebookRecords, SubmissionStates, Monitoring):
+class Store(PeopleRecords, GradebookRecords, SubmissionStates, Monitoring, RenderingRecords, SignInRecords):
     """Every read and write of the records, on one engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from grader import spec
-from service.models import Assignment, ManualGrade, Result, Student, Submission, now
+from service.models import FAILED, Assignment, ManualGrade, Result, Student, Submission, now
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The submission that counts for a student, with its result's summary (never the report)."""
+
+    submission: str
+    received: datetime
+    filename: str
+    seed: int
+    score: float
+    max_score: float
+    unit_scores: dict[str, float]
+    unit_max_scores: dict[str, float]
+    failing: list[str]
+    error: str | None
 
 
 @dataclass(frozen=True)
 class Standing:
-    """The submission that counts for one student on one assignment, with its result."""
+    """One student on the roster and an assignment: the submission that counts (None when nothing of theirs
+    is graded) and whether one of their attempts failed to be graded."""
 
-    student: Student
-    submission: Submission
-    result: Result
+    student: str
+    name: str
+    counted: Counted | None
+    failed: bool
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,14 @@ class Attempt:
     submission: Submission
     result: Result | None
     manual: ManualGrade | None = None
+
+
+@dataclass(frozen=True)
+class GivenManualGrade:
+    """A student's manual grade on an assignment, and when the attempt it was given on arrived."""
+
+    grade: ManualGrade
+    given_on_received: datetime
 
 
 class GradebookRecords:
@@ -58,30 +85,41 @@ class GradebookRecords:
     # --- results -----------------------------------------------------------------------------------
 
     def result(self, submission_id: str) -> Result | None:
+        """A submission's result with its whole report."""
         with self.sessions() as s:
-            return s.scalar(select(Result).where(Result.submission_id == submission_id))
+            return s.scalar(select(Result).options(undefer(Result.report)).where(Result.submission_id == submission_id))
 
     def standings(self, assignment: Assignment) -> list[Standing]:
-        """Per student, the graded submission that counts under the assignment's policy (latest or best)."""
+        """Every student on the roster, by id, with the graded submission that counts under the assignment's
+        policy (latest; or best, the earliest of the highest), chosen in SQL by a window over each student's
+        results, read from the results' summary columns."""
+        order = ((Result.score.desc(), Submission.received_at, Submission.id) if assignment.policy == "best"
+                 else (Submission.received_at.desc(), Submission.id.desc()))
+        summary = (Submission.id, Submission.received_at, Submission.filename, Submission.seed, Result.score,
+                   Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing, Result.error)
+        ranked = (select(Submission.student, *summary,
+                         func.row_number().over(partition_by=Submission.student, order_by=order).label("rank"))
+                  .join(Result, Result.submission_id == Submission.id)
+                  .where(Submission.assignment == assignment.name).subquery())
+        failed = (select(Submission.student).where(Submission.assignment == assignment.name,
+                                                   Submission.status == FAILED).distinct())
+        query = (select(Student.id, Student.name, *(ranked.c[c.key] for c in summary))
+                 .outerjoin(ranked, and_(ranked.c.student == Student.id, ranked.c.rank == 1)).order_by(Student.id))
         with self.sessions() as s:
-            rows = s.execute(select(Student, Submission, Result)
-                             .join(Submission, Submission.student == Student.id)
-                             .join(Result, Result.submission_id == Submission.id)
-                             .where(Submission.assignment == assignment.name)
-                             .order_by(Student.id, Submission.received_at)).all()
-        best: dict[str, Standing] = {}
-        for student, submission, result in rows:
-            current = best.get(student.id)
-            if current is None or assignment.policy != "best" or result.score > current.result.score:
-                best[student.id] = Standing(student, submission, result)
-        return list(best.values())
+            failing = set(s.scalars(failed))
+            rows = s.execute(query).all()
+        return [Standing(sid, name, Counted(*counted) if counted[0] is not None else None, sid in failing)
+                for sid, name, *counted in rows]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
                  statuses: tuple[str, ...] = ()) -> list[Attempt]:
-        """Submissions with their result and manual grade, newest first, in one query."""
+        """Submissions with their result's summary and their student's manual grade, newest first, in one query
+        (neither the notebooks nor the reports)."""
         query = (select(Submission, Result, ManualGrade)
+                 .options(defer(Submission.notebook, raiseload=True), defer(Result.report, raiseload=True))
                  .outerjoin(Result, Result.submission_id == Submission.id)
-                 .outerjoin(ManualGrade, ManualGrade.submission_id == Submission.id)
+                 .outerjoin(ManualGrade, and_(ManualGrade.assignment == Submission.assignment,
+                                              ManualGrade.student == Submission.student))
                  .order_by(Submission.received_at.desc()))
         if student:
             query = query.where(Submission.student == student)
@@ -92,18 +130,31 @@ class GradebookRecords:
         with self.sessions() as s:
             return [Attempt(sub, res, man) for sub, res, man in s.execute(query).all()]
 
-    # --- manual grades -----------------------------------------------------------------------------
+    # --- manual grades: one per student and assignment, whichever attempt it was given on -------------
 
-    def manual_grades(self, submission_ids: list[str]) -> dict[str, ManualGrade]:
+    def manual_grades(self, assignment: str) -> dict[str, GivenManualGrade]:
+        """Every manual grade on an assignment, by student."""
         with self.sessions() as s:
-            rows = s.scalars(select(ManualGrade).where(ManualGrade.submission_id.in_(submission_ids)))
-            return {m.submission_id: m for m in rows}
+            rows = s.execute(_given().where(ManualGrade.assignment == assignment)).all()
+        return {grade.student: GivenManualGrade(grade, received) for grade, received in rows}
 
-    def manual_grade(self, submission_id: str) -> ManualGrade | None:
+    def manual_grade(self, submission_id: str) -> GivenManualGrade | None:
+        """The manual grade of this submission's student on its assignment (given on it or on another attempt)."""
+        mine = select(Submission.assignment, Submission.student).where(Submission.id == submission_id).subquery()
         with self.sessions() as s:
-            return s.get(ManualGrade, submission_id)
+            row = s.execute(_given().join(mine, and_(ManualGrade.assignment == mine.c.assignment,
+                                                     ManualGrade.student == mine.c.student))).one_or_none()
+        return GivenManualGrade(*row) if row else None
 
     def set_manual_grade(self, submission_id: str, score: float, comment: str) -> None:
-        """Give or replace a submission's manual grade."""
+        """Give or replace the student's manual grade on the submission's assignment, as given on this attempt."""
         with self.sessions.begin() as s:
-            s.merge(ManualGrade(submission_id=submission_id, score=score, comment=comment, graded_at=now()))
+            assignment, student = s.execute(select(Submission.assignment, Submission.student).where(
+                Submission.id == submission_id)).one()
+            s.merge(ManualGrade(assignment=assignment, student=student, submission_id=submission_id, score=score,
+                                comment=comment, graded_at=now()))
+
+
+def _given():
+    """Manual grades with the arrival time of the attempt each was given on."""
+    return select(ManualGrade, Submission.received_at).join(Submission, Submission.id == ManualGrade.submission_id)

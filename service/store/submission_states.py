@@ -11,9 +11,21 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
-from service.models import DONE, FAILED, FINISHED, QUEUED, RECEIVED, RUNNING, Result, Submission, now
+from service.models import (
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RECEIVED,
+    RUNNING,
+    Result,
+    Student,
+    Submission,
+    UploadAttempt,
+    now,
+)
 
 
 class RunningAttempt(NamedTuple):
@@ -22,9 +34,8 @@ class RunningAttempt(NamedTuple):
 
 
 def _stale(before: datetime) -> ColumnElement[bool]:
-    """In received, queued or running since before `before`."""
-    return or_(and_(Submission.status == RECEIVED, Submission.received_at < before),
-               and_(Submission.status == QUEUED, Submission.queued_at < before),
+    """In queued or running since before `before` (one received waits its turn: see `take_turns`)."""
+    return or_(and_(Submission.status == QUEUED, Submission.queued_at < before),
                and_(Submission.status == RUNNING, Submission.started_at < before))
 
 
@@ -46,24 +57,20 @@ class SubmissionStates:
     # --- reads -------------------------------------------------------------------------------------
 
     def submission(self, submission_id: str) -> Submission | None:
+        """One submission with its notebook's bytes."""
         with self.sessions() as s:
-            return s.get(Submission, submission_id)
+            return s.get(Submission, submission_id, options=[undefer(Submission.notebook)])
 
     def submissions(self, assignment: str | None = None, student: str | None = None) -> list[Submission]:
-        """Newest first; filtered by assignment and/or student."""
-        query = select(Submission).order_by(Submission.received_at.desc())
+        """Newest first; filtered by assignment and/or student (without the notebooks' bytes)."""
+        query = select(Submission).options(defer(Submission.notebook, raiseload=True)).order_by(
+            Submission.received_at.desc(), Submission.id)
         if assignment:
             query = query.where(Submission.assignment == assignment)
         if student:
             query = query.where(Submission.student == student)
         with self.sessions() as s:
             return list(s.scalars(query))
-
-    def received_since(self, student: str, since: datetime) -> list[datetime]:
-        """When this student's recent submissions arrived (for the rate limit)."""
-        with self.sessions() as s:
-            return list(s.scalars(select(Submission.received_at).where(
-                Submission.student == student, Submission.received_at >= since).order_by(Submission.received_at)))
 
     def latest_submissions(self, assignment: str) -> list[str]:
         """Each student's latest submission id on an assignment."""
@@ -82,35 +89,77 @@ class SubmissionStates:
                 Submission.id == submission_id, Submission.status == RUNNING)).one_or_none()
         return RunningAttempt(*row) if row else None
 
+    def waiting(self) -> list[tuple[str, str, str | None]]:
+        """(id, status, worker) of every submission queued or running, the longest waiting first."""
+        with self.sessions() as s:
+            return [tuple(row) for row in s.execute(
+                select(Submission.id, Submission.status, Submission.worker)
+                .where(Submission.status.in_((QUEUED, RUNNING))).order_by(Submission.received_at))]
+
+    def students_waiting(self) -> list[str]:
+        """Students with a submission received and not yet queued (waiting its turn)."""
+        with self.sessions() as s:
+            return list(s.scalars(select(Submission.student).where(Submission.status == RECEIVED).distinct()))
+
+    def turns_ahead(self, submission: Submission) -> int:
+        """How many of the student's submissions come before this received one: queued, running, or received
+        earlier."""
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student == submission.student, Submission.id != submission.id,
+                or_(Submission.status.in_((QUEUED, RUNNING)),
+                    and_(Submission.status == RECEIVED, Submission.received_at <= submission.received_at)))) or 0
+
     def stale(self, before: datetime) -> list[str]:
-        """Ids of the submissions in received, queued or running since before `before`."""
+        """Ids of the submissions in queued or running since before `before`."""
         with self.sessions() as s:
             return list(s.scalars(select(Submission.id).where(_stale(before))))
 
     # --- the transitions ---------------------------------------------------------------------------
+
+    def admit_upload(self, student: str, since: datetime, limit: int) -> datetime | None:
+        """Count an upload attempt, as one atomic step with the check that fewer than `limit` were made since
+        `since` (the student's row is locked on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers).
+        None when admitted; else the time of the attempt whose ageing out admits the next one."""
+        with self.sessions.begin() as s:
+            s.execute(select(Student.id).where(Student.id == student).with_for_update())
+            s.execute(delete(UploadAttempt).where(UploadAttempt.student == student, UploadAttempt.at < since))
+            recent = list(s.scalars(select(UploadAttempt.at).where(UploadAttempt.student == student)
+                                    .order_by(UploadAttempt.at)))
+            if len(recent) >= limit:
+                return recent[-limit]
+            s.add(UploadAttempt(student=student, at=now()))
+            return None
 
     def add_received(self, submission: Submission) -> None:
         """A new submission, with its bytes, in status `received`."""
         with self.sessions.begin() as s:
             s.add(submission)
 
-    def mark_queued(self, submission_id: str) -> None:
-        """received (or queued: a resend) -> queued."""
+    def take_turns(self, student: str, limit: int) -> list[str]:
+        """The student's oldest received submissions -> queued, as many as leave at most `limit` of theirs queued
+        or running, in one transaction (the student's row locked on PostgreSQL); the ids moved, oldest first."""
         with self.sessions.begin() as s:
-            s.execute(update(Submission).where(Submission.id == submission_id,
-                                               Submission.status.in_((RECEIVED, QUEUED)))
-                      .values(status=QUEUED, queued_at=now()))
+            s.execute(select(Student.id).where(Student.id == student).with_for_update())
+            active = s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student == student, Submission.status.in_((QUEUED, RUNNING)))) or 0
+            if active >= limit:
+                return []
+            ids = list(s.scalars(select(Submission.id).where(Submission.student == student,
+                                                            Submission.status == RECEIVED)
+                                 .order_by(Submission.received_at, Submission.id).limit(limit - active)))
+            if ids:
+                s.execute(update(Submission).where(Submission.id.in_(ids), Submission.status == RECEIVED)
+                          .values(status=QUEUED, queued_at=now()))
+            return ids
 
     def requeue_finished(self, submission_id: str) -> bool:
-        """done|failed -> queued with its attempts reset and its result removed, in one transaction."""
+        """done|failed -> queued with its attempts reset. Its result stays until a new one replaces it."""
         with self.sessions.begin() as s:
-            moved = s.execute(update(Submission).where(Submission.id == submission_id,
-                                                       Submission.status.in_(FINISHED))
-                              .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None, attempts=0,
-                                      attempt_token=None, worker=None, error=None)).rowcount
-            if moved:
-                s.execute(delete(Result).where(Result.submission_id == submission_id))
-        return bool(moved)
+            return bool(s.execute(update(Submission).where(Submission.id == submission_id,
+                                                           Submission.status.in_(FINISHED))
+                                  .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None,
+                                          attempts=0, attempt_token=None, worker=None, error=None)).rowcount)
 
     def requeue_stale(self, submission_id: str, before: datetime) -> bool:
         """Still stale (see `stale`) -> queued, its attempt token withdrawn."""
@@ -134,23 +183,26 @@ class SubmissionStates:
                 _claimable(submission_id, stale_before, abandoned_token), Submission.attempts < max_attempts)
                 .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=now(),
                         worker=worker)).rowcount
-            return s.get(Submission, submission_id, populate_existing=True) if moved else None
+            return s.get(Submission, submission_id, populate_existing=True,
+                         options=[undefer(Submission.notebook)]) if moved else None
 
     def finish_attempt(self, submission_id: str, token: str, result: Result) -> bool:
-        """running under `token` -> done, with its one result, in one transaction; False if the attempt was
-        overtaken (its token gone) or a result exists already (the unique constraint, the last defence)."""
+        """running under `token` -> done, with its one result replacing any earlier one (a regrade's), in one
+        transaction; False if the attempt was overtaken (its token gone) or another result was inserted
+        meanwhile (the unique constraint, the last defence)."""
         try:
             with self.sessions.begin() as s:
                 if not s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
                         status=DONE, finished_at=now(), attempt_token=None, error=None)).rowcount:
                     return False
+                s.execute(delete(Result).where(Result.submission_id == submission_id))
                 s.add(result)
         except IntegrityError:
             return False
         return True
 
     def fail_attempt(self, submission_id: str, token: str, error: str) -> bool:
-        """running under `token` -> failed."""
+        """running under `token` -> failed (a result from an earlier grading, if any, is kept)."""
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
                 status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)
