@@ -148,12 +148,15 @@ class MutantRunner:
     def _by_exception(self, index: int, unit: str) -> bool | str:
         """Whether the same exception is evidence for this mutant. For a derived one: raised in the
         function it edits, or anywhere when every other definition the unit runs passed its own unit
-        (then the student's code raised it only because of the edited one); for a curated one only
+        (then the student's code raised it only because of the edited one), and only in the unit of
+        the definition it edits (beyond it, a static finding there may explain more); for a curated one only
         where it replaces the unit's own definition (one built on a faulty dependency raises what the
         student's own code may raise too)."""
         mutant = self.catalogue[index]
         if not isinstance(mutant, derived.DerivedMutant):
             return tuple(mutant.variants) == BOTH
+        if self.home.get(mutant.site.definition) != unit:
+            return False
         spec = self.assignment.units[unit]
         homes = {self.home.get(d) for d in self.program.runs(spec, "own")} - {None, unit}
         return True if not homes & self.failed_units else mutant.site.where.rpartition(".")[2]
