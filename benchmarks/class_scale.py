@@ -119,6 +119,7 @@ def timings(http: httpx.Client, urls: dict[str, tuple[str, dict]], n: int) -> di
             seconds.append(time.perf_counter() - started)
             answer.raise_for_status()
         out[label] = (statistics.median(seconds), percentile(seconds, 0.95))
+        print(f"  {label:22} p50 {out[label][0]:.3f} s  p95 {out[label][1]:.3f} s", flush=True)
     return out
 
 
@@ -197,7 +198,6 @@ def main() -> None:
                       f"({grown / (students * attempts) / 1024:.1f} KB per submission)", flush=True)
                 for label, (p50, p95) in measure(url, directory, args.requests).items():
                     table.append((kind, f"{students}x{attempts}", label, p50, p95))
-                    print(f"  {label:22} p50 {p50:.3f} s  p95 {p95:.3f} s", flush=True)
     print("\n| database | scale | request | p50 (s) | p95 (s) |\n|---|---|---|---|---|")
     for kind, scale, label, p50, p95 in table:
         print(f"| {kind} | {scale} | {label} | {p50:.3f} | {p95:.3f} |")

@@ -101,6 +101,10 @@ def test_a_database_from_before_the_summaries_gets_them_from_its_reports(databas
     with store.sessions() as s:
         row = s.execute(select(legacy.unit_max_scores, legacy.failing, legacy.error)).one()
     assert tuple(row) == ({"cross_entropy_error": 2.0}, ["cross_entropy_error.one_hot_1d", "no delta"], "late cell")
+    if engine.dialect.name == "sqlite":      # what the lists read comes before the report in each row
+        with engine.connect() as conn:
+            order = [c[1] for c in conn.exec_driver_sql("PRAGMA table_info(results)")]
+        assert order.index("failing") < order.index("report") and order.index("error") < order.index("report")
     engine.dispose()
 
 

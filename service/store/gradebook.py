@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, defer, sessionmaker, undefer
+from sqlalchemy.orm import Session, aliased, defer, sessionmaker, undefer
 
 from grader import spec
 from service.models import FAILED, Assignment, ManualGrade, Result, Student, Submission, now
@@ -95,21 +95,24 @@ class GradebookRecords:
         results, read from the results' summary columns."""
         order = ((Result.score.desc(), Submission.received_at, Submission.id) if assignment.policy == "best"
                  else (Submission.received_at.desc(), Submission.id.desc()))
-        summary = (Submission.id, Submission.received_at, Submission.filename, Submission.seed, Result.score,
-                   Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing, Result.error)
-        ranked = (select(Submission.student, *summary,
+        summary = (Result.score, Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing,
+                   Result.error)
+        ranked = (select(Submission.student, Submission.id, Submission.received_at, *summary,
                          func.row_number().over(partition_by=Submission.student, order_by=order).label("rank"))
                   .join(Result, Result.submission_id == Submission.id)
                   .where(Submission.assignment == assignment.name).subquery())
+        counted = aliased(Submission)    # read for the counting rows only: a row's notebook lies before its seed
         failed = (select(Submission.student).where(Submission.assignment == assignment.name,
                                                    Submission.status == FAILED).distinct())
-        query = (select(Student.id, Student.name, *(ranked.c[c.key] for c in summary))
-                 .outerjoin(ranked, and_(ranked.c.student == Student.id, ranked.c.rank == 1)).order_by(Student.id))
+        query = (select(Student.id, Student.name, ranked.c.id, ranked.c.received_at, counted.filename, counted.seed,
+                        *(ranked.c[c.key] for c in summary))
+                 .outerjoin(ranked, and_(ranked.c.student == Student.id, ranked.c.rank == 1))
+                 .outerjoin(counted, counted.id == ranked.c.id).order_by(Student.id))
         with self.sessions() as s:
             failing = set(s.scalars(failed))
             rows = s.execute(query).all()
-        return [Standing(sid, name, Counted(*counted) if counted[0] is not None else None, sid in failing)
-                for sid, name, *counted in rows]
+        return [Standing(sid, name, Counted(*chosen) if chosen[0] is not None else None, sid in failing)
+                for sid, name, *chosen in rows]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
                  statuses: tuple[str, ...] = ()) -> list[Attempt]:

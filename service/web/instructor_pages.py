@@ -82,7 +82,7 @@ def assignment(name: str, request: Request, services: ServicesDep, _: Instructor
     return render.page(request, "instructor_assignment.html", name=name,
                        title=services.assignments[name].title_in(render.language(request)), m=matrix,
                        shown_rows=matrix.of({sid for sid, _, _ in chosen.students} if chosen else set()),
-                       common=common, histogram=plots.histogram(_scores(gradebook), row.max_score, t),
+                       common=common, histogram=plots.histogram_text(_scores(gradebook), row.max_score, t),
                        ungraded=sum(1 for g in gradebook if not g.graded),
                        failing=chosen.label if chosen else "",
                        message=t("regrade_queued", count=message) if message.isdigit() else "")

@@ -135,14 +135,30 @@ def training_text(report: dict, t: Callable[..., str]) -> Caption | None:
     return Caption(alt, [alt], legend)
 
 
-def histogram(totals: list[float], max_score: float, t: Callable[..., str], bins: int = 10) -> Plot | None:
-    """How the class's totals are spread, in `bins` equal ranges from 0 to the maximum."""
-    if not totals or max_score <= 0:
-        return None
+def _bins(totals: list[float], max_score: float, bins: int) -> tuple[float, list[int]]:
     width = max_score / bins
     counts = [0] * bins
     for total in totals:
         counts[min(int(total / width), bins - 1)] += 1
+    return width, counts
+
+
+def histogram_text(totals: list[float], max_score: float, t: Callable[..., str],
+                   bins: int = 10) -> tuple[str, list[str]] | None:
+    """The histogram's text alternative and the numbers behind it, without drawing it (what a page needs)."""
+    if not totals or max_score <= 0:
+        return None
+    width, counts = _bins(totals, max_score, bins)
+    details = [t("histogram_alt", count=c, low=width * i, high=width * (i + 1)) for i, c in enumerate(counts) if c]
+    return f"{t('histogram')}: " + "; ".join(details), details
+
+
+def histogram(totals: list[float], max_score: float, t: Callable[..., str], bins: int = 10) -> Plot | None:
+    """How the class's totals are spread, in `bins` equal ranges from 0 to the maximum."""
+    text = histogram_text(totals, max_score, t, bins)
+    if text is None:
+        return None
+    width, counts = _bins(totals, max_score, bins)
     fig = Figure(figsize=(5.2, 2.6))
     ax = fig.add_subplot()
     ax.bar([width * (i + 0.5) for i in range(bins)], counts, width=width * 0.9, color=YOURS)
@@ -150,8 +166,7 @@ def histogram(totals: list[float], max_score: float, t: Callable[..., str], bins
     ax.set_ylabel(t("students_count"))
     ax.set_title(t("histogram"), fontsize=10)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    details = [t("histogram_alt", count=c, low=width * i, high=width * (i + 1)) for i, c in enumerate(counts) if c]
-    return Plot(_svg(fig), f"{t('histogram')}: " + "; ".join(details), details)
+    return Plot(_svg(fig), *text)
 
 
 def _finite(x: object) -> bool:

@@ -34,11 +34,8 @@ class UnitRow:
     max_score: float
     failures: list[Failure] = field(default_factory=list)
     causes: list[CauseRow] = field(default_factory=list)
-
-    @property
-    def diagnoses(self) -> list[dict]:
-        """The distinct diagnoses behind the unit's failures ({"id", "message"}), each once."""
-        return list({d["id"]: d for c in self.causes for d in c.diagnoses}.values())
+    diagnoses: list[dict] = field(default_factory=list)   # behind its failures, not said for an earlier unit
+    repeated: list[dict] = field(default_factory=list)    # behind its failures, said for an earlier unit
 
     @property
     def full(self) -> bool:
@@ -46,9 +43,11 @@ class UnitRow:
 
 
 def unit_rows(report: dict, lang: str | None = None) -> list[UnitRow]:
-    """One row per unit with its failed checks, and those grouped by cause (grader/causes.py), in the
-    report's order; messages in `lang` where the report has them in that language (else in the report's own)."""
-    rows = []
+    """One row per unit with its failed checks, those grouped by cause (grader/causes.py), and the diagnoses
+    behind them (each told in full at the first unit it explains), in the report's order; messages in `lang`
+    where the report has them in that language (else in the report's own)."""
+    rows: list[UnitRow] = []
+    said: set[str] = set()          # each diagnosis is told once, at the first unit it explains
     label_lang = lang or report.get("language") or "en"
     for name, unit in (report.get("units") or {}).items():
         checks = unit.get("checks", [])
@@ -57,7 +56,10 @@ def unit_rows(report: dict, lang: str | None = None) -> list[UnitRow]:
                     for c in checks if not c.get("passed")]
         grouped = [CauseRow(causes.label(c, label_lang), c.message, c.where, c.diagnoses)
                    for c in causes.group(checks, lang)]
-        rows.append(UnitRow(name, float(unit.get("score", 0)), float(unit.get("max_score", 0)), failures, grouped))
+        mine = list({d["id"]: d for c in grouped for d in c.diagnoses}.values())
+        rows.append(UnitRow(name, float(unit.get("score", 0)), float(unit.get("max_score", 0)), failures, grouped,
+                            [d for d in mine if d["id"] not in said], [d for d in mine if d["id"] in said]))
+        said |= {d["id"] for d in mine}
     return rows
 
 

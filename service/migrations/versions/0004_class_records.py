@@ -1,6 +1,7 @@
 """A class's records: each result keeps the summary the lists read (each unit's maximum, what failed, the
 grading error; its scores it had already), backfilled here from the stored reports with the same function the
-worker uses at record time; indexes for choosing each student's counting submission and for the queue.
+worker uses at record time, placed before the report on SQLite; indexes for choosing each student's counting
+submission and for the queue.
 
 Revision ID: 0004_class
 Revises: 0003_sessions
@@ -35,7 +36,13 @@ def upgrade() -> None:
             conn.execute(_results.update().where(_results.c.id == result_id).values(
                 unit_max_scores=summary["unit_max_scores"], failing=summary["failing"], error=summary["error"]))
         last = rows[-1][0]
-    with op.batch_alter_table("results") as batch:
+    # SQLite keeps a row's columns in order and a report spills into overflow pages: columns after it cost
+    # reading the whole report, so the table is rebuilt with the summary before it (PostgreSQL keeps large
+    # values apart anyway and only alters the columns).
+    sqlite = conn.dialect.name == "sqlite"
+    with op.batch_alter_table("results", recreate="always" if sqlite else "auto",
+                              partial_reordering=[("unit_scores", "unit_max_scores", "failing", "error", "report")]
+                              ) as batch:
         batch.alter_column("unit_max_scores", existing_type=sa.JSON(), nullable=False)
         batch.alter_column("failing", existing_type=sa.JSON(), nullable=False)
     op.create_index("submissions_per_student", "submissions", ["assignment", "student", "received_at"])
