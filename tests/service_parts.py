@@ -207,8 +207,9 @@ class Stack:
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""
         before = {w.name for w in self.store().live_workers()}
+        beside = ["--started-by-serve"] if self.env["GRADER_DATABASE_URL"].startswith("sqlite") else []  # same machine
         worker = self.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency",
-                                       str(concurrency)], env=self.env, log=self.log_dir / "worker.log")
+                                       str(concurrency), *beside], env=self.env, log=self.log_dir / "worker.log")
         self.workers.append(worker)
         wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 60, "the worker's heartbeat")
         return worker

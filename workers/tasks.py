@@ -10,7 +10,7 @@ from service import lifecycle
 from service.models import DONE
 from service.queue import TASK
 from service.web import prepared
-from workers.app import app, process_name, settings, store
+from workers.app import app, identity, publisher, settings, store
 
 INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
 
@@ -20,7 +20,7 @@ INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, Brok
 def grade_submission(submission_id: str) -> str:
     """Tasks carry only the id: the notebook is read from the database, so any machine can grade it. Once the
     result is recorded, what the pages show of it is made and stored (no page view renders or draws)."""
-    outcome = lifecycle.grade(store(), settings, submission_id, process_name())
+    outcome = lifecycle.grade(store(), publisher, settings(), submission_id, identity())
     if outcome == DONE:
         prepared.prepare(store(), submission_id)
     return outcome
