@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--seed", type=int, help="input seed (a regrade with the report's seed reproduces it)")
     grade.add_argument("--lang", choices=["auto", *LANGUAGES], default="auto",
                        help="feedback language (auto: the language the notebook is written in)")
+    grade.add_argument("--no-diagnose", action="store_true",
+                       help="skip the hints that name a mistake (faster batch grading; scores are the same)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code without bubblewrap (trusted code only; reports say so)")
     grade.add_argument("paths", nargs="+", type=Path)
@@ -104,10 +106,10 @@ def _notebooks(paths: list[Path]) -> Iterator[Path]:
 
 
 def _grade_one(path: Path, assignment: spec.Assignment, settings: Settings, seed: int | None,
-               lang: str) -> SubmissionReport:
+               lang: str, diagnose: bool = True) -> SubmissionReport:
     """One notebook; whatever goes wrong is that notebook's error, never the batch's."""
     try:
-        return pipeline.grade_file(path, assignment, settings, seed, lang)
+        return pipeline.grade_file(path, assignment, settings, seed, lang, diagnose)
     except SandboxUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - reported per notebook
@@ -122,12 +124,13 @@ def _run_all(paths: list[Path], assignment: spec.Assignment, settings: Settings,
     progress = ProgressLine(len(paths))
     if args.jobs == 1 or len(paths) == 1:
         for path in paths:
-            results[path] = _grade_one(path, assignment, settings, args.seed, args.lang)
+            results[path] = _grade_one(path, assignment, settings, args.seed, args.lang, not args.no_diagnose)
             progress.step(path, results[path])
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-            futures = {pool.submit(_grade_one, p, assignment, settings, args.seed, args.lang): p for p in paths}
+            futures = {pool.submit(_grade_one, p, assignment, settings, args.seed, args.lang, not args.no_diagnose): p
+                       for p in paths}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 progress.step(futures[future], results[futures[future]])

@@ -13,6 +13,8 @@ from nbformat.validator import get_validator
 
 from grader.languages import detect_notebook
 
+MAX_CELLS = 1000    # a coursework notebook has tens of cells; more is refused before the (slow) schema validation
+MAX_DEPTH = 64      # nesting of lists and objects; Jupyter writes about 8, widget state a few more
 _COMMENT_OR_STRING = re.compile(
     r'#[^\n]*'
     r'|"""[\s\S]*?"""'
@@ -68,6 +70,7 @@ def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook
         raise IntakeError("not_json", line=exc.lineno, column=exc.colno) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int) or raw["nbformat"] < 3:
         raise IntakeError("no_nbformat")
+    _refuse_absurd(raw)
     try:
         nb = nbformat.reads(text, as_version=4, capture_validation_error={})
         get_validator(version=4, version_minor=nb.nbformat_minor, name="fastjsonschema").validate(nb)
@@ -79,6 +82,22 @@ def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook
     )
     markdown = "\n".join(_source(c.get("source", "")) for c in nb.cells if c.get("cell_type") == "markdown")
     return Notebook(cells, detect_notebook(markdown, "\n".join(_code_prose(c) for c in nb.cells)))
+
+
+def _refuse_absurd(raw: dict) -> None:
+    """Cheap caps before the full validation, whose cost grows with every cell and level: the cell count
+    (nbformat 4 `cells`, or 3's `worksheets[].cells`) and the nesting depth, walked without recursion."""
+    sheets = raw.get("worksheets") if isinstance(raw.get("worksheets"), list) else [raw]
+    cells = sum(len(s["cells"]) for s in sheets if isinstance(s, dict) and isinstance(s.get("cells"), list))
+    if cells > MAX_CELLS:
+        raise IntakeError("too_many_cells", cells=cells, limit=MAX_CELLS)
+    level: list = [raw]
+    for _ in range(MAX_DEPTH):
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return
+    raise IntakeError("too_deep")
 
 
 def oversize(size: int, max_bytes: int) -> IntakeError:

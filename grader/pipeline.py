@@ -27,17 +27,19 @@ def new_seed() -> int:
 
 
 def grade_file(path: Path, assignment: Assignment, settings: Settings, seed: int | None = None,
-               lang: str = "auto") -> SubmissionReport:
+               lang: str = "auto", diagnose: bool = True) -> SubmissionReport:
     with open(path, "rb") as fh:
         blob = fh.read(settings.max_notebook_bytes + 1)
         size = os.fstat(fh.fileno()).st_size
-    return grade_bytes(blob, str(path), assignment, settings, seed, lang, size=max(size, len(blob)))
+    return grade_bytes(blob, str(path), assignment, settings, seed, lang, size=max(size, len(blob)), diagnose=diagnose)
 
 
 def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: Settings,
-                seed: int | None = None, lang: str = "auto", size: int | None = None) -> SubmissionReport:
+                seed: int | None = None, lang: str = "auto", size: int | None = None,
+                diagnose: bool = True) -> SubmissionReport:
     """Grade one notebook. `lang` is `auto` (the notebook's own language) or a language tag;
-    `size` is the file's real size when `blob` was cut short at the limit."""
+    `size` is the file's real size when `blob` was cut short at the limit; without `diagnose`
+    no failure is explained (the CLI's fast batch mode; scores and messages are the same)."""
     seed = new_seed() if seed is None else seed
     started = time.monotonic()
     chosen = languages.normalise(lang)
@@ -61,7 +63,8 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     checked = time.monotonic()
     asked = plan.probing(execution.statement_errors)
     expected = Expected(assignment, settings)
-    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language, expected)
+    units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language, expected,
+                                     diagnose=diagnose)
     training = curves.training(assignment, execution, expected, asked)   # the reference's run the checks used
     timings["checks"] = time.monotonic() - checked
     timings["diagnosis"] = diagnosis_seconds

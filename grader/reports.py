@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader import causes
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -93,8 +95,15 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _cell(text: str) -> str:
-    """A CSV cell no spreadsheet evaluates: a leading =, +, -, @, tab or CR gets a quote before it."""
+def has_control(text: str) -> bool:
+    """True when `text` holds a character `visible` would escape (a control or a text-direction mark)."""
+    return _CONTROL.search(text) is not None
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell no spreadsheet evaluates: a leading =, +, -, @, tab or CR gets a quote before it.
+    Every CSV the CLI and the service write passes each of its text cells through here."""
+    text = str(value)
     return f"'{text}" if text.startswith(_FORMULA) else text
 
 
@@ -106,10 +115,10 @@ def to_csv(reports: list[SubmissionReport], unit_names: list[str]) -> str:
     """One row per submission, one column per unit (its score)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["submission", "score", "max_score", "seed", "error", *unit_names])
-    for r in reports:
-        writer.writerow([_cell(r.submission), _fmt(r.score), _fmt(r.max_score), r.seed, _cell(r.error or ""),
-                         *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)])
+    for line in [["submission", "score", "max_score", "seed", "error", *unit_names],
+                 *([r.submission, _fmt(r.score), _fmt(r.max_score), r.seed, r.error or "",
+                    *(_fmt(r.units[u].score) if u in r.units else "" for u in unit_names)] for r in reports)]:
+        writer.writerow([csv_cell(cell) for cell in line])
     return buf.getvalue()
 
 
@@ -146,7 +155,7 @@ def warnings(reports: list[SubmissionReport]) -> list[str]:
 
 
 def failure_lines(reports: list[SubmissionReport]) -> list[str]:
-    """Below the table: each submission's error and first failed checks, student texts escaped."""
+    """Below the table: each submission's error and its failed checks by cause, student texts escaped."""
     lines = []
     for r in reports:
         failed = {u: [c for c in unit.checks if not c.passed] for u, unit in r.units.items()}
@@ -155,19 +164,20 @@ def failure_lines(reports: list[SubmissionReport]) -> list[str]:
         if r.error:
             lines.append(f"  error: {visible(r.error)}")
         for unit, checks in failed.items():
-            lines += _first_failures(unit, checks)
+            lines += _first_failures(unit, checks, r.language)
     return lines
 
 
-def _first_failures(unit: str, checks: list[CheckReport]) -> list[str]:
-    """The first failed check of each variant in full; the rest only counted (the JSON has them all)."""
-    lines = []
-    for variant in dict.fromkeys(c.variant for c in checks):
-        same = [c for c in checks if c.variant == variant]
-        more = f" (+{len(same) - 1} more failed)" if len(same) > 1 else ""
-        lines.append(f"  {unit}.{same[0].to_dict()['name']}: {visible(same[0].message)}{more}")
-    hints = dict.fromkeys(c.diagnosis["message"] for c in checks if c.diagnosis)
-    lines += [f"    hint: {visible(hint)}" for hint in hints]  # may quote the student's code
+def _first_failures(unit: str, checks: list[CheckReport], lang: str) -> list[str]:
+    """Each cause once (grader/causes.py: the checks it failed named together, its message), and below it
+    the diagnoses not yet said for this unit (the JSON has every check)."""
+    lines, said = [], set()
+    for cause in causes.group([c.to_dict() for c in checks], lang):
+        lines.append(f"  {unit}.{visible(causes.label(cause, lang))}: {visible(cause.message)}")
+        for diagnosis in cause.diagnoses:
+            if diagnosis["id"] not in said:
+                said.add(diagnosis["id"])
+                lines.append(f"    hint: {visible(diagnosis['message'])}")  # may quote the student's code
     return lines
 
 

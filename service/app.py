@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service import api, assignments, bootstrap, metrics, web
+from service import api, assignments, bootstrap, edges, metrics, web
 from service.lifecycle import Publisher
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
 from service.settings import ServiceSettings
+from service.upload_check import UploadCheck
 
 
 def create_app(settings: ServiceSettings | None = None, publisher: Publisher | None = None,
@@ -26,19 +27,25 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)
     publisher = publisher or CeleryPublisher(celery_app(settings))
     services = Services(settings, store, publisher, assignments.specs(settings.assignments_dir),
-                        metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings))
-    reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after)
+                        metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings),
+                        upload_check=UploadCheck(settings.intake_seconds))
+    reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
+                            settings.max_active_per_student)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.upload_check.start()
         if reconcile:
             reconciler.start()
         yield
         if reconcile:
             reconciler.stop()
+        services.upload_check.stop()
 
-    app = FastAPI(title="nn-grader", version="0.1.0", lifespan=lifespan,
-                  description="Sandboxed grading of neural-network coursework notebooks.")
+    app = FastAPI(title="nn-grader", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Sandboxed grading of neural-network coursework notebooks.",
+                  form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
+    edges.install(app, settings)
     app.state.services = services
     for router in (*api.routers, web.router):
         app.include_router(router)

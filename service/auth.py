@@ -1,17 +1,27 @@
-"""Who is calling: Bearer tokens, stored only as hashes, compared in constant time; one FastAPI dependency."""
+"""Who is calling: Bearer tokens, stored only as hashes, compared in constant time; one FastAPI dependency.
+
+Guessing is throttled: a token that matches nobody is recorded with the client address, and an address with
+too many failures in the last minute (or every address together, against a guesser with many) is answered
+429 without its token being tried, on the API and the sign-in page alike. The count is in the database.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.models import now
+
 INSTRUCTOR = "instructor"
 STUDENT = "student"
+FAILURE_WINDOW = timedelta(minutes=1)   # failed attempts older than this no longer count
 
 
 def new_token() -> str:
@@ -32,6 +42,11 @@ class Principal:
     def is_instructor(self) -> bool:
         return self.role == INSTRUCTOR
 
+    @property
+    def key(self) -> str:
+        """The principal's name in shared records (its session generation)."""
+        return INSTRUCTOR if self.is_instructor else f"{STUDENT}:{self.student}"
+
 
 def identify(store, token: str) -> Principal | None:
     """The principal a token belongs to, or None."""
@@ -45,11 +60,46 @@ def identify(store, token: str) -> Principal | None:
     return None
 
 
+class Throttled(HTTPException):
+    """429: too many wrong tokens from this address (or from everywhere) in the last minute."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(429, f"too many wrong tokens; try again in {seconds} s", headers={"Retry-After": str(seconds)})
+        self.seconds = seconds
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def throttled_identify(request: Request, token: str) -> Principal | None:
+    """`identify`, unless the caller's address (or everyone) made too many failed attempts: then Throttled,
+    and the token is not tried. A failure is recorded against the address."""
+    services = request.app.state.services
+    address = client_address(request)
+    mine, everyone = services.store.recent_failures(address)
+    waits = [_wait(times, limit) for times, limit in ((mine, services.settings.failed_sign_ins_per_minute),
+                                                      (everyone, services.settings.failed_sign_ins_per_minute_total))]
+    if max(waits) > 0:
+        raise Throttled(max(waits))
+    principal = identify(services.store, token)
+    if principal is None:
+        services.store.record_failure(address)
+    return principal
+
+
+def _wait(times: list[datetime], limit: int) -> int:
+    """Whole seconds until fewer than `limit` of these failures are within the last minute (0: now)."""
+    if len(times) < limit:
+        return 0
+    return max(1, math.ceil((times[-limit] + FAILURE_WINDOW - now()).total_seconds()))
+
+
 def caller(request: Request) -> Principal:
-    """The FastAPI dependency every protected route uses: `Authorization: Bearer <token>` or 401."""
+    """The FastAPI dependency every protected route uses: `Authorization: Bearer <token>` or 401 (429 when
+    this address guessed too often)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    principal = identify(request.app.state.services.store, token.strip()) \
-        if scheme.lower() == "bearer" and token.strip() else None
+    principal = throttled_identify(request, token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if principal is None:
         raise HTTPException(401, "a valid token is required (Authorization: Bearer <token>)",
                             headers={"WWW-Authenticate": "Bearer"})

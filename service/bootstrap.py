@@ -1,14 +1,29 @@
-"""Opening the records at start on the API side: migrate, register the assignments, write the shared
-configuration, make sure an instructor token exists, and the key that signs the pages' session cookies."""
+"""Opening the records at start on the API side: the data directory kept private, migrate, register the
+assignments, write the shared configuration, make sure an instructor token exists, and the key that signs the
+pages' session cookies."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from service import assignments, auth, queue, shared
 from service.db import make_engine, migrate
 from service.settings import ServiceSettings
 from service.store import Store
+
+PRIVATE_UMASK = 0o077   # `grader serve` and the worker set it: what they create is their user's alone
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """The data directory 0700 and the files in it 0600, those made before this rule included: it holds
+    every notebook, grade and token hash (SQLite and its -wal/-shm, which SQLite creates with the
+    database's mode), the private broker's files."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o600)
 
 
 def open_store(settings: ServiceSettings) -> Store:
@@ -17,7 +32,7 @@ def open_store(settings: ServiceSettings) -> Store:
     assignments stop it here. Workers never do: they read what this wrote (workers/app.py)."""
     specs = assignments.specs(settings.assignments_dir)
     queue.refuse_short_requeue(settings.requeue_after, {n: a.limits.wall_seconds for n, a in specs.items()})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings.data_dir)
     engine = make_engine(settings.database_url)
     migrate(engine)
     store = Store(engine)
@@ -32,9 +47,13 @@ def open_shared(settings: ServiceSettings) -> tuple[Store, ServiceSettings]:
 
 
 def ensure_instructor(store: Store, settings: ServiceSettings) -> str | None:
-    """Install GRADER_INSTRUCTOR_TOKEN's hash, or generate a token at first start; returns a new token to print."""
+    """Install GRADER_INSTRUCTOR_TOKEN's hash, or generate a token at first start; returns a new token to print.
+    A changed token ends every instructor session signed in with the old one."""
     if settings.instructor_token:
-        store.set_credential(auth.INSTRUCTOR, auth.token_hash(settings.instructor_token))
+        digest = auth.token_hash(settings.instructor_token)
+        if store.credential(auth.INSTRUCTOR) != digest:
+            store.set_credential(auth.INSTRUCTOR, digest)
+            store.end_sessions(auth.INSTRUCTOR)
         return None
     if store.credential(auth.INSTRUCTOR) is not None:
         return None

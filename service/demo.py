@@ -29,5 +29,5 @@ def load(store: Store, publisher: Publisher, settings: ServiceSettings) -> list[
     for i, path in enumerate(examples):
         submission = lifecycle.receive(store, students[i % len(students)].id, ASSIGNMENT, path.name,
                                        path.read_bytes())
-        lifecycle.enqueue(store, publisher, submission.id)
+        lifecycle.take_turns(store, publisher, submission.student, settings.max_active_per_student)
     return students

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments
+from service import assignments, summaries
 from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import RunningAttempt, Store
@@ -79,10 +79,16 @@ def receive(store: Store, student: str, assignment: str, filename: str, notebook
     return submission
 
 
-def enqueue(store: Store, publisher: Publisher, submission_id: str) -> None:
-    """received -> queued, then publish. The status is written first: a lost message is found by `reconcile`."""
-    store.mark_queued(submission_id)
-    publisher.send(submission_id)
+def take_turns(store: Store, publisher: Publisher, student: str, limit: int) -> list[str]:
+    """received -> queued, then publish, for the student's oldest waiting submissions while fewer than `limit` of
+    theirs are queued or running; the rest wait their turn (still `received`). Called when one arrives and when
+    one of theirs finishes, so the broker's line holds at most `limit` per student and each finished grading
+    sends that student's next one to the back of it: students take turns, and one student's hanging notebooks
+    hold at most `limit` worker slots. The status is written first: a lost message is found by `reconcile`."""
+    moved = store.take_turns(student, limit)
+    for submission_id in moved:
+        publisher.send(submission_id)
+    return moved
 
 
 def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
@@ -99,14 +105,17 @@ def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[
     return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i)]
 
 
-def reconcile(store: Store, publisher: Publisher, requeue_after: float) -> list[str]:
-    """Re-enqueue what has waited too long in received/queued/running (lost message, dead worker)."""
+def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:
+    """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
+    with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
     before = store.clock() - timedelta(seconds=requeue_after)
     resent = []
     for submission_id in store.stale(before):
         if store.requeue_stale(submission_id, before):   # one sweeper wins each, even with several API processes
             publisher.send(submission_id)
             resent.append(submission_id)
+    for student in store.students_waiting():
+        resent += take_turns(store, publisher, student, limit)
     return resent
 
 
@@ -156,9 +165,9 @@ def _abandoned(store: Store, attempt: RunningAttempt) -> bool:
 
 
 def record(store: Store, claim: Claim, report: dict, seconds: float) -> bool:
-    """running (this attempt) -> done, with its one result; False if this attempt was overtaken."""
-    result = Result(submission_id=claim.submission.id, score=report["score"], max_score=report["max_score"],
-                    unit_scores={name: u["score"] for name, u in report["units"].items()}, report=report,
+    """running (this attempt) -> done, with its one result and the summary the lists read; False if this
+    attempt was overtaken."""
+    result = Result(submission_id=claim.submission.id, **summaries.columns(report), report=report,
                     grading_seconds=seconds, grader_version=version("nn-grader"), recorded_at=now())
     return store.finish_attempt(claim.submission.id, claim.token, result)
 
@@ -185,10 +194,19 @@ def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submiss
     """The worker's whole job for one task: claim, grade the stored bytes with the core, record once. An
     assignment this worker lacks in its registered version goes back to the queue while a live worker has it
     (else it fails, saying so); a grading its sandbox broke goes back for another worker (counted: after
-    GRADER_MAX_ATTEMPTS it fails with the reason). Neither is ever recorded as the student's score."""
+    GRADER_MAX_ATTEMPTS it fails with the reason). Neither is ever recorded as the student's score. Then the
+    student's next waiting submission takes its turn."""
     claimed = claim(store, submission_id, worker, settings)
     if claimed is None:
         return "skipped"
+    try:
+        return _grade_claimed(store, publisher, settings, claimed, worker)
+    finally:
+        take_turns(store, publisher, claimed.submission.student, settings.max_active_per_student)
+
+
+def _grade_claimed(store: Store, publisher: Publisher, settings: ServiceSettings, claimed: Claim,
+                   worker: WorkerIdentity) -> str:
     submission = claimed.submission
     assignment = assignments.specs(settings.assignments_dir).get(submission.assignment)
     if submission.assignment not in assignments.served(store, settings.assignments_dir)[0] or assignment is None:
@@ -203,9 +221,9 @@ def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submiss
     else:
         error = f"grader fault on worker {worker.id} ({worker.host}): {report.error}" if report.grader_fault else ""
     if error:
-        if claimed.submission.attempts < settings.max_attempts and store.return_attempt(
-                submission_id, claimed.token, error, counted=True):
-            publisher.send(submission_id)
+        if submission.attempts < settings.max_attempts and store.return_attempt(
+                submission.id, claimed.token, error, counted=True):
+            publisher.send(submission.id)
             return "returned"
         fail(store, claimed, error)
         return FAILED

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     PrimaryKeyConstraint,
@@ -106,11 +107,13 @@ class Submission(Base):
     """One uploaded notebook and where it is in its life (see service/lifecycle.py)."""
 
     __tablename__ = "submissions"
+    __table_args__ = (Index("submissions_per_student", "assignment", "student", "received_at"),
+                      Index("submissions_in_queue", "status", "queued_at"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"), index=True)
     student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
     filename: Mapped[str] = mapped_column(Text)
-    notebook: Mapped[bytes] = mapped_column(LargeBinary)
+    notebook: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)   # read only where it is graded or shown
     sha256: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), index=True)  # received|queued|running|done|failed
@@ -126,7 +129,8 @@ class Submission(Base):
 
 
 class Result(Base):
-    """The one result of a submission: the CLI's JSON report and its scores."""
+    """The one result of a submission: the CLI's JSON report, and the summary every list reads instead of it
+    (service/summaries.py: its scores, each unit's maximum, what failed, the grading error), taken at record time."""
 
     __tablename__ = "results"
     __table_args__ = (UniqueConstraint("submission_id", name="one_result_per_submission"),)
@@ -135,7 +139,10 @@ class Result(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     unit_scores: Mapped[dict] = mapped_column(JSON)
-    report: Mapped[dict] = mapped_column(JSON)                     # exactly `grader grade --format json`'s object
+    unit_max_scores: Mapped[dict] = mapped_column(JSON)
+    failing: Mapped[list] = mapped_column(JSON)                    # failed checks (unit.check) and diagnoses
+    error: Mapped[str | None] = mapped_column(Text)                # the report's grading error
+    report: Mapped[dict] = mapped_column(JSON, deferred=True)      # exactly `grader grade --format json`'s object
     grading_seconds: Mapped[float] = mapped_column(Float)
     grader_version: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime]
@@ -202,3 +209,21 @@ class Rendering(Base):
     made_from: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[str] = mapped_column(Text)                            # JSON
     made_at: Mapped[datetime]
+
+
+class SessionGeneration(Base):
+    """A principal's browser-session generation: a session cookie signed under an older one is refused, so
+    signing out and rotating the instructor token end every copy of the cookie at once."""
+
+    __tablename__ = "session_generations"
+    principal: Mapped[str] = mapped_column(String(120), primary_key=True)   # Principal.key
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailure(Base):
+    """A token that matched nobody, by the client address it came from: what the guessing throttle counts."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

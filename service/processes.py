@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -151,20 +152,48 @@ def _signal_group(child: subprocess.Popen, sig: int) -> None:
 
 
 def redis_argv(directory: Path, port: int) -> list[str]:
-    """A private redis-server on a loopback port, its append-only file in `directory` (a restart keeps the queue)."""
-    return ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
-            "--appendonly", "yes", "--save", "", "--protected-mode", "yes", "--daemonize", "no",
-            "--logfile", str(directory / "redis.log")]
+    """A private redis-server on a loopback port, its append-only file in `directory` (a restart keeps the queue),
+    its password in `redis.conf` there (see `redis_config`)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return ["redis-server", str(redis_config(directory)), "--bind", "127.0.0.1", "--port", str(port),
+            "--dir", str(directory), "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
+            "--daemonize", "no", "--logfile", str(directory / "redis.log")]
 
 
 def start_redis(processes: Processes, directory: Path, port: int | None = None) -> str:
-    """A private redis-server (see `redis_argv`) on a free port; its URL once it answers."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """A private redis-server (see `redis_argv`) on a free port; its URL (password included) once it answers."""
     port = port or free_port()
     processes.start(redis_argv(directory, port))
-    url = f"redis://127.0.0.1:{port}/0"
+    url = redis_url(directory, port)
     wait_for_redis(url)
     return url
+
+
+def redis_config(directory: Path) -> Path:
+    """`redis.conf` (0600) holding the private broker's password, made once: the password is never on
+    redis-server's command line, where `ps` would show it to every local user."""
+    config = directory / "redis.conf"
+    try:
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return config
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"requirepass {secrets.token_hex(32)}\n")
+    return config
+
+
+def redis_url(directory: Path, port: int) -> str:
+    """The URL of the private redis-server of `directory`, its password included."""
+    config = redis_config(directory).read_text().splitlines()
+    password = next(line.split()[1] for line in config if line.startswith("requirepass "))
+    return f"redis://:{password}@127.0.0.1:{port}/0"
+
+
+def redacted(url: str) -> str:
+    """A broker URL fit to print: its password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}{sep}{credentials.split(':')[0]}:***@{host}" if at else url
 
 
 def wait_for_redis(url: str, timeout: float = 15.0) -> None:

@@ -33,15 +33,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from service import bootstrap, demo
-    from service.processes import Processes, Supervisor, api_argv, free_port, redis_argv, wait_for_redis, worker_argv
+    from service.processes import (
+        Processes,
+        Supervisor,
+        api_argv,
+        free_port,
+        redacted,
+        redis_argv,
+        redis_url,
+        wait_for_redis,
+        worker_argv,
+    )
     from service.queue import CeleryPublisher, celery_app
-    from service.settings import ServiceSettings
+    from service.settings import ServiceSettings, SettingsError, allowed_hosts
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _interrupt)
-    settings = ServiceSettings.from_env()
+    os.umask(bootstrap.PRIVATE_UMASK)            # the records, the broker's files: this user's alone
+    try:
+        settings = ServiceSettings.from_env()
+    except SettingsError as err:
+        raise SystemExit(f"grader serve: {err}") from None
     if args.data_dir:
         settings = settings.with_data_dir(args.data_dir)
+    if not os.environ.get("GRADER_ALLOWED_HOSTS"):
+        settings = replace(settings, allowed_hosts=allowed_hosts(None, args.host))
     processes = Processes()
     try:
         store, settings = bootstrap.open_shared(settings)
@@ -49,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
         supervisor = Supervisor(processes, restarted=lambda name: _resend(store, publisher, name))
         if not settings.broker_url:
             redis_dir, port = settings.data_dir / "redis", free_port()
-            redis_dir.mkdir(parents=True, exist_ok=True)
-            url = f"redis://127.0.0.1:{port}/0"
-            supervisor.start("redis-server", redis_argv(redis_dir, port), ready=lambda: wait_for_redis(url))
+            argv = redis_argv(redis_dir, port)
+            url = redis_url(redis_dir, port)
+            supervisor.start("redis-server", argv, ready=lambda: wait_for_redis(url))
             settings = replace(settings, broker_url=url)
         env = {**os.environ, **settings.environ()}
         if args.workers > 0:
@@ -59,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         publisher = CeleryPublisher(celery_app(settings))
         students = demo.load(store, publisher, settings) if not args.no_demo and demo.wanted(store) else []
         supervisor.start("api", api_argv(args.host, args.port), env)
-        _welcome(args, settings, instructor, students)
+        _welcome(args, settings, instructor, students, redacted(settings.broker_url))
         supervisor.watch(threading.Event())
     except KeyboardInterrupt:
         pass
@@ -82,15 +98,17 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _welcome(args, settings, instructor: str | None, students) -> None:
+def _welcome(args, settings, instructor: str | None, students, broker: str) -> None:
+    """What an operator needs to start; tokens go to this terminal only (shown once, kept by no log file)."""
     url = f"http://{args.host}:{args.port}"
-    lines = [f"nn-grader is starting at {url}  (API docs: {url}/docs)",
+    lines = [f"nn-grader is starting at {url}  (API schema: {url}/openapi.json)",
+             f"answering the host names: {', '.join(settings.allowed_hosts)} (GRADER_ALLOWED_HOSTS)",
              f"data: {settings.data_dir}   database: {settings.database_url.split('@')[-1]}",
-             f"broker: {settings.broker_url}   workers: {args.workers}",
-             f"instructor token: {instructor}" if instructor else
+             f"broker: {broker}   workers: {args.workers}",
+             f"instructor token (shown once, keep it): {instructor}" if instructor else
              "instructor token: the one printed at first start (or GRADER_INSTRUCTOR_TOKEN)"]
     if students:
-        lines.append("demo students (their example notebooks are being graded):")
+        lines.append("demo students (tokens shown once; their example notebooks are being graded):")
         lines += [f"  {s.id:12} token: {s.token}" for s in students if s.token]
         lines.append(f'try: curl -H "Authorization: Bearer <token>" {url}/api/submissions')
     lines.append("Ctrl-C stops everything.")

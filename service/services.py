@@ -15,6 +15,7 @@ from grader import spec
 from service.lifecycle import Publisher
 from service.settings import ServiceSettings
 from service.store import Store
+from service.upload_check import UploadCheck
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Services:
     assignments: dict[str, spec.Assignment]
     metrics: CollectorRegistry          # what /metrics exposes (service/metrics.py)
     cookie_key: bytes                   # signs the web pages' session cookies (bootstrap.cookie_key)
+    upload_check: UploadCheck           # the intake check off the event loop (started with the app)
 
 
 def services(request: Request) -> Services:

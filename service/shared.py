@@ -1,6 +1,6 @@
 """What must be equal on every machine, from the shared configuration in the database: the training probe's key
-(reports), the pages' session secret, the notebook size limit, the upload rate, the requeue deadline, the attempts
-and the MNIST location. No machine keeps a file of its own for any of these.
+(reports), the pages' session secret, the notebook size limit, the upload rate, the requeue deadline, the attempts,
+a student's turns at once and the MNIST location. No machine keeps a file of its own for any of these.
 
 The API side (`grader serve`, the API app, `grader migrate`) writes them at start from its environment; the
 training key and the session secret are written once (at first start: GRADER_TRAINING_KEY / GRADER_WEB_SECRET if
@@ -26,7 +26,8 @@ def publish(store: Store, settings: ServiceSettings) -> ServiceSettings:
     grader = settings.grader
     values = {"max_notebook_bytes": str(grader.max_notebook_bytes), "mnist_dir": str(grader.mnist_dir or ""),
               "submissions_per_minute": str(settings.submissions_per_minute),
-              "requeue_after": repr(settings.requeue_after), "max_attempts": str(settings.max_attempts)}
+              "requeue_after": repr(settings.requeue_after), "max_attempts": str(settings.max_attempts),
+              "max_active_per_student": str(settings.max_active_per_student)}
     given = {"training_key": str(grader.training_key) if grader.training_key is not None else None,
              "web_secret": settings.web_secret}
     values.update({k: v for k, v in given.items() if v is not None})
@@ -51,4 +52,5 @@ def _applied(settings: ServiceSettings, stored: dict[str, str]) -> ServiceSettin
                      mnist_dir=Path(stored["mnist_dir"]) if stored["mnist_dir"] else None)
     return replace(settings, grader=grader, web_secret=stored["web_secret"],
                    submissions_per_minute=int(stored["submissions_per_minute"]),
-                   requeue_after=float(stored["requeue_after"]), max_attempts=int(stored["max_attempts"]))
+                   requeue_after=float(stored["requeue_after"]), max_attempts=int(stored["max_attempts"]),
+                   max_active_per_student=int(stored["max_active_per_student"]))

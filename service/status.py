@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.models import QUEUED, Submission
+from service.models import QUEUED, RECEIVED, Submission
 from service.store import Store
 
 
@@ -15,7 +15,8 @@ def _iso(when: datetime | None) -> str | None:
 
 def submission_status(store: Store, submission: Submission, with_report: bool = True,
                       staff: bool = False) -> dict[str, Any]:
-    """`{"id", "assignment", "student", "status", "phases", "queue_position", "eta_seconds"[, "report"]}`; staff
+    """`{"id", "assignment", "student", "status", "phases", "queue_position", "eta_seconds", "turn"[, "report"]}`;
+    `turn` is `{"ahead": n}` while it waits its turn (received, n of the student's submissions before it); staff
     also see `graded_by` (the worker id and host of the last attempt)."""
     position = eta = None
     if submission.status == QUEUED and submission.queued_at is not None:
@@ -27,6 +28,7 @@ def submission_status(store: Store, submission: Submission, with_report: bool = 
         "phases": {"received": _iso(submission.received_at), "queued": _iso(submission.queued_at),
                    "started": _iso(submission.started_at), "finished": _iso(submission.finished_at)},
         "queue_position": position, "eta_seconds": eta,
+        "turn": {"ahead": store.turns_ahead(submission)} if submission.status == RECEIVED else None,
     }
     if submission.error:
         view["error"] = submission.error

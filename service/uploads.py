@@ -4,19 +4,21 @@ body read within the size limit, the core's intake check, each with a clear 4xx;
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
-from grader import feedback, intake
+from grader import feedback, intake, reports
 from service import lifecycle
 from service.models import QUEUED, Submission, now
 from service.services import Services
 
 NOTEBOOK_TYPES = {"", "application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain"}
 MULTIPART_OVERHEAD = 64 * 1024
+MAX_FILENAME_BYTES = 255   # what a file system allows in one name
 
 
 def too_large(size: int, max_bytes: int, lang: str) -> HTTPException:
@@ -25,20 +27,36 @@ def too_large(size: int, max_bytes: int, lang: str) -> HTTPException:
     return HTTPException(413, feedback.render(err.code, err.params, lang))
 
 
-async def accept(services: Services, request: Request, student: str, assignment: str, lang: str) -> Submission:
+async def accept(services: Services, request: Request, student: str, assignment: str, lang: str,
+                 form_check: Callable[[FormData], None] | None = None) -> Submission:
     """The upload stored (`received`) and queued, once it passed every check; else the first check's 4xx
-    (HTTPException) and nothing is stored. The assignment is the caller's to have checked."""
+    (HTTPException) and nothing is stored. The assignment is the caller's to have checked; `form_check`
+    sees the parsed form first (the page's CSRF token, when it came in the body)."""
     await run_in_threadpool(check_rate, services, student)
     max_bytes = services.settings.grader.max_notebook_bytes
-    filename, blob = await notebook_upload(request, max_bytes, lang)
+    filename, blob = await notebook_upload(request, max_bytes, lang, form_check)
     try:
-        intake.read_bytes(blob, max_bytes)
+        await services.upload_check.check(blob, max_bytes)     # off the event loop, with a time limit
     except intake.IntakeError as err:
         raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
     submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)
-    await run_in_threadpool(lifecycle.enqueue, services.store, services.publisher, submission.id)
-    submission.status = QUEUED
+    moved = await run_in_threadpool(lifecycle.take_turns, services.store, services.publisher, student,
+                                    services.settings.max_active_per_student)
+    if submission.id in moved:       # else it waits its turn, `received`
+        submission.status = QUEUED
     return submission
+
+
+def check_filename(filename: str) -> None:
+    """400 unless a plain name of at most 255 bytes without control or bidirectional characters (which would
+    rewrite a terminal's title or reorder what a report, a page or a spreadsheet shows)."""
+    if not filename or any(c in filename for c in "/\\\0") or filename in {".", ".."}:
+        raise HTTPException(400, "the file name must be a plain name such as homework.ipynb (no folders)")
+    if len(filename.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+        raise HTTPException(400, f"the file name is longer than {MAX_FILENAME_BYTES} bytes; rename the file")
+    if reports.has_control(filename):
+        raise HTTPException(400, "the file name holds control or text-direction characters; rename the file "
+                                 "with letters, digits and punctuation only")
 
 
 def check_rate(services: Services, student: str) -> None:
@@ -56,11 +74,12 @@ def check_rate(services: Services, student: str) -> None:
 def refuse_declared_oversize(request: Request, max_bytes: int, lang: str) -> None:
     """413 when the request's Content-Length already says it is too large (before anything reads the body)."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
+    if length.isascii() and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
         raise too_large(int(length), max_bytes, lang)
 
 
-async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[str, bytes]:
+async def notebook_upload(request: Request, max_bytes: int, lang: str,
+                          form_check: Callable[[FormData], None] | None = None) -> tuple[str, bytes]:
     """(filename, bytes) of the multipart field `file`; 400/413/415 otherwise. Nothing is stored here."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "send the notebook as multipart/form-data in the field 'file'")
@@ -82,12 +101,13 @@ async def notebook_upload(request: Request, max_bytes: int, lang: str) -> tuple[
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is the client's malformed body
         raise HTTPException(400, f"malformed multipart body: {exc}") from None
+    if form_check:
+        form_check(form)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise HTTPException(400, "the multipart field 'file' with one .ipynb file is required")
     filename = upload.filename or ""
-    if not filename or any(c in filename for c in "/\\\0") or filename in {".", ".."}:
-        raise HTTPException(400, "the file name must be a plain name such as homework.ipynb (no folders)")
+    check_filename(filename)
     if not filename.lower().endswith(".ipynb"):
         raise HTTPException(415, "only Jupyter notebooks (.ipynb) are accepted")
     if (upload.content_type or "").split(";")[0].strip().lower() not in NOTEBOOK_TYPES:

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from grader.config import ASSIGNMENTS_DIR
+from service import lifecycle
 from service.models import Base
 from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
@@ -65,12 +66,11 @@ class RedisServer:
     def __init__(self, directory: Path) -> None:
         require_program("redis-server", "`make install` installs Debian's redis-server package")
         self.directory, self.port = directory, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.processes = Processes()
         self.start()
 
     def start(self) -> None:
-        start_redis(self.processes, self.directory, self.port)
+        self.url = start_redis(self.processes, self.directory, self.port)   # the same password on a restart
 
     def stop(self) -> None:
         self.processes.stop()
@@ -166,7 +166,8 @@ def service_env(data_dir: Path, database_url: str, broker_url: str, assignments_
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_") or k == "GRADER_CACHE_DIR"}
     env.update(GRADER_DATA_DIR=str(data_dir), GRADER_DATABASE_URL=database_url, GRADER_BROKER_URL=broker_url,
                GRADER_ASSIGNMENTS_DIR=str(assignments_dir), GRADER_INSTRUCTOR_TOKEN=INSTRUCTOR,
-               GRADER_REQUEUE_AFTER="600", GRADER_RECONCILE_EVERY="0.5", GRADER_SUBMISSIONS_PER_MINUTE="50")
+               GRADER_REQUEUE_AFTER="600", GRADER_RECONCILE_EVERY="0.5", GRADER_SUBMISSIONS_PER_MINUTE="50",
+               GRADER_FAILED_SIGN_INS_PER_MINUTE="100000", GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL="100000")
     env.update(extra)
     return env
 
@@ -178,6 +179,8 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"          # what `grader serve --host` listens on
+    serve_workers: int = 0           # workers `grader serve` starts itself (its own redis when no broker URL)
     processes: Processes = field(default_factory=Processes)
     workers: list[subprocess.Popen] = field(default_factory=list)
 
@@ -199,10 +202,11 @@ class Stack:
 
         return Store(make_engine(self.env["GRADER_DATABASE_URL"]))
 
-    def start_api(self) -> None:
-        self.processes.start([sys.executable, "-m", "grader.cli", "serve", "--no-demo", "--workers", "0",
-                              "--port", str(self.port)], env=self.env, log=self.log_dir / "serve.log")
-        wait_until(lambda: _answers(self.url), 30, "the API to answer")
+    def start_api(self, timeout: float = 90) -> None:
+        self.processes.start([sys.executable, "-m", "grader.cli", "serve", "--no-demo", "--workers",
+                              str(self.serve_workers), "--host", self.host, "--port", str(self.port)],
+                             env=self.env, log=self.log_dir / "serve.log")
+        wait_until(lambda: _answers(self.url), timeout, "the API to answer")
 
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""
@@ -307,6 +311,13 @@ def empty(store: Store, keep: tuple[str, ...] = ()) -> None:
                 s.execute(table.delete())
 
 
+def live(store: Store, name: str, pid: int | None = None, machine: str | None = None) -> lifecycle.WorkerIdentity:
+    """A worker that beats as a live one does (on this machine unless `machine` says otherwise)."""
+    me = lifecycle.WorkerIdentity(name, pid=pid or os.getpid())
+    store.heartbeat(name, 1, me.host, me.pid, machine or lifecycle.this_machine(), ["tiny"])
+    return me
+
+
 def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -317,6 +328,6 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, every
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/metrics", timeout=1).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1).status_code in (200, 503)   # 503: no worker yet
     except httpx.HTTPError:
         return False

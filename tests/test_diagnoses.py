@@ -8,14 +8,19 @@ keep this fast.
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from grader import catalogue, pipeline
-from grader.diagnoses import Diagnosis
+from grader.diagnoses import Diagnosis, derived
 from grader.diagnoses.static import Source, findings
 from grader.languages import LANGUAGES
 from reference.mutants import MUTANTS
+from tests.conftest import REPO
 from tests.notebooks import notebook_bytes, solution_cells
 from tests.verdicts import diagnosis_ids
 
@@ -116,6 +121,24 @@ MISTAKES: dict[str, tuple[list[str], str, set[str], set[str]]] = {
                                     "result_dict_rebuilt_in_loop", {"gradient"}, {"Affine"}),
 }
 
+NDITER = """def numerical_grad(f, x):
+    h = 1e-4
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        idx = it.multi_index
+        tmp_val = x[idx]
+        x[idx] = tmp_val + h
+        fxh1 = f(x)
+        x[idx] = tmp_val - h
+        fxh2 = f(x)
+        grad[idx] = (fxh1 - fxh2) / (2 * h)
+        x[idx] = tmp_val
+    return grad
+"""
+MISTAKES["loop_never_advances"] = ([c for c in solution_cells() if not c.startswith("def numerical_grad")] + [NDITER],
+                                   "loop_never_advances", {"numerical_grad"}, {"Affine"})
+
 STUBS: dict[str, tuple[list[str], str]] = {
     "return 0.0": (edit(("    y = np.asarray(y)\n    t = np.asarray(t)\n", "    return 0.0\n")),
                    "cross_entropy_error"),
@@ -148,7 +171,7 @@ def grade(cells: list[str], settings, assignment, seed: int, lang: str = "en"):
 
 def test_every_catalogued_mistake_has_a_notebook_and_a_message_in_each_language():
     static = {"comparison_as_statement", "numpy_name_misspelt", "batch_size_wrong_expression", "self_outside_method",
-              "fresh_layer_without_forward", "result_dict_rebuilt_in_loop"}
+              "fresh_layer_without_forward", "result_dict_rebuilt_in_loop", "loop_never_advances"}
     assert {m.id for m in MUTANTS} | static == set(MISTAKES)
     assert all(set(texts) == set(LANGUAGES) for texts in catalogue.table("diagnoses").values())
 
@@ -216,3 +239,107 @@ class Net:
 def test_static_evidence_finds_nothing_in_correct_code():
     sources = [Source("In [1]", 1, c) for c in [*solution_cells(), CORRECT_STYLES]]
     assert findings(sources, {"np"}) == []
+
+
+# One case per operator family of grader/diagnoses/operators.py, each a mistake as a student writes it
+# (the five of the unseen set among them: the bias, softmax over a batch, the loss layer, the network,
+# a loop that never ends): the diagnoses allowed, and the definition they must point at.
+FAMILIES: dict[str, tuple[list[str], set[str], str]] = {
+    "drop_term (the bias)": (edit(("np.dot(self.x, self.W) + self.b", "np.dot(self.x, self.W)")),
+                             {"drop_term"}, "Affine"),
+    "drop_factor": (edit(("/ (2 * h)", "/ 2")), {"drop_factor"}, "numerical_grad"),
+    "division_dropped (loss layer, index labels)": (edit(("dx = dx / batch_size", "dx = dx")),
+                                                    {"division_dropped", "statement_missing",
+                                                     "softmax_backward_no_batch_division"}, "SoftmaxWithLoss"),
+    "division_doubled": (edit(("+ 1e-7)) / n)", "+ 1e-7)) / n / n)")), {"division_doubled"}, "cross_entropy_error"),
+    "wrong_axis (softmax over the batch)": (edit(("np.sum(exp_x, axis=-1, keepdims=True)",
+                                                  "np.sum(exp_x, axis=0, keepdims=True)")), {"wrong_axis"}, "softmax"),
+    "axis_dropped": (edit(("np.sum(exp_x, axis=-1, keepdims=True)", "np.sum(exp_x)")), {"axis_dropped"}, "softmax"),
+    "keepdims_missing": (edit(("np.max(x, axis=-1, keepdims=True)", "np.max(x, axis=-1)")),
+                         {"keepdims_missing"}, "softmax"),
+    "transpose_swapped": (edit(("self.dW = np.dot(self.x.T, dout)", "self.dW = np.dot(dout.T, self.x)")),
+                          {"affine_dW_transposed", "transpose_swapped"}, "Affine"),
+    "transpose_dropped": (edit(("dx = np.dot(dout, self.W.T)", "dx = np.dot(dout, self.W)")),
+                          {"transpose_dropped"}, "Affine"),
+    "reshape_missing": (edit(("self.x = x.reshape(x.shape[0], -1)", "self.x = x")), {"reshape_missing"}, "Affine"),
+    "in_place_write": (edit(("out = x.copy()", "out = x")),
+                       {"relu_forward_overwrites_input", "in_place_write"}, "Relu"),
+    "copy_not_view": (edit(("self.b = b\n", "self.b = b.copy()\n")), {"copy_not_view"}, "Affine"),
+    "call_skipped (backprop without the loss layer)": (edit(("dout = self.lastLayer.backward(1)", "dout = 1")),
+                                                       {"call_skipped"}, "TwoLayerNet"),
+    "wrapper_dropped (backward order)": (edit(("reversed(list(self.layers.values()))", "list(self.layers.values())")),
+                                         {"backward_in_forward_order", "wrapper_dropped"}, "TwoLayerNet"),
+    "comparison_inverted": (edit(("self.mask = (x <= 0)", "self.mask = (x > 0)")), {"comparison_inverted"}, "Relu"),
+    "step_too_large": (edit(("    h = 1e-4\n", "    h = 1e-2\n")), {"step_too_large"}, "numerical_grad"),
+    "step_too_small": (edit(("    h = 1e-4\n", "    h = 1e-12\n")), {"step_too_small"}, "numerical_grad"),
+    "statement_missing (a missing layer)": (edit(('        self.layers["Relu1"] = Relu()\n', "")),
+                                            {"relu_layer_missing", "statement_missing"}, "TwoLayerNet"),
+    "statement_missing (db)": (edit(("        self.db = np.sum(dout, axis=0)\n", "")), {"statement_missing"}, "Affine"),
+    "return_missing": (edit(("        return self.loss\n", "")), {"return_missing", "statement_missing"},
+                       "SoftmaxWithLoss"),
+    "statements_swapped (layers in the wrong order)": (MISTAKES["layers_wrong_order"][0],
+                                                       {"layers_wrong_order", "statements_swapped"}, "TwoLayerNet"),
+    "branch_never (one label form only)": (edit(("if self.t.size == self.y.size:", "if False:")),
+                                           {"branch_never"}, "SoftmaxWithLoss"),
+    "branch_always": (edit(("    if y.ndim == 1:  ", "    if True:  ")), {"branch_always"}, "cross_entropy_error"),
+}
+CURATED_IN = {"affine_dW_transposed": "Affine", "softmax_backward_no_batch_division": "SoftmaxWithLoss",
+ "relu_forward_overwrites_input": "Relu",
+              "backward_in_forward_order": "TwoLayerNet", "relu_layer_missing": "TwoLayerNet",
+              "layers_wrong_order": "TwoLayerNet"}
+
+
+@pytest.mark.parametrize("case", sorted(FAMILIES))
+def test_each_operator_family_names_the_mistake_in_its_definition(case, settings, quick):
+    cells, allowed, definition = FAMILIES[case]
+    report = grade(cells, settings, quick, seed=sorted(FAMILIES).index(case) + 60)
+    named = [c.diagnosis for r in report.units.values() for c in r.checks if c.diagnosis]
+    assert named and {d["id"] for d in named} <= allowed, [(u, c.name, c.message) for u, r in report.units.items()
+                                                           for c in r.checks if not c.passed][:6]
+    assert all(d["message"].startswith(f"`{definition}") or CURATED_IN.get(d["id"]) == definition for d in named)
+
+
+def test_the_catalogue_derived_from_the_reference_has_every_family_with_a_message_in_each_language(quick):
+    program = derived.program(quick.reference, tuple(sorted(quick.aliases.items())))
+    families = {m.id for m in program.mutants}
+    assert families == {f.split(" ")[0] for f in FAMILIES} | {"in_place_write", "wrapper_dropped"}
+    assert families <= set(catalogue.table("diagnoses"))
+    hanging = [m.site.code for m in program.mutants if m.replaces is None]
+    assert hanging == ["it.iternext()"]   # never run: it would not return
+
+
+def test_correct_notebooks_get_no_diagnosis(settings, quick):
+    examples = REPO / "assignments" / "backprop" / "examples"
+    for path in (examples / "01_correct.ipynb", examples / "15_correct_module_setup_maximum_clip.ipynb"):
+        report = pipeline.grade_file(path, quick, settings, seed=11)
+        assert report.score == report.max_score and diagnosis_ids(report) == set()
+
+
+def test_no_diagnose_grades_alike_without_hints(tmp_path):
+    notebook = tmp_path / "db.ipynb"
+    notebook.write_bytes(notebook_bytes(*MISTAKES["affine_db_wrong_axis"][0]))
+    runs = [json.loads(subprocess.run([str(Path(sys.executable).with_name("grader")), "grade", "--assignment",
+                                       "backprop", "--format", "json", "--seed", "3", *flag, str(notebook)],
+                                      capture_output=True, text=True, check=True, timeout=600).stdout)[0]
+            for flag in ([], ["--no-diagnose"])]
+    hints = [["diagnosis" in c for u in r["units"].values() for c in u["checks"]] for r in runs]
+    assert any(hints[0]) and not any(hints[1])
+    scores = [{u: x["score"] for u, x in r["units"].items()} for r in runs]
+    assert scores[0] == scores[1]
+
+
+TRAINING = {  # gradient() as the training loop sees it -> what the accuracy unit's diagnosis says
+    "training_params_unchanged": "return {k: np.zeros_like(v) for k, v in self.params.items()}",
+    "training_gradient_ignores_batch": "return {k: np.full_like(v, 0.01) for k, v in self.params.items()}",
+    "training_loss_diverging": "g = self.true_gradient(x, t)\n        return {k: -v for k, v in g.items()}",
+    "training_loss_flat": "g = self.true_gradient(x, t)\n        return {k: v * 1e-4 for k, v in g.items()}",
+}
+
+
+@pytest.mark.parametrize("expected", sorted(TRAINING))
+def test_the_accuracy_unit_says_what_training_showed(expected, settings, backprop):
+    only = dataclasses.replace(backprop, units={"accuracy": backprop.units["accuracy"]})
+    cells = edit((BACKPROP_METHOD, f"    def gradient(self, x, t):\n        {TRAINING[expected]}\n\n"
+                                   "    def true_gradient(self, x, t):\n"))
+    report = grade(cells, settings, only, seed=2)
+    assert report.units["accuracy"].score == 0 and diagnosis_ids(report) == {expected}

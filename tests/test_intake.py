@@ -9,7 +9,7 @@ import pytest
 
 from grader import pipeline
 from grader.feedback import render
-from grader.intake import IntakeError, read_bytes
+from grader.intake import MAX_CELLS, MAX_DEPTH, IntakeError, read_bytes
 from tests.notebooks import notebook_bytes
 
 LIMIT = 5 * 1024 * 1024
@@ -57,6 +57,33 @@ def test_rejects_what_is_not_a_notebook_and_says_how_to_fix_it(blob, code, says)
         read_bytes(blob, LIMIT)
     assert err.value.code == code
     assert says in render(code, err.value.params, "en")
+
+
+def notebook_of(cells: list, metadata: dict | None = None) -> bytes:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": metadata or {}, "cells": cells}).encode()
+
+
+EMPTY_CELL = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": ""}
+
+
+@pytest.mark.parametrize("blob, code, says", [
+    (notebook_of([EMPTY_CELL] * (MAX_CELLS + 1)), "too_many_cells",
+     f"has {MAX_CELLS + 1} cells, more than the {MAX_CELLS} a notebook may have. Delete empty or repeated cells"),
+    (json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [
+        {"cells": [EMPTY_CELL] * (MAX_CELLS // 2 + 1), "metadata": {}}] * 2}).encode(), "too_many_cells", "more"),
+    (notebook_of([], {"widgets": json.loads("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))}), "too_deep",
+     "nests lists or objects too deeply"),
+])
+def test_an_absurd_notebook_is_refused_before_its_full_validation(blob, code, says):
+    """The cheap caps run first (the CLI and the service alike): 60,000 empty cells cost seconds to validate."""
+    with pytest.raises(IntakeError) as err:
+        read_bytes(blob, LIMIT)
+    assert err.value.code == code and says in render(code, err.value.params, "en")
+
+
+def test_a_notebook_at_the_caps_is_read() -> None:
+    deep = json.loads("[" * (MAX_DEPTH - 4) + "]" * (MAX_DEPTH - 4))
+    assert len(read_bytes(notebook_of([EMPTY_CELL] * MAX_CELLS, {"widgets": deep}), LIMIT).code_cells) == MAX_CELLS
 
 
 def test_rejects_oversize_before_parsing_with_the_size_the_limit_and_the_cure(tmp_path, backprop, settings):

@@ -26,6 +26,7 @@ from tests.service_parts import (
     make_assignments_dir,
     service_env,
     submit,
+    wait_until,
 )
 
 LIMIT = 10
@@ -241,3 +242,49 @@ def test_manual_grades_given_per_submission_move_to_their_student_and_assignment
                                       "ORDER BY student")).all()
         engine.dispose()
     assert [tuple(r) for r in moved] == [("ann", "s2", 4, "later word"), ("ben", "s3", 2, "")]
+
+
+HANGING_NOTEBOOK = TINY_NOTEBOOK.replace(b"    if y.ndim == 1:",      # in the notebook's JSON: "\\n" is a newline
+                                         b"    while True:\\n        pass\\n    if y.ndim == 1:")
+
+
+def test_a_student_with_hanging_notebooks_holds_two_slots_and_others_take_turns(stacks) -> None:
+    stack = stacks("sqlite")
+    tokens = stack.roster("hanger", "honest")
+    with stack.client(tokens["hanger"]) as hanger:
+        answers = [hanger.post("/api/assignments/tiny/submissions",
+                               files={"file": (f"loop{i}.ipynb", HANGING_NOTEBOOK, "application/x-ipynb+json")})
+                   for i in range(6)]
+    assert [a.status_code for a in answers] == [202] * 6
+    bodies = [a.json() for a in answers]
+    assert [b["status"] for b in bodies] == ["queued"] * 2 + ["received"] * 4
+    assert [b["turn"] and b["turn"]["ahead"] for b in bodies] == [None, None, 2, 3, 4, 5]
+    pages = InstructorPages(stack)
+    assert "waiting its turn: 5 of your submissions before it" in pages.get(f"/submissions/{bodies[-1]['id']}").text
+    with stack.client(tokens["honest"]) as honest:
+        mine = submit(honest, "tiny", "hw.ipynb", TINY_NOTEBOOK)
+    hanging = [b["id"] for b in bodies]
+    active_seen = 0
+    with stack.client(INSTRUCTOR) as instructor:
+        def finished() -> bool:
+            nonlocal active_seen
+            listed = instructor.get("/api/submissions", params={"student": "hanger"}).json()["submissions"]
+            active_seen = max(active_seen, sum(s["status"] in ("queued", "running") for s in listed))
+            return all(s["status"] in ("done", "failed") for s in listed)
+        wait_until(finished, 180, "the hanging notebooks to be graded", every=0.3)
+    final = stack.wait_finished(INSTRUCTOR, [*hanging, mine], timeout=60)
+    assert active_seen <= 2
+    honest_started = final[mine]["phases"]["started"]
+    before_honest = sum(final[i]["phases"]["started"] < honest_started for i in hanging)
+    assert before_honest <= 2, f"{before_honest} hanging notebooks were graded before the honest one"
+    waited = _seconds(final[mine]["phases"]["received"], honest_started)
+    hang = _seconds(final[hanging[0]]["phases"]["started"], final[hanging[0]]["phases"]["finished"])
+    print(f"\nhonest notebook waited {waited:.1f} s behind 6 hanging ones ({hang:.1f} s each, 2 slots); "
+          f"{before_honest} of them started before it, at most {active_seen} of theirs queued or running at once")
+    assert final[mine]["report"]["score"] == 1
+
+
+def _seconds(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()

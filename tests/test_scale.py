@@ -19,8 +19,8 @@ from service import assignments, bootstrap, lifecycle, shared, status
 from service.db import make_engine, unmigrated
 from service.settings import ServiceSettings
 from service.store import Store
-from tests.service_parts import TINY_NOTEBOOK, TINY_SPEC, database, empty, make_assignments_dir
-from tests.test_service_store import SentIds, live
+from tests.service_parts import TINY_NOTEBOOK, TINY_SPEC, database, empty, live, make_assignments_dir
+from tests.test_service_store import SentIds
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from service import assignments, auth, bootstrap, lifecycle
 from service.models import Result, Submission, Worker
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RosterError, Store
-from tests.service_parts import TINY_NOTEBOOK, empty
+from tests.service_parts import TINY_NOTEBOOK, empty, live
 
 
 class SentIds:
@@ -59,15 +58,8 @@ def store(opened: Store, settings: ServiceSettings) -> Store:
 
 def queued(store: Store, student: str = "ann") -> str:
     submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK)
-    lifecycle.enqueue(store, SentIds(), submission.id)
+    lifecycle.take_turns(store, SentIds(), student, limit=100)
     return submission.id
-
-
-def live(store: Store, name: str, pid: int | None = None, machine: str | None = None) -> lifecycle.WorkerIdentity:
-    """A worker that beats as a live one does (on this machine unless `machine` says otherwise)."""
-    me = lifecycle.WorkerIdentity(name, pid=pid or os.getpid())
-    store.heartbeat(name, 1, me.host, me.pid, machine or lifecycle.this_machine(), ["tiny"])
-    return me
 
 
 def report(score: float) -> dict:
@@ -108,7 +100,7 @@ def test_a_submission_is_stored_with_its_bytes_before_it_is_queued(store: Store)
     submission = lifecycle.receive(store, "ann", "tiny", "t.ipynb", TINY_NOTEBOOK)
     stored = store.submission(submission.id)
     assert (stored.status, stored.notebook, stored.queued_at) == ("received", TINY_NOTEBOOK, None)
-    lifecycle.enqueue(store, publisher, submission.id)
+    lifecycle.take_turns(store, publisher, "ann", limit=2)
     assert store.submission(submission.id).status == "queued" and publisher.sent == [submission.id]
 
 
@@ -190,10 +182,11 @@ def test_the_reconciler_resends_what_waited_too_long_and_nothing_else(store: Sto
     for submission_id in (waiting, running, done):
         age(store, submission_id, 600)
     publisher = SentIds()
-    assert sorted(lifecycle.reconcile(store, publisher, settings.requeue_after)) == sorted([waiting, running])
+    resent = lifecycle.reconcile(store, publisher, settings.requeue_after, limit=100)
+    assert sorted(resent) == sorted([waiting, running])
     assert sorted(publisher.sent) == sorted([waiting, running])
     assert store.submission(running).status == "queued" and store.submission(fresh).status == "queued"
-    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after) == []   # resent once per deadline
+    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after, limit=100) == []   # resent once per deadline
 
 
 def test_a_submission_that_keeps_killing_workers_fails_after_max_attempts(store: Store,
@@ -225,7 +218,8 @@ def test_a_regrade_that_fails_keeps_the_result_it_was_to_replace(store: Store, s
     lifecycle.regrade(store, SentIds(), submission_id)
     assert lifecycle.fail(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), "grader broke")
     assert store.submission(submission_id).status == "failed" and store.result(submission_id).score == 1
-    assert [s.result.score for s in store.standings(store.assignment("tiny"))] == [1]
+    assert [(s.student, s.counted and s.counted.score) for s in store.standings(store.assignment("tiny"))] == [
+        ("ann", 1), ("ben", None)]
 
 
 def test_a_manual_grade_belongs_to_the_student_and_the_assignment(store: Store, settings: ServiceSettings) -> None:
@@ -254,6 +248,18 @@ def test_results_follow_the_policy_latest_or_best(store: Store, settings: Servic
         submission_id = queued(store)
         lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(score), 0.1)
     tiny = store.assignment("tiny")
-    assert [s.result.score for s in store.standings(tiny)] == [0]
+    assert [s.counted and s.counted.score for s in store.standings(tiny)] == [0, None]
     store.set_policy("tiny", "best")
-    assert [s.result.score for s in store.standings(store.assignment("tiny"))] == [1]
+    assert [s.counted and s.counted.score for s in store.standings(store.assignment("tiny"))] == [1, None]
+
+
+def test_a_rendering_is_stored_whole_replaced_whole_and_goes_with_its_submission(store: Store) -> None:
+    submission_id = queued(store)
+    assert store.rendering(submission_id, "notebook") is None
+    store.save_rendering(submission_id, "plot:training", "digest-1", '"<svg>one</svg>"')
+    store.save_rendering(submission_id, "plot:training", "digest-2", '"<svg>two</svg>"')
+    stored = store.rendering(submission_id, "plot:training")
+    assert (stored.made_from, stored.body) == ("digest-2", '"<svg>two</svg>"')
+    with store.sessions.begin() as s:
+        s.execute(Submission.__table__.delete().where(Submission.id == submission_id))
+    assert store.rendering(submission_id, "plot:training") is None

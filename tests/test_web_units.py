@@ -8,7 +8,9 @@ import nbformat
 import pytest
 
 from grader import languages, spec
+from service import grades, summaries
 from service.grades import GradeRow, ManualMark
+from service.store import Counted
 from service.web import class_view, i18n, notebook_view, render, written
 from tests.service_parts import TINY_SPEC
 
@@ -56,25 +58,36 @@ def test_written_answers_are_the_sections_under_the_reflection_headings():
     assert [(a.heading, a.text) for a in found] == [("感想", "難しかった。")]
 
 
-def _standing(student: str, failed: list[str], manual: float | None = None) -> GradeRow:
+def _standing(student: str, failed: list[str] | None, manual: float | None = None) -> GradeRow:
+    """A gradebook row: graded with these checks failed, or (failed None) without a submission."""
+    grade = ManualMark(manual, "", f"sub-{student}", None) if manual is not None else None
+    if failed is None:
+        return GradeRow(student, student.title(), grades.NO_SUBMISSION, None, grade)
     checks = [{"name": name, "passed": False, "diagnosis": {"id": "d", "message": "forgot to divide by batch"}}
               for name in failed] + [{"name": "ok", "passed": True}]
-    report = {"units": {"SoftmaxWithLoss": {"score": 1, "max_score": 5, "checks": checks}}}
-    grade = ManualMark(manual, "", f"sub-{student}", None) if manual is not None else None
-    return GradeRow(student=student, name=student.title(), submission=f"sub-{student}", received=datetime.now(UTC),
-                    filename="hw.ipynb", score=1, max_score=5, seed=1, error=None, units={"SoftmaxWithLoss": 1},
-                    report=report, manual=grade)
+    report = {"score": 1, "max_score": 5, "units": {"SoftmaxWithLoss": {"score": 1, "max_score": 5, "checks": checks}}}
+    summary = summaries.columns(report)
+    counted = Counted(f"sub-{student}", datetime.now(UTC), "hw.ipynb", 1, summary["score"], summary["max_score"],
+                      summary["unit_scores"], summary["unit_max_scores"], summary["failing"], None)
+    return GradeRow(student, student.title(), grades.GRADED, counted, grade)
 
 
 def test_common_failures_count_each_student_once_per_check_and_diagnosis():
     standings = [_standing("ann", ["backward", "backward/with_reference_deps"], manual=2.0),
-                 _standing("ben", ["backward"]), _standing("cho", [])]
+                 _standing("ben", ["backward"]), _standing("cho", []), _standing("dan", None)]
     common = {c.label: [s[0] for s in c.students] for c in class_view.common_failures(standings)}
     assert common == {"SoftmaxWithLoss.backward": ["ann", "ben"], "forgot to divide by batch": ["ann", "ben"]}
     matrix = class_view.matrix(["SoftmaxWithLoss"], standings)
-    assert [r.total for r in matrix.rows] == [3.0, 1.0, 1.0] and matrix.means["SoftmaxWithLoss"] == 1.0
-    assert [r.cells[0].band for r in matrix.rows] == [0, 0, 0]          # 1 of 5 points: the lowest quarter
-    assert [r.student for r in matrix.of({"ben"})] == ["ben"] and len(matrix.of(set())) == 3
+    assert [r.total for r in matrix.rows] == [3.0, 1.0, 1.0, None]
+    assert [r.cells[0].band for r in matrix.rows[:3]] == [0, 0, 0]      # 1 of 5 points: the lowest quarter
+    assert matrix.rows[3].cells is None and matrix.rows[3].status == "no submission"
+    assert [r.student for r in matrix.of({"ben"})] == ["ben"] and len(matrix.of(set())) == 4
+
+
+def test_the_class_mean_says_whom_it_is_over():
+    matrix = class_view.matrix(["SoftmaxWithLoss"], [_standing("ann", []), _standing("ben", None)])
+    assert (matrix.graded.count, matrix.graded.units["SoftmaxWithLoss"], matrix.graded.total) == (1, 1.0, 1.0)
+    assert (matrix.roster.count, matrix.roster.units["SoftmaxWithLoss"], matrix.roster.total) == (2, 0.5, 0.5)
 
 
 @pytest.mark.parametrize(("score", "band"), [(0, 0), (1.2, 0), (1.25, 1), (2.5, 2), (4.9, 3), (5, 4)])

@@ -24,7 +24,7 @@ local = ServiceSettings.from_env()   # this machine's: the URLs, its folders; th
 _specs = assignments.specs(local.assignments_dir)
 app = celery_app(local, wall_seconds=max((a.limits.wall_seconds for a in _specs.values()), default=120.0))
 app.conf.imports = ("workers.tasks",)
-publisher = CeleryPublisher(app)
+publisher = CeleryPublisher(app)     # hands a task on, and the student's next submission its turn
 
 WORKER_ID = uuid.uuid4().hex          # this worker's identity in the records: its heartbeat, the attempts it runs
 PROBE_RETRY_SECONDS = 30.0

@@ -23,6 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise SystemExit("grader worker: --concurrency must be at least 1")
+    from service.bootstrap import PRIVATE_UMASK
+    from service.settings import ServiceSettings, SettingsError
+
+    os.umask(PRIVATE_UMASK)   # what the worker writes to the data directory is its user's alone
+    try:
+        ServiceSettings.from_env()
+    except SettingsError as err:
+        raise SystemExit(f"grader worker: {err}") from None
     database = os.environ.get("GRADER_DATABASE_URL", "")
     if not os.environ.get("GRADER_BROKER_URL") or not database:
         raise SystemExit(NEEDS)

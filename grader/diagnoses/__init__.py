@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grader import catalogue
+from grader.diagnoses import training
 from grader.diagnoses.dynamic import MutantRunner, ratio_or_shape
 from grader.diagnoses.static import Finding, Source, findings
 from grader.expected import Expected
@@ -60,6 +61,7 @@ class Diagnoser:
         explained = {v: self.runner.explain(unit, v, pairs, asked) for v, pairs in failed.items()}
         found: dict[tuple[str, str], Diagnosis] = {}
         open_checks: list[ScoredCheck] = []
+        by_exception: dict[tuple[str, str], Diagnosis] = {}
         for c in checks:
             if c.passed or c.verdict.code in UNDIAGNOSED - {"not_defined"}:
                 continue
@@ -67,20 +69,31 @@ class Diagnoser:
                 found[(c.name, c.variant)] = Diagnosis("imported_not_defined", {"module": imported})
             elif c.variant in failed and c.verdict.code != "not_defined":
                 spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
-                evidence = explained[c.variant].get(c.name) or (
-                    ratio_or_shape(spec, got, expected.outcome(asked, unit.name, spec.probe))
-                    if spec.kind == "close" else None)
-                if evidence is None:
-                    open_checks.append(c)
+                mutant = explained[c.variant].get(c.name)
+                if spec.kind == "heldout_accuracy" and (trained := training.diagnose(got)) is not None:
+                    found[(c.name, c.variant)] = Diagnosis(*trained)
+                elif mutant is not None and mutant[2]:
+                    found[(c.name, c.variant)] = Diagnosis(mutant[0], mutant[1])
+                elif (seen := ratio_or_shape(spec, got, expected.outcome(asked, unit.name, spec.probe))
+                      if spec.kind == "close" else None) is not None:
+                    found[(c.name, c.variant)] = Diagnosis(*seen)
                 else:
-                    found[(c.name, c.variant)] = Diagnosis(*evidence)
+                    open_checks.append(c)
+                    if mutant is not None:
+                        by_exception[(c.name, c.variant)] = Diagnosis(mutant[0], mutant[1])
+        # a finding in the source says more than a mutant that only raises the same exception
         static = [f for f in (self.static(unit) if open_checks else []) if f.id not in
-                  {d.id for d in found.values()}]
+                  {d.id for d in found.values()} and _fits(f, [c.verdict.code for c in open_checks])]
         used: list[str] = []
-        for c in open_checks if static else ():
-            finding = _pick(static, c.verdict.facts.get("frames") or [], used)
-            used.append(finding.id)
-            found[(c.name, c.variant)] = Diagnosis(finding.id, finding.facts)
+        for c in open_checks:
+            key = (c.name, c.variant)
+            fitting = [f for f in static if _fits(f, [c.verdict.code])]
+            if fitting:
+                finding = _pick(fitting, c.verdict.facts.get("frames") or [], used)
+                used.append(finding.id)
+                found[key] = Diagnosis(finding.id, finding.facts)
+            elif key in by_exception:
+                found[key] = by_exception[key]
         return found
 
     def static(self, unit: UnitSpec) -> list[Finding]:
@@ -99,6 +112,17 @@ class Diagnoser:
             name = str(facts.get("message", "")).split("'")[1:2]
             return self.imported.get(name[0]) if name else None
         return None
+
+
+TIMEOUTS = {"unit_timeout", "statement_timeout"}
+ONLY_FOR_TIMEOUTS = {"loop_never_advances"}
+
+
+def _fits(finding: Finding, codes: list[str]) -> bool:
+    """A finding that explains a hang (a loop that never ends) is named for a check that timed out,
+    and a timeout gets no other finding: it says nothing about values."""
+    timeouts = [c in TIMEOUTS for c in codes]
+    return any(timeouts) if finding.id in ONLY_FOR_TIMEOUTS else not all(timeouts)
 
 
 def _pick(static: list[Finding], frames: list, used: list[str]) -> Finding:

@@ -70,7 +70,7 @@ class Program:
         if site.definition in self.loops and never_ends(edited, site.definition):
             return None
         code = list(self.code)
-        code[site.top] = compile(ast.Module(body=[edited.body[site.top]], type_ignores=[]), "<mutant>", "exec")
+        code[site.top] = compile(ast.Module(body=[edited.body[site.top]], type_ignores=[]), "<reference>", "exec")
         scope: dict[str, object] = {"__name__": "reference_mutant"}
         for statement in code:
             exec(statement, scope)  # noqa: S102 - the reference's own code, one definition edited

@@ -13,11 +13,12 @@ import importlib
 import numpy as np
 
 from grader import probing
-from grader.checks import DEFAULT_ATOL, DEFAULT_RTOL, absent
+from grader.checks import DEFAULT_ATOL, DEFAULT_RTOL, Verdict, absent
 from grader.diagnoses import derived
 from grader.expected import Expected
 from grader.types import Assignment, CheckSpec, ProbeOutcome, UnitSpec
 
+BOTH = ("own", "reference_deps")
 MIN_FACTOR = 2   # an integer factor this large (or its inverse) on every value is ratio evidence
 CHEAP = 2_000    # input values in a probe cheap enough to run every candidate mutant on
 NUMERICAL_PASSES = 20   # a gradient check's cost per input value, relative to one forward pass
@@ -33,20 +34,18 @@ def outputs(check: CheckSpec) -> tuple[str, ...]:
     return ()  # training is too costly to rerun per mutant
 
 
-def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions: bool = True) -> bool:
+def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions: bool | str = True) -> bool:
     """Same values within the check's tolerance (nan where nan, inf where inf), the same odd type
-    (None where None), or, if `exceptions` count, the same exception."""
+    (None where None), the same harness stop (a shape the harness refused), or, if `exceptions`
+    count, the same exception raised through the same functions (if `exceptions` names a
+    function, raised in it: where a derived mutant's edit is)."""
     names = outputs(check)
     rtol = float(check.options.get("rtol", DEFAULT_RTOL))
     atol = float(check.options.get("atol", DEFAULT_ATOL))
     for name in names:
         mine, theirs = absent(got, name), absent(mutant, name)
         if mine is not None or theirs is not None:
-            same = mine is not None and theirs is not None and mine.code == theirs.code and (
-                (mine.code == "raised" and exceptions and (mine.facts.get("type"), mine.facts.get("message"))
-                 == (theirs.facts.get("type"), theirs.facts.get("message")))
-                or (mine.code == "wrong_type" and mine.facts.get("got_type") == theirs.facts.get("got_type")))
-            if not same:
+            if not (mine is not None and theirs is not None and _same_failure(mine, theirs, exceptions)):
                 return False
             continue
         g = np.asarray(got.values[name], dtype=float)
@@ -54,6 +53,22 @@ def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions
         if g.shape != m.shape or not np.allclose(g, m, rtol=rtol, atol=atol, equal_nan=True):
             return False
     return bool(names)
+
+
+def _same_failure(mine: Verdict, theirs: Verdict, exceptions: bool | str) -> bool:
+    if mine.code != theirs.code:
+        return False
+    if mine.code == "wrong_type":
+        return mine.facts.get("got_type") == theirs.facts.get("got_type")
+    if mine.code != "raised":
+        return False
+    if "stop" in mine.facts or "stop" in theirs.facts:
+        return mine.facts.get("stop") == theirs.facts.get("stop")
+    chain = [[f[2] for f in v.facts.get("frames") or []] for v in (mine, theirs)]
+    if exceptions is False or isinstance(exceptions, str) and chain[1][-1:] != [exceptions]:
+        return False
+    return (mine.facts.get("type"), mine.facts.get("message"), chain[0] if chain[1] else []) \
+        == (theirs.facts.get("type"), theirs.facts.get("message"), chain[1])
 
 
 class MutantRunner:
@@ -79,53 +94,69 @@ class MutantRunner:
         self.home = {d: next((u.name for u in assignment.units.values() if d in program.runs(u, "own")), None)
                      for d in program.uses} if program else {}
         self.explained_in: dict[str, set[int]] = {}
-        self.namespace, self.expected = assignment.reference_namespace, expected
+        self.failed_units: set[str] = set()
+        self.program = program
+        self.namespace, self.expected, self.assignment = assignment.reference_namespace, expected, assignment
         self.cache: dict[tuple[int, str, str], ProbeOutcome | None] = {}
         self.proven: list[int] = []   # mutants that explained a check in an earlier unit
 
     def explain(self, unit: UnitSpec, variant: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
-                asked: probing.Probing) -> dict[str, tuple[str, dict]]:
-        """check name -> (mutant id, facts) for the failed checks some mutant reproduces exactly: the
-        mutant explaining most of them (catalogue order, proven mutants first, breaks ties)."""
+                asked: probing.Probing) -> dict[str, tuple[str, dict, bool]]:
+        """check name -> (mutant id, facts, whether by values) for the failed checks some mutant
+        reproduces exactly: the mutant explaining most of them (catalogue order, proven mutants
+        first, breaks ties); by values, not only by raising the same exception."""
+        if failed:
+            self.failed_units.add(unit.name)
         failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o)),
                         key=lambda pair: _cost(asked, unit.name, pair[0].probe))
         if not failed:
             return {}
         order = [*self.proven, *(i for i in range(len(self.catalogue)) if i not in self.proven)]
-        best: dict[str, tuple[int, int]] = {}   # check -> (mutant, how many checks it explains)
+        best: dict[str, tuple[int, int, bool]] = {}   # check -> (mutant, how many it explains, by values)
         for i in order:
             if not self._applies(i, unit, variant):
                 continue
             explained = self._explained(i, unit.name, failed, asked)
-            for name in explained:
+            for name, by_values in explained.items():
                 if name not in best or len(explained) > best[name][1]:
-                    best[name] = (i, len(explained))
+                    best[name] = (i, len(explained), by_values)
             if len(explained) == len(failed):
                 break
-        for i in dict.fromkeys(i for i, _ in best.values()):
+        for i in dict.fromkeys(i for i, _, _ in best.values()):
             self.explained_in.setdefault(unit.name, set()).add(i)
             if i not in self.proven:
                 self.proven.append(i)
-        return {name: (self.catalogue[i].id, dict(getattr(self.catalogue[i], "facts", {})))
-                for name, (i, _) in best.items()}
+        return {name: (self.catalogue[i].id, dict(getattr(self.catalogue[i], "facts", {})), by_values)
+                for name, (i, _, by_values) in best.items()}
 
     def _explained(self, index: int, unit: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
-                   asked: probing.Probing) -> list[str]:
-        """The failed checks the mutant reproduces and the reference does not; a mutant that misses
-        the cheapest failed check is not run on the costly ones."""
-        explained: list[str] = []
+                   asked: probing.Probing) -> dict[str, bool]:
+        """The failed checks the mutant reproduces and the reference does not (and whether by
+        values); a mutant that misses the cheapest failed check is not run on the costly ones."""
+        explained: dict[str, bool] = {}
         for position, (check, got) in enumerate(failed):
             if position and not explained and _cost(asked, unit, check.probe) > CHEAP:
                 break
             outcome = self._outcome(index, unit, check.probe, asked)
             if outcome is None:
-                return []
-            # an exception is evidence for a curated mutant only: many different edits raise the same one
-            exceptions = not isinstance(self.catalogue[index], derived.DerivedMutant)
-            if agrees(check, got, outcome, exceptions) and not agrees(
+                return {}
+            if agrees(check, got, outcome, self._by_exception(index, unit)) and not agrees(
                     check, self.expected.outcome(asked, unit, check.probe), outcome):
-                explained.append(check.name)
+                explained[check.name] = agrees(check, got, outcome, exceptions=False)
         return explained
+
+    def _by_exception(self, index: int, unit: str) -> bool | str:
+        """Whether the same exception is evidence for this mutant. For a derived one: raised in the
+        function it edits, or anywhere when every other definition the unit runs passed its own unit
+        (then the student's code raised it only because of the edited one); for a curated one only
+        where it replaces the unit's own definition (one built on a faulty dependency raises what the
+        student's own code may raise too)."""
+        mutant = self.catalogue[index]
+        if not isinstance(mutant, derived.DerivedMutant):
+            return tuple(mutant.variants) == BOTH
+        spec = self.assignment.units[unit]
+        homes = {self.home.get(d) for d in self.program.runs(spec, "own")} - {None, unit}
+        return True if not homes & self.failed_units else mutant.site.where.rpartition(".")[2]
 
     def _applies(self, index: int, unit: UnitSpec, variant: str) -> bool:
         mutant = self.catalogue[index]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 AXES = (0, 1, -1)
-STEP_FACTORS = (1e4, 1e3, 1e2, 1e-2, 1e-4, 1e-6)   # a step h this much larger or smaller
+STEP_FACTORS = (1e4, 1e3, 1e2, 1e1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)   # a step h this much larger or smaller
 ARRAY_WRAPPERS = {"reversed", "list", "float"}
 
 
@@ -67,14 +67,21 @@ def _keywords(node: ast.AST) -> Iterator[Edit]:
     for i, kw in enumerate(node.keywords):
         without = copy.copy(node)
         without.keywords = node.keywords[:i] + node.keywords[i + 1:]
-        if kw.arg == "axis" and isinstance(kw.value, ast.Constant):
-            for axis in (a for a in AXES if a != kw.value.value and not (a == 1 and kw.value.value == -1)):
+        if kw.arg == "axis" and isinstance(axis_now := _literal(kw.value), int):
+            for axis in (a for a in AXES if a != axis_now and {a, axis_now} != {1, -1}):
                 other = copy.deepcopy(node)
                 other.keywords[i].value = ast.Constant(axis)
                 yield _edit("wrong_axis", node, other)
             yield _edit("axis_dropped", node, without)
         if kw.arg == "keepdims":
             yield _edit("keepdims_missing", node, without)
+
+
+def _literal(node: ast.expr) -> object:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
 
 
 def _transpose(node: ast.AST) -> Iterator[Edit]:
@@ -130,7 +137,7 @@ def _step(node: ast.AST) -> Iterator[Edit]:
             and 0 < node.value.value < 1e-2:
         for factor in STEP_FACTORS:
             other = copy.deepcopy(node)
-            other.value = ast.Constant(node.value.value * factor)
+            other.value = ast.Constant(float(f"{node.value.value * factor:.1g}"))  # as a student writes it
             yield _edit("step_too_large" if factor > 1 else "step_too_small", node, other)
 
 
@@ -181,23 +188,27 @@ class Site:
 
     definition: str
     where: str
-    top: int        # the definition's position in the module
-    index: int      # the node's position in `nodes()` order within the definition
-    choice: int     # which of the node's edits
+    top: int                                   # the definition's position in the module
+    path: tuple[tuple[str, int | None], ...]   # (field, index in a list field) from the definition to the node
+    operator: int                              # which operator, and which of its edits of the node
+    choice: int
     family: str
     code: str
     mutated: str
 
 
-def nodes(top: ast.AST) -> Iterator[tuple[ast.AST, str]]:
+def nodes(top: ast.AST) -> Iterator[tuple[ast.AST, str, tuple]]:
     """Every node of a top-level def or class, depth first, with the qualified name of the
-    function it is in (`Affine.backward`)."""
-    def walk(node: ast.AST, where: str) -> Iterator[tuple[ast.AST, str]]:
-        yield node, where
-        for child in ast.iter_child_nodes(node):
-            inner = f"{where}.{child.name}" if isinstance(child, (ast.FunctionDef, ast.ClassDef)) else where
-            yield from walk(child, inner)
-    return walk(top, top.name)
+    function it is in (`Affine.backward`) and its path from `top`."""
+    def walk(node: ast.AST, where: str, path: tuple) -> Iterator[tuple[ast.AST, str, tuple]]:
+        yield node, where, path
+        for field, value in ast.iter_fields(node):
+            children = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for i, child in children:
+                if isinstance(child, ast.AST):
+                    inner = f"{where}.{child.name}" if isinstance(child, (ast.FunctionDef, ast.ClassDef)) else where
+                    yield from walk(child, inner, (*path, (field, i)))
+    return walk(top, top.name, ())
 
 
 def sites(tree: ast.Module) -> Iterator[Site]:
@@ -205,44 +216,46 @@ def sites(tree: ast.Module) -> Iterator[Site]:
     for top, definition in enumerate(tree.body):
         if not isinstance(definition, (ast.FunctionDef, ast.ClassDef)):
             continue
-        for index, (node, where) in enumerate(nodes(definition)):
-            choice = 0
-            for operator in OPERATORS:
-                for edit in operator(node):
-                    yield Site(definition.name, where, top, index, choice, edit.family, edit.code, edit.mutated)
-                    choice += 1
+        for node, where, path in nodes(definition):
+            for o, operator in enumerate(OPERATORS):
+                for choice, edit in enumerate(operator(node)):
+                    yield Site(definition.name, where, top, path, o, choice, edit.family, edit.code, edit.mutated)
 
 
 def apply(tree: ast.Module, site: Site, fresh: Callable[[int], ast.stmt] | None = None) -> ast.Module:
     """A copy of the module with the site's edit made (only the edited definition is copied, by
     `fresh(top)` where the caller can parse it anew faster than a deep copy)."""
     edited = fresh(site.top) if fresh else copy.deepcopy(tree.body[site.top])
-    node = next(n for i, (n, _) in enumerate(nodes(edited)) if i == site.index)
-    replacement = [e for op in OPERATORS for e in op(node)][site.choice].node
-    if node is edited:
+    parent, node = None, edited
+    for field, i in site.path:
+        parent, node = node, getattr(node, field) if i is None else getattr(node, field)[i]
+    replacement = next(e for c, e in enumerate(OPERATORS[site.operator](node)) if c == site.choice).node
+    ast.fix_missing_locations(ast.copy_location(replacement, node))
+    if parent is None:
         edited = replacement
     else:
-        parent, field = next((p, f) for p in ast.walk(edited) for f, v in ast.iter_fields(p)
-                             if v is node or isinstance(v, list) and any(c is node for c in v))
-        value = getattr(parent, field)
-        setattr(parent, field, [replacement if c is node else c for c in value] if isinstance(value, list)
-                else replacement)
-    ast.fix_missing_locations(ast.copy_location(replacement, node))
-    body = [*tree.body[:site.top], edited, *tree.body[site.top + 1:]]
-    return ast.Module(body=body, type_ignores=[])
+        field, i = site.path[-1]
+        if i is None:
+            setattr(parent, field, replacement)
+        else:
+            getattr(parent, field)[i] = replacement
+    return ast.Module(body=[*tree.body[:site.top], edited, *tree.body[site.top + 1:]], type_ignores=[])
 
 
 def never_ends(tree: ast.Module, definition: str) -> bool:
-    """A `while` loop in the definition whose body never touches what its test reads (`while not
-    it.finished:` without `it.iternext()`): running it would not return."""
+    """A loop in the definition that would never return when run (see `endless`)."""
     top = next((t for t in tree.body if getattr(t, "name", None) == definition), None)
-    for loop in (n for n in ast.walk(top) if isinstance(n, ast.While)) if top else ():
-        tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
-        touched = {n.id for s in loop.body for n in ast.walk(s) if isinstance(n, ast.Name)
-                   and (isinstance(n.ctx, ast.Store) or _called_on(s, n.id))}
-        if tested and not tested & touched:
-            return True
-    return False
+    return top is not None and any(endless(n) for n in ast.walk(top) if isinstance(n, ast.While))
+
+
+def endless(loop: ast.While) -> bool:
+    """A `while` loop whose body never touches a name its test reads (`while not it.finished:`
+    without `it.iternext()`, nor any assignment to `it`) and holds no break or return."""
+    tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    touched = {n.id for s in loop.body for n in ast.walk(s) if isinstance(n, ast.Name)
+               and (isinstance(n.ctx, ast.Store) or _called_on(s, n.id))}
+    leaves = any(isinstance(n, (ast.Break, ast.Return, ast.Raise)) for s in loop.body for n in ast.walk(s))
+    return bool(tested) and not tested & touched and not leaves
 
 
 def _called_on(stmt: ast.stmt, name: str) -> bool:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grader.diagnoses.operators import endless
+
 NUMPY_NAMES = frozenset(dir(np))
 _BATCH_NAME = re.compile(r"batch", re.I)
 
@@ -56,6 +58,8 @@ def _scan(tree: ast.Module, np_names: set[str]) -> Iterator[tuple[str, ast.AST, 
             yield "comparison_as_statement", node, {}
         elif isinstance(node, (ast.For, ast.While)) and any(isinstance(s, ast.Return) for s in node.body):
             yield "return_inside_loop", node, {}
+        elif isinstance(node, ast.While) and endless(node):
+            yield "loop_never_advances", node, {}
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in np_names \
                 and node.attr not in NUMPY_NAMES:
             close = difflib.get_close_matches(node.attr, NUMPY_NAMES, n=1, cutoff=0.7)

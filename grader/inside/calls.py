@@ -8,13 +8,18 @@ from typing import Any
 
 import numpy as np
 
+from . import wire
 from .recorder import Recorder, charge_later_calls, fresh, inputs_of_call, nth
 
 
-def test_function(coef: dict[str, np.ndarray]) -> Callable[[np.ndarray], float]:
+def test_function(coef: dict[str, np.ndarray], shape: tuple[int, ...]) -> Callable[[np.ndarray], float]:
     """The function handed to the student's numerical gradient, its coefficients drawn from the seed
-    (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0."""
+    (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0.
+    It takes x itself: an argument of another shape (an element, a row) is the caller's mistake, said
+    as that rather than as this function's own broadcasting error or a wrong value."""
     def f(x: np.ndarray) -> float:
+        if wire.shape_of(x) != shape:
+            raise wire.ArgumentShape(function="f", got_shape=wire.shape_of(x), expected_shape=shape)
         total = 0.0
         if "a" in coef:
             total += np.sum(coef["a"] * x ** 2)
@@ -37,7 +42,7 @@ def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """`numerical_grad(f, x)`; with `closure`, the book's network form: f ignores its argument and
     reads x in place (`lambda W: net.loss(x, t)`), so perturbing a copy of x gives zeros."""
     x = np.array(inputs["x"], copy=True)
-    f = test_function({k: inputs[k] for k in "abcd" if k in inputs})
+    f = test_function({k: inputs[k] for k in "abcd" if k in inputs}, x.shape)
     with rec.stage("grad", "x_after"):
         rec.put("grad", ns[p["target"]]((lambda _w: f(x)) if p.get("closure") else f, x))
         rec.put("x_after", x)

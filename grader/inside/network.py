@@ -26,13 +26,47 @@ def parameter_count(sizes: list[int]) -> int:
     return sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
 
 
+def entry(values: Any, owner: str, key: str) -> Any:
+    """`values[key]` of a dict the harness reads (`params`, `grads`): a missing key, or no dict at
+    all, is said as that, not as an exception of the harness's own lookup."""
+    try:
+        return values[key]
+    except Exception:  # KeyError, TypeError (a tuple, None) or a hostile __getitem__
+        raise wire.MissingKey(array=f"{owner}['{key}']", got_type=wire.type_name(values)) from None
+
+
+def array_of_numbers(value: Any, name: str) -> np.ndarray:
+    """A parameter or gradient the harness computes with, as the array it is (dtype kept)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    try:
+        array = np.asarray(value)
+    except Exception:  # a hostile __array__ or a ragged list
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        raise wire.NotAnArray(array=name, got_type=wire.type_name(value))
+    return array
+
+
+def loss_of(net: Any, x: np.ndarray, t: np.ndarray) -> float:
+    """The network's loss as the one number the harness computes with."""
+    value = net.loss(x, t)
+    try:
+        return float(value)
+    except Exception:  # a vector of per-sample losses, None, a hostile __float__
+        raise wire.NotANumber(function="loss(x, t)", got_type=wire.type_name(value),
+                              got_shape=wire.shape_of(value)) from None
+
+
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
     """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
     initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
     np.random.seed(0)
     net = ns["TwoLayerNet"](*p["sizes"])
     for key in PARAMS:
-        target = net.params[key]
+        target = entry(net.params, "params", key)
+        if not isinstance(target, np.ndarray):  # written in place below, and by the training loop
+            raise wire.NotAnArray(array=f"params['{key}']", got_type=wire.type_name(target))
         if np.shape(target) != inputs[key].shape:
             raise wire.ShapeMismatch(array=f"params['{key}']", got_shape=np.shape(target),
                                      expected_shape=inputs[key].shape)
@@ -100,7 +134,7 @@ def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
             break
         for key, name in zip(PARAMS, these, strict=True):
             with rec.stage(name):
-                rec.put(name, grads[key])
+                rec.put(name, entry(grads, "grads", key))
     charge_later_calls(rec, names, calls)
     return net
 
@@ -127,10 +161,10 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
                 saved = param[idx].copy()
                 param[idx] = float(saved) + h
                 up = float(param[idx])  # the step the parameter's dtype really took (float32 rounds)
-                plus[n] = float(net.loss(*fresh(["x", "t"], inputs)))
+                plus[n] = loss_of(net, *fresh(["x", "t"], inputs))
                 param[idx] = float(saved) - h
                 step[n] = up - float(param[idx])
-                minus[n] = float(net.loss(*fresh(["x", "t"], inputs)))
+                minus[n] = loss_of(net, *fresh(["x", "t"], inputs))
                 param[idx] = saved
             rec.put(f"lplus_{key}", plus)
             rec.put(f"lminus_{key}", minus)
@@ -175,7 +209,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             if i % CURVE_EVERY == 0:
                 curve.append(_measure(net.params, x[idx], t[idx]))
             with step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
-                grads = step(net, x[idx], t[idx])
+                returned = step(net, x[idx], t[idx])
+            grads = {key: array_of_numbers(entry(returned, "grads", key), f"grads['{key}']") for key in PARAMS}
             before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
             for key in PARAMS:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
@@ -185,7 +220,7 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in PARAMS))))
             step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in PARAMS))))
             if i % every == 0:
-                losses.append(float(net.loss(x[idx], t[idx])))
+                losses.append(loss_of(net, x[idx], t[idx]))
         for key in PARAMS:
             rec.put(f"param_{key}", net.params[key])
         rec.put("loss_curve", np.array(losses))

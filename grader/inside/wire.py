@@ -247,8 +247,52 @@ class ShapeMismatch(Stop):
     wording = "{array} has shape {got_shape}, expected {expected_shape}"
 
 
+class NotANumber(Stop):
+    """A value the harness computes with as one number (the network's loss) is not one."""
+
+    code, declared = "not_a_number", {"function": NAME, "got_type": NAME, "got_shape": SHAPE}
+    wording = "{function} must return a single number; it returned a {got_type} of shape {got_shape}"
+
+
+class MissingKey(Stop):
+    """A dict the harness reads by key (`net.params`, what gradient() returns) lacks one, or is no dict."""
+
+    code, declared = "missing_key", {"array": NAME, "got_type": NAME}
+    wording = "there is no {array}: a dict holding 'W1', 'b1', 'W2' and 'b2' is expected, not this {got_type}"
+
+
+class NotAnArray(Stop):
+    """A value the harness computes with as an array of numbers (a parameter, a gradient) is not one."""
+
+    code, declared = "not_an_array", {"array": NAME, "got_type": NAME}
+    wording = "{array} is a {got_type}; a numpy array of numbers is expected"
+
+
+class ArgumentShape(Stop):
+    """The grader's own function was called with an array of another shape than the one it was given for."""
+
+    code, declared = "argument_shape", {"function": NAME, "got_shape": SHAPE, "expected_shape": SHAPE}
+    wording = "{function} was called with an array of shape {got_shape}; it takes x itself, of shape {expected_shape}"
+
+
 STOPS: dict[str, type[Stop]] = {stop.code: stop for stop in (NotBackpropagation, TrainingTooSlow, GradientTooSlow,
-                                                             ShapeMismatch)}
+                                                             ShapeMismatch, NotANumber, MissingKey, NotAnArray,
+                                                             ArgumentShape)}
+
+
+def type_name(value: object) -> str:
+    """A value's type as a stop's NAME fact can carry it (a student's class may be named anything)."""
+    name = type(value).__name__
+    return name if isinstance(name, str) and len(name) <= 40 and name.isprintable() else "object"
+
+
+def shape_of(value: object) -> tuple[int, ...]:
+    """A value's shape as a stop's SHAPE fact, () where it has none (or a hostile one)."""
+    try:
+        shape = tuple(int(n) for n in np.shape(value))
+    except Exception:  # a student object whose __len__ or __array__ raises
+        return ()
+    return shape if _shape(shape) is not None else ()
 
 
 def read_stop(raw: object) -> dict[str, Any] | None:

@@ -50,7 +50,8 @@ def staged(sandbox_dir: Path) -> tuple[Path, str]:
 def _stage(final: Path, parts: dict[Path, str]) -> None:
     """Build in a sibling folder, then rename it into place, so concurrent graders never see half of it."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(final.parent, 0o755)
+    for folder in (final.parent.parent, final.parent):   # the sandbox's user passes through, whatever the umask
+        os.chmod(folder, 0o755)
     building = final.with_name(f".{final.name}-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     for source, target in parts.items():

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service import grades, lifecycle
+from service import edges, grades, lifecycle
 from service.access import visible_submission
 from service.api.submissions import accepted
 from service.auth import Instructor
-from service.models import QUEUED, Assignment
+from service.models import Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
 
@@ -21,10 +21,11 @@ router = APIRouter(prefix="/api", tags=["instructor"])
 
 
 @router.post("/roster", status_code=201)
+@edges.upload
 async def roster(request: Request, services: ServicesDep, _: Instructor) -> dict:
     """CSV `id,name,email` (the body, or multipart field `file`): new students get a token, shown only now."""
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        upload = (await request.form()).get("file")
+        upload = (await edges.form(request)).get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(400, "the multipart field 'file' with the roster CSV is required")
         raw = await upload.read()
@@ -51,31 +52,38 @@ def assignments(services: ServicesDep, _: Instructor) -> dict:
                              "policy": a.policy} for a in services.store.assignments()]}
 
 
-@router.put("/assignments/{assignment}/policy")
+class PolicyChoice(BaseModel):
+    policy: Literal["latest", "best"]
+
+
+@router.put("/assignments/{assignment}/policy", openapi_extra=edges.openapi_body(PolicyChoice))
 def set_policy(assignment: str, services: ServicesDep, _: Instructor,
-               policy: Literal["latest", "best"] = Body(embed=True)) -> dict:
+               choice: Annotated[PolicyChoice, Depends(edges.json_body(PolicyChoice))]) -> dict:
     """Which submission counts in the results: each student's latest (default) or best."""
     known_assignment(services, assignment)
-    services.store.set_policy(assignment, policy)
-    return {"assignment": assignment, "policy": policy}
+    services.store.set_policy(assignment, choice.policy)
+    return {"assignment": assignment, "policy": choice.policy}
 
 
 class StandingRow(BaseModel):
     student: str
     name: str
-    submission: str
-    received: str
-    score: float
-    max_score: float
-    units: dict[str, float]
+    status: str                        # graded | no submission | failed
+    submission: str | None = None
+    received: str | None = None
+    score: float | None = None
+    max_score: float | None = None
+    units: dict[str, float] | None = None
 
 
 @router.get("/assignments/{assignment}/results")
 def results(assignment: str, services: ServicesDep, _: Instructor) -> dict:
-    """One row per student with a graded submission, chosen by the assignment's policy."""
+    """One row per student on the roster: the graded submission chosen by the assignment's policy, or the
+    status saying why there is none (`no submission`, `failed`) with null scores."""
     row = known_assignment(services, assignment)
-    rows = [StandingRow(student=g.student, name=g.name, submission=g.submission, received=g.received.isoformat(),
-                        score=g.score, max_score=g.max_score, units=g.units)
+    rows = [StandingRow(student=g.student, name=g.name, status=g.status,
+                        **({"submission": c.submission, "received": c.received.isoformat(), "score": c.score,
+                            "max_score": c.max_score, "units": c.unit_scores} if (c := g.counted) else {}))
             for g in grades.rows(services.store, row)]
     return {"assignment": assignment, "policy": row.policy, "units": row.units, "results": rows}
 
@@ -91,12 +99,11 @@ def results_csv(assignment: str, services: ServicesDep, _: Instructor) -> Respon
 
 @router.post("/submissions/{submission_id}/regrade", status_code=202)
 def regrade(submission_id: str, request: Request, services: ServicesDep, who: Instructor) -> dict:
-    """Grade a finished submission again (same seed); its old result is replaced."""
+    """Grade a finished submission again (same seed); its result stays until the new one replaces it."""
     submission = visible_submission(services.store, who, submission_id)
     if not lifecycle.regrade(services.store, services.publisher, submission.id):
         raise HTTPException(409, f"submission is {submission.status}; only done or failed ones are regraded")
-    submission.status = QUEUED
-    return accepted(request, submission)
+    return accepted(request, services, services.store.submission(submission.id))
 
 
 @router.post("/assignments/{assignment}/regrade", status_code=202)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from grader.languages import from_accept_language
-from service import uploads
+from service import edges, uploads
 from service.access import visible_submission
 from service.auth import Caller
 from service.models import Submission
@@ -16,12 +16,16 @@ from service.status import submission_status
 router = APIRouter(prefix="/api", tags=["submissions"])
 
 
-def accepted(request: Request, submission: Submission) -> dict:
-    return {"id": submission.id, "status": submission.status,
-            "status_url": str(request.url_for("submission_status", submission_id=submission.id))}
+def accepted(request: Request, services: ServicesDep, submission: Submission) -> dict:
+    """The 202's body: the id, the status (`queued`, or `received` while it waits its turn, with `turn`)."""
+    waiting = submission_status(services.store, submission, with_report=False)
+    url = str(request.url_for("submission_status", submission_id=submission.id))
+    return {"id": submission.id, "status": submission.status, "queue_position": waiting["queue_position"],
+            "turn": waiting["turn"], "status_url": url}
 
 
 @router.post("/assignments/{assignment}/submissions", status_code=202)
+@edges.upload
 async def submit(assignment: str, request: Request, response: Response, services: ServicesDep, who: Caller) -> dict:
     """Upload one notebook (multipart field `file`): 202 once its bytes are stored and it is queued."""
     if who.is_instructor:
@@ -32,7 +36,7 @@ async def submit(assignment: str, request: Request, response: Response, services
     lang = from_accept_language(request.headers.get("accept-language"))
     submission = await uploads.accept(services, request, who.student, assignment, lang)
     response.headers["Location"] = str(request.url_for("submission_status", submission_id=submission.id))
-    return accepted(request, submission)
+    return accepted(request, services, submission)
 
 
 @router.get("/submissions/{submission_id}", name="submission_status")

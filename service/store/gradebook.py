@@ -6,20 +6,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from grader import spec
-from service.models import Assignment, ManualGrade, Result, Student, Submission, now
+from service.models import FAILED, Assignment, ManualGrade, Result, Student, Submission, now
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The submission that counts for a student, with its result's summary (never the report)."""
+
+    submission: str
+    received: datetime
+    filename: str
+    seed: int
+    score: float
+    max_score: float
+    unit_scores: dict[str, float]
+    unit_max_scores: dict[str, float]
+    failing: list[str]
+    error: str | None
 
 
 @dataclass(frozen=True)
 class Standing:
-    """The submission that counts for one student on one assignment, with its result."""
+    """One student on the roster and an assignment: the submission that counts (None when nothing of theirs
+    is graded) and whether one of their attempts failed to be graded."""
 
-    student: Student
-    submission: Submission
-    result: Result
+    student: str
+    name: str
+    counted: Counted | None
+    failed: bool
 
 
 @dataclass(frozen=True)
@@ -68,28 +86,38 @@ class GradebookRecords:
     # --- results -----------------------------------------------------------------------------------
 
     def result(self, submission_id: str) -> Result | None:
+        """A submission's result with its whole report."""
         with self.sessions() as s:
-            return s.scalar(select(Result).where(Result.submission_id == submission_id))
+            return s.scalar(select(Result).options(undefer(Result.report)).where(Result.submission_id == submission_id))
 
     def standings(self, assignment: Assignment) -> list[Standing]:
-        """Per student, the graded submission that counts under the assignment's policy (latest or best)."""
+        """Every student on the roster, by id, with the graded submission that counts under the assignment's
+        policy (latest; or best, the earliest of the highest), chosen in SQL by a window over each student's
+        results, read from the results' summary columns."""
+        order = ((Result.score.desc(), Submission.received_at, Submission.id) if assignment.policy == "best"
+                 else (Submission.received_at.desc(), Submission.id.desc()))
+        summary = (Submission.id, Submission.received_at, Submission.filename, Submission.seed, Result.score,
+                   Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing, Result.error)
+        ranked = (select(Submission.student, *summary,
+                         func.row_number().over(partition_by=Submission.student, order_by=order).label("rank"))
+                  .join(Result, Result.submission_id == Submission.id)
+                  .where(Submission.assignment == assignment.name).subquery())
+        failed = (select(Submission.student).where(Submission.assignment == assignment.name,
+                                                   Submission.status == FAILED).distinct())
+        query = (select(Student.id, Student.name, *(ranked.c[c.key] for c in summary))
+                 .outerjoin(ranked, and_(ranked.c.student == Student.id, ranked.c.rank == 1)).order_by(Student.id))
         with self.sessions() as s:
-            rows = s.execute(select(Student, Submission, Result)
-                             .join(Submission, Submission.student == Student.id)
-                             .join(Result, Result.submission_id == Submission.id)
-                             .where(Submission.assignment == assignment.name)
-                             .order_by(Student.id, Submission.received_at)).all()
-        best: dict[str, Standing] = {}
-        for student, submission, result in rows:
-            current = best.get(student.id)
-            if current is None or assignment.policy != "best" or result.score > current.result.score:
-                best[student.id] = Standing(student, submission, result)
-        return list(best.values())
+            failing = set(s.scalars(failed))
+            rows = s.execute(query).all()
+        return [Standing(sid, name, Counted(*counted) if counted[0] is not None else None, sid in failing)
+                for sid, name, *counted in rows]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
                  statuses: tuple[str, ...] = ()) -> list[Attempt]:
-        """Submissions with their result and their student's manual grade, newest first, in one query."""
+        """Submissions with their result's summary and their student's manual grade, newest first, in one query
+        (neither the notebooks nor the reports)."""
         query = (select(Submission, Result, ManualGrade)
+                 .options(defer(Submission.notebook, raiseload=True), defer(Result.report, raiseload=True))
                  .outerjoin(Result, Result.submission_id == Submission.id)
                  .outerjoin(ManualGrade, and_(ManualGrade.assignment == Submission.assignment,
                                               ManualGrade.student == Submission.student))

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
 from service.models import (
     DONE,
@@ -36,9 +36,8 @@ class RunningAttempt(NamedTuple):
 
 
 def _stale(before: datetime) -> ColumnElement[bool]:
-    """In received, queued or running since before `before`."""
-    return or_(and_(Submission.status == RECEIVED, Submission.received_at < before),
-               and_(Submission.status == QUEUED, Submission.queued_at < before),
+    """In queued or running since before `before` (one received waits its turn: see `take_turns`)."""
+    return or_(and_(Submission.status == QUEUED, Submission.queued_at < before),
                and_(Submission.status == RUNNING, Submission.started_at < before))
 
 
@@ -60,12 +59,14 @@ class SubmissionStates:
     # --- reads -------------------------------------------------------------------------------------
 
     def submission(self, submission_id: str) -> Submission | None:
+        """One submission with its notebook's bytes."""
         with self.sessions() as s:
-            return s.get(Submission, submission_id)
+            return s.get(Submission, submission_id, options=[undefer(Submission.notebook)])
 
     def submissions(self, assignment: str | None = None, student: str | None = None) -> list[Submission]:
-        """Newest first; filtered by assignment and/or student."""
-        query = select(Submission).order_by(Submission.received_at.desc())
+        """Newest first; filtered by assignment and/or student (without the notebooks' bytes)."""
+        query = select(Submission).options(defer(Submission.notebook, raiseload=True)).order_by(
+            Submission.received_at.desc(), Submission.id)
         if assignment:
             query = query.where(Submission.assignment == assignment)
         if student:
@@ -98,8 +99,22 @@ class SubmissionStates:
                        Submission.worker_id)
                 .where(Submission.status.in_((QUEUED, RUNNING))).order_by(Submission.received_at))]
 
+    def students_waiting(self) -> list[str]:
+        """Students with a submission received and not yet queued (waiting its turn)."""
+        with self.sessions() as s:
+            return list(s.scalars(select(Submission.student).where(Submission.status == RECEIVED).distinct()))
+
+    def turns_ahead(self, submission: Submission) -> int:
+        """How many of the student's submissions come before this received one: queued, running, or received
+        earlier."""
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student == submission.student, Submission.id != submission.id,
+                or_(Submission.status.in_((QUEUED, RUNNING)),
+                    and_(Submission.status == RECEIVED, Submission.received_at <= submission.received_at)))) or 0
+
     def stale(self, before: datetime) -> list[str]:
-        """Ids of the submissions in received, queued or running since before `before`."""
+        """Ids of the submissions in queued or running since before `before`."""
         with self.sessions() as s:
             return list(s.scalars(select(Submission.id).where(_stale(before))))
 
@@ -124,12 +139,22 @@ class SubmissionStates:
         with self.sessions.begin() as s:
             s.add(submission)
 
-    def mark_queued(self, submission_id: str) -> None:
-        """received (or queued: a resend) -> queued."""
+    def take_turns(self, student: str, limit: int) -> list[str]:
+        """The student's oldest received submissions -> queued, as many as leave at most `limit` of theirs queued
+        or running, in one transaction (the student's row locked on PostgreSQL); the ids moved, oldest first."""
         with self.sessions.begin() as s:
-            s.execute(update(Submission).where(Submission.id == submission_id,
-                                               Submission.status.in_((RECEIVED, QUEUED)))
-                      .values(status=QUEUED, queued_at=db_now()))
+            s.execute(select(Student.id).where(Student.id == student).with_for_update())
+            active = s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student == student, Submission.status.in_((QUEUED, RUNNING)))) or 0
+            if active >= limit:
+                return []
+            ids = list(s.scalars(select(Submission.id).where(Submission.student == student,
+                                                            Submission.status == RECEIVED)
+                                 .order_by(Submission.received_at, Submission.id).limit(limit - active)))
+            if ids:
+                s.execute(update(Submission).where(Submission.id.in_(ids), Submission.status == RECEIVED)
+                          .values(status=QUEUED, queued_at=db_now()))
+            return ids
 
     def requeue_finished(self, submission_id: str) -> bool:
         """done|failed -> queued with its attempts reset. Its result stays until a new one replaces it."""
@@ -161,7 +186,8 @@ class SubmissionStates:
                 _claimable(submission_id, stale_before, abandoned_token), Submission.attempts < max_attempts)
                 .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=db_now(),
                         worker_id=worker[0], worker=worker[1])).rowcount
-            return s.get(Submission, submission_id, populate_existing=True) if moved else None
+            return s.get(Submission, submission_id, populate_existing=True,
+                         options=[undefer(Submission.notebook)]) if moved else None
 
     def finish_attempt(self, submission_id: str, token: str, result: Result) -> bool:
         """running under `token` -> done, with its one result replacing any earlier one (a regrade's), in one

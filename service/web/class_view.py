@@ -1,5 +1,5 @@
-"""What the pages show of a class's standings, as plain data: the students x units matrix with its colour
-bands and means, and the most common failures. Pure functions, no I/O, no HTML."""
+"""What the pages show of a class's standings, as plain data: the students x units matrix (every student on
+the roster) with its colour bands and means, and the most common failures. Pure functions, no I/O, no HTML."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from service.grades import GradeRow
-from service.web.report_view import unit_rows
 
 BANDS = 4   # a cell's colour: score / max in quarters, s0 (nothing) .. s4 (full marks)
 
@@ -29,37 +28,54 @@ class Cell:
 class MatrixRow:
     student: str
     name: str
-    submission: str
-    cells: list[Cell]               # one per unit, in the matrix's order
-    total: float
+    status: str                     # grades.GRADED, NO_SUBMISSION or FAILED
+    submission: str | None          # the counting submission (None: nothing graded)
+    cells: list[Cell] | None        # one per unit, in the matrix's order; None: nothing graded
+    total: float | None
     manual: float | None
     manual_note: str | None         # a page message key when the manual grade was given on another attempt
+
+
+@dataclass(frozen=True)
+class Means:
+    """Class means over some of the rows: per unit and of the totals, None over no rows."""
+
+    count: int
+    units: dict[str, float | None]
+    total: float | None
 
 
 @dataclass(frozen=True)
 class Matrix:
     units: list[str]
     rows: list[MatrixRow]
-    means: dict[str, float | None]
-    mean_total: float | None
+    graded: Means                   # over the students with a graded submission
+    roster: Means                   # over the whole roster, "no submission" counting 0
 
     def of(self, students: set[str]) -> list[MatrixRow]:
         """The rows of these students (every row when the set is empty)."""
         return [r for r in self.rows if not students or r.student in students]
 
 
+def _means(rows: list[MatrixRow], units: list[str]) -> Means:
+    def mean(values: list[float]) -> float | None:
+        return statistics.fmean(values) if values else None
+    return Means(len(rows), {u: mean([r.cells[i].score if r.cells else 0.0 for r in rows])
+                             for i, u in enumerate(units)},
+                 mean([r.total or 0.0 for r in rows]))
+
+
 def matrix(units: list[str], grades: list[GradeRow]) -> Matrix:
-    """Students x units from the gradebook's rows, with the class mean per unit and of the totals."""
+    """Students x units from the gradebook's rows (every student on the roster), with the class means over
+    the graded students and over the whole roster."""
     rows = []
     for g in grades:
-        maxima = {u: float(x["max_score"]) for u, x in g.report.get("units", {}).items()}
-        scores = {u: float(g.units.get(u, 0.0)) for u in units}
-        rows.append(MatrixRow(g.student, g.name, g.submission,
-                              [Cell(scores[u], score_band(scores[u], maxima.get(u, 0.0))) for u in units],
-                              g.total, g.manual_score, g.manual.note if g.manual else None))
-    means = {u: statistics.fmean(r.cells[i].score for r in rows) if rows else None for i, u in enumerate(units)}
-    mean_total = statistics.fmean(r.total for r in rows) if rows else None
-    return Matrix(units, rows, means, mean_total)
+        c = g.counted
+        cells = [Cell(c.unit_scores.get(u, 0.0), score_band(c.unit_scores.get(u, 0.0), c.unit_max_scores.get(u, 0.0)))
+                 for u in units] if c else None
+        rows.append(MatrixRow(g.student, g.name, g.status, c.submission if c else None, cells, g.total,
+                              g.manual_score, g.manual.note if g.manual else None))
+    return Matrix(units, rows, _means([r for r in rows if r.cells is not None], units), _means(rows, units))
 
 
 @dataclass(frozen=True)
@@ -69,14 +85,14 @@ class CommonFailure:
 
 
 def common_failures(grades: list[GradeRow], limit: int = 15) -> list[CommonFailure]:
-    """Failed checks and diagnoses, most students first; each student counted once per label."""
+    """Failed checks and diagnoses (the results' `failing` summary), most students first; each student
+    counted once per label."""
     seen: dict[str, dict[str, tuple[str, str, str]]] = defaultdict(dict)
     for g in grades:
-        who = (g.student, g.name, g.submission)
-        for row in unit_rows(g.report):
-            for failure in row.failures:
-                seen[f"{row.name}.{failure.check.split('/')[0]}"][g.student] = who
-                if failure.diagnosis:
-                    seen[failure.diagnosis][g.student] = who
+        if g.counted is None:
+            continue
+        who = (g.student, g.name, g.counted.submission)
+        for label in g.counted.failing:
+            seen[label][g.student] = who
     ranked = sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
     return [CommonFailure(label, sorted(students.values())) for label, students in ranked]

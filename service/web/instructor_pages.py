@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service import grades, lifecycle, status
+from service import edges, grades, lifecycle, status
 from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
-from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, written
+from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
 from service.web.signin import Csrf, InstructorViewer
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
@@ -43,9 +44,12 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 
 
 @router.post("/roster")
+@edges.upload
 async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
-    upload = (await request.form()).get("file")
+    form = await edges.form(request)
+    signin.check_form_token(request, form)
+    upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile):
             raise RosterError("a CSV file is required")
@@ -63,6 +67,11 @@ def _gradebook(services: Services, name: str) -> tuple[Assignment, list[grades.G
     return assignment, grades.rows(services.store, assignment)
 
 
+def _scores(gradebook: list[grades.GradeRow]) -> list[float]:
+    """The histogram's scores: the graded students' ("no submission" is counted beside it, not as 0)."""
+    return [g.counted.score for g in gradebook if g.counted]
+
+
 @router.get("/assignments/{name}")
 def assignment(name: str, request: Request, services: ServicesDep, _: InstructorViewer, failing: str = "",
                message: str = "") -> Response:
@@ -74,7 +83,8 @@ def assignment(name: str, request: Request, services: ServicesDep, _: Instructor
     return render.page(request, "instructor_assignment.html", name=name,
                        title=services.assignments[name].title_in(render.language(request)), m=matrix,
                        shown_rows=matrix.of({sid for sid, _, _ in chosen.students} if chosen else set()),
-                       common=common, histogram=plots.histogram([g.score for g in gradebook], row.max_score, t),
+                       common=common, histogram=plots.histogram(_scores(gradebook), row.max_score, t),
+                       ungraded=sum(1 for g in gradebook if not g.graded),
                        failing=chosen.label if chosen else "",
                        message=t("regrade_queued", count=message) if message.isdigit() else "")
 
@@ -82,7 +92,7 @@ def assignment(name: str, request: Request, services: ServicesDep, _: Instructor
 @router.get("/assignments/{name}/histogram.svg")
 def histogram(name: str, request: Request, services: ServicesDep, _: InstructorViewer) -> Response:
     row, gradebook = _gradebook(services, name)
-    figure = plots.histogram([g.score for g in gradebook], row.max_score, render.translate(request))
+    figure = plots.histogram(_scores(gradebook), row.max_score, render.translate(request))
     if figure is None:
         raise HTTPException(404)
     return render.svg_response(figure.svg)
@@ -113,7 +123,7 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
     recorded = services.store.result(sub.id)
     report = recorded.report if recorded else None
     student = services.store.student(sub.student)
-    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub)
+    manual = grades.manual_mark(services.store.manual_grade(sub.id), sub.id, sub.received_at)
     t = render.translate(request)
     return render.page(request, "instructor_submission.html", submission=sub, report=report,
                        graded_by=status.graded_by(sub), title=spec.title_in(lang),
@@ -141,9 +151,15 @@ def notebook(submission_id: str, request: Request, services: ServicesDep, who: I
     return response
 
 
+class ManualGrade(BaseModel):
+    score: float
+    comment: str = ""
+
+
 @router.post("/submissions/{submission_id}/manual")
 def manual(submission_id: str, services: ServicesDep, who: InstructorViewer, __: Csrf,
-           score: Annotated[float, Form()], comment: Annotated[str, Form()] = "") -> Response:
+           grade: Annotated[ManualGrade, Depends(edges.form_fields(ManualGrade))]) -> Response:
+    score, comment = grade.score, grade.comment
     sub = visible_submission(services.store, who, submission_id)
     points = installed_assignment(services, sub.assignment).manual.points
     if not 0 <= score <= points:

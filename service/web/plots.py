@@ -1,7 +1,9 @@
-"""Plots: server-side SVG pictures of a report (matplotlib, Agg), each with its text alternative.
+"""Plots: server-side SVG pictures (matplotlib, Agg), each with its text alternative.
 
-Text stays text in the SVG (`svg.fonttype = none`), so Japanese labels render with the browser's
-fonts. Figures are built with the object API (no pyplot state), so requests may plot in parallel.
+A report's pictures (DRAWINGS: kind -> (drawing, its words)) carry no words, only numbers on their
+axes: each is drawn once per report for every language (service/web/prepared.py), and its title,
+legend and text alternative are the page's, in the reader's language. Text stays text in the SVG
+(`svg.fonttype = none`). Figures are built with the object API (no pyplot state).
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ class Plot:
     details: list[str]  # the numbers behind the picture, one line each
 
 
+@dataclass(frozen=True)
+class Words:
+    """What a report's picture shows, in the reader's language (the picture itself has no words)."""
+
+    alt: str
+    details: list[str]
+    legend: list[tuple[str, str]]   # (key, text): what each line, colour or panel means
+
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
@@ -40,28 +52,42 @@ def _svg(fig: Figure) -> str:
     return re.sub(r"<svg ", '<svg class="plot" focusable="false" aria-hidden="true" ', text, count=1)
 
 
-def gradient_check(report: dict, t: Callable[..., str]) -> Plot | None:
-    """Bars of mean |backprop − numerical| per parameter, log scale, with the threshold line."""
+def _gradient_facts(report: dict) -> tuple[list[str], list[float | None], float | None] | None:
+    """(parameter names, their mean |backprop − numerical| or None, the threshold) of the gradient check."""
     unit = (report.get("units") or {}).get("gradient_check")
     checks = [c for c in (unit or {}).get("checks", []) if c.get("measured")]
     if not checks:
         return None
     measured = [c["measured"] for c in checks]
-    threshold = measured[0].get("threshold")
     params = [c.get("name") or m["param"] for c, m in zip(checks, measured, strict=True)]  # W1, W1_large
-    errors = [m["error"] if _finite(m.get("error")) else None for m in measured]
+    return params, [m["error"] if _finite(m.get("error")) else None for m in measured], measured[0].get("threshold")
+
+
+def gradient_drawing(report: dict) -> str | None:
+    """Bars of mean |backprop − numerical| per parameter, log scale, the threshold dashed. No words: the
+    picture is drawn once per report for every language (`gradient_text` says it)."""
+    facts = _gradient_facts(report)
+    if facts is None:
+        return None
+    params, errors, threshold = facts
     shown = [max(e, 1e-16) if e is not None else 1e-16 for e in errors]
-    fig = Figure(figsize=(5.2, 2.8))
+    fig = Figure(figsize=(5.2, 2.6))
     ax = fig.add_subplot()
-    colours = [BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors]
-    ax.bar(params, shown, color=colours)
+    ax.bar(params, shown, color=[BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors])
     ax.set_yscale("log")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     if threshold:
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
-        ax.annotate(t("plot_gradient_threshold", threshold=threshold), (0.01, threshold), xycoords=("axes fraction",
-                    "data"), textcoords="offset points", xytext=(0, 3), fontsize=9)
-    ax.set_title(t("plot_gradient_title"), fontsize=10)
     ax.set_ylim(min(min(shown), threshold or 1) / 10, max(max(shown), threshold or 1) * 10)
+    return _svg(fig)
+
+
+def gradient_text(report: dict, t: Callable[..., str]) -> Words | None:
+    """The gradient check's picture in words, in the reader's language."""
+    facts = _gradient_facts(report)
+    if facts is None:
+        return None
+    params, errors, threshold = facts
     details = []
     for param, error in zip(params, errors, strict=True):
         if error is None:
@@ -70,37 +96,43 @@ def gradient_check(report: dict, t: Callable[..., str]) -> Plot | None:
             verdict = t("below_threshold") if threshold is None or error < threshold else t("above_threshold")
             details.append(t("plot_gradient_alt", param=param, error=error, verdict=verdict))
     bound = t("plot_gradient_threshold", threshold=threshold or 0)
-    alt = f"{t('plot_gradient_title')} ({bound}): " + "; ".join(details)
-    return Plot(_svg(fig), alt, details)
+    legend = [("good", t("below_threshold")), ("bad", t("above_threshold")), ("threshold", bound)]
+    return Words(f"{t('plot_gradient_title')} ({bound}): " + "; ".join(details), details, legend)
 
 
-def training(report: dict, t: Callable[..., str]) -> Plot | None:
-    """Loss and batch accuracy per step, the student's run beside the reference's on the same batches."""
+def training_drawing(report: dict) -> str | None:
+    """Loss and batch accuracy per step, the student's run (solid) beside the reference's (dashed) on the
+    same batches. No words (`training_text` says it)."""
     run = report.get("training")
     if not run or not run.get("student", {}).get("loss"):
         return None
     every = int(run.get("every") or 1)
-    fig = Figure(figsize=(7.5, 3.0), layout="constrained")
+    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
     for i, key in enumerate(("loss", "accuracy")):
         ax = fig.add_subplot(1, 2, i + 1)
         for who, colour, style in (("student", YOURS, "-"), ("reference", REFERENCE, "--")):
-            values = run.get(who, {}).get(key) or []
+            values = (run.get(who) or {}).get(key) or []
             steps = [n * every for n in range(len(values))]
-            ax.plot(steps, [math.nan if v is None else v for v in values], style, color=colour, linewidth=1.4,
-                    label=t("plot_yours" if who == "student" else "plot_reference"))
-        ax.set_xlabel(t("plot_step"))
-        ax.set_title(t(f"plot_{key}"), fontsize=10)
+            ax.plot(steps, [math.nan if v is None else v for v in values], style, color=colour, linewidth=1.4)
         if key == "accuracy":
             ax.set_ylim(0, 1)
-        ax.legend(fontsize=8)
-    fig.suptitle(t("plot_training_title"), fontsize=10)
+    return _svg(fig)
+
+
+def training_text(report: dict, t: Callable[..., str]) -> Words | None:
+    """The training picture in words: first and last loss and last accuracy of both runs."""
+    run = report.get("training")
+    if not run or not run.get("student", {}).get("loss"):
+        return None
     student, reference = run["student"], run.get("reference") or {}
     facts = {"s_first": _num(_first(student.get("loss"))), "s_last": _num(_last(student.get("loss"))),
              "r_first": _num(_first(reference.get("loss"))), "r_last": _num(_last(reference.get("loss"))),
              "s_acc": _num(_last(student.get("accuracy"))), "r_acc": _num(_last(reference.get("accuracy"))),
-             "steps": len(student["loss"]) * every}
+             "steps": len(student["loss"]) * int(run.get("every") or 1)}
     alt = t("plot_training_alt", **facts)
-    return Plot(_svg(fig), alt, [alt])
+    legend = [("yours", t("plot_yours")), ("reference", t("plot_reference")),
+              ("panels", f"{t('plot_loss')} | {t('plot_accuracy')} — {t('plot_step')}")]
+    return Words(alt, [alt], legend)
 
 
 def histogram(totals: list[float], max_score: float, t: Callable[..., str], bins: int = 10) -> Plot | None:
@@ -136,3 +168,7 @@ def _last(values: list | None) -> float | None:
 
 def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.3g}"
+
+
+DRAWINGS: dict[str, tuple[Callable[[dict], str | None], Callable[[dict, Callable[..., str]], Words | None]]] = {
+    "gradient": (gradient_drawing, gradient_text), "training": (training_drawing, training_text)}

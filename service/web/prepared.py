@@ -4,9 +4,9 @@ once outside any request and stored by the store; a page view only reads.
 The worker makes them right after it recorded the result (`prepare`). For a submission graded before
 that (nothing stored yet), the first view makes each one once: the notebook view in a child process
 under a time limit (notebook_view.made_apart), at most RENDERERS at once; a picture drawn from the
-report as recorded (a report without the reference's curve is drawn without it: no page ever trains).
-Concurrent first views of the same thing wait for the one making it (single flight, per submission):
-no lock is shared between submissions.
+report as recorded (pictures have no words, so one drawing serves every language; a report without
+the reference's curve is drawn without it: no page ever trains). Concurrent first views of the same
+thing wait for the one making it (single flight, per submission): no lock is shared between submissions.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from typing import TypeVar
 
 from service.models import Submission
 from service.store import Store
-from service.web import i18n, notebook_view, plots
+from service.web import notebook_view, plots
 
 log = logging.getLogger(__name__)
-PLOTS: dict[str, Callable[[dict, Callable[..., str]], plots.Plot | None]] = {
-    "gradient": plots.gradient_check, "training": plots.training}
+T = TypeVar("T")
 VIEW_SECONDS = 20.0                      # a notebook view not made by then is shown as plain text
 RENDERERS = threading.BoundedSemaphore(2)
 _flights: dict[str, threading.Lock] = {}
@@ -40,44 +39,40 @@ def prepare(store: Store, submission_id: str) -> None:
         return
     try:
         notebook(store, submission)
-        for kind in PLOTS:
-            for lang in i18n.LANGUAGES:
-                picture(store, submission.id, recorded.report, kind, lang)
+        for kind in plots.DRAWINGS:
+            picture(store, submission.id, recorded.report, kind)
     except Exception:  # noqa: BLE001 - the result is recorded; its views can still be made when first looked at
         log.exception("could not prepare the views of submission %s", submission_id)
 
 
 def notebook(store: Store, submission: Submission) -> dict:
     """The submission's notebook view (notebook_view.render's dict): stored, or made once and stored."""
-    stored = store.rendering(submission.id, "notebook")
-    if stored is None:
-        with _single_flight(f"{submission.id}:notebook"):
-            stored = store.rendering(submission.id, "notebook")
-            if stored is None:
-                with RENDERERS:
-                    view = notebook_view.made_apart(submission.notebook, VIEW_SECONDS)
-                store.save_rendering(submission.id, "notebook", "", json.dumps(view))
-                return view
-    return json.loads(stored.body)
+    def make() -> dict:
+        with RENDERERS:
+            return notebook_view.made_apart(submission.notebook, VIEW_SECONDS)
+    return _once(store, submission.id, "notebook", "", make)
 
 
-def picture(store: Store, submission_id: str, report: dict, kind: str, lang: str) -> plots.Plot | None:
-    """One of the report's pictures in `lang`, drawn once per report and language; None when there is no
-    such kind or nothing to draw."""
-    draw = PLOTS.get(kind)
-    if draw is None or lang not in i18n.LANGUAGES:
+def picture(store: Store, submission_id: str, report: dict, kind: str) -> str | None:
+    """One of the report's pictures (an SVG without words, the same in every language), drawn once per
+    report; None when there is no such kind or nothing to draw."""
+    if kind not in plots.DRAWINGS:
         return None
-    name, digest = f"plot:{kind}:{lang}", _digest(report)
+    return _once(store, submission_id, f"plot:{kind}", _digest(report), lambda: plots.DRAWINGS[kind][0](report))
+
+
+def _once(store: Store, submission_id: str, name: str, made_from: str, make: Callable[[], T]) -> T:
+    """The rendering `name` as stored if it was made from `made_from`; else made now by `make` and stored,
+    by one maker at a time (the others wait, then read it)."""
     stored = store.rendering(submission_id, name)
-    if stored is None or stored.made_from != digest:
+    if stored is None or stored.made_from != made_from:
         with _single_flight(f"{submission_id}:{name}"):
             stored = store.rendering(submission_id, name)
-            if stored is None or stored.made_from != digest:
-                plot = draw(report, i18n.translator(lang))
-                store.save_rendering(submission_id, name, digest, json.dumps(asdict(plot) if plot else None))
-                return plot
-    found = json.loads(stored.body)
-    return plots.Plot(**found) if found else None
+            if stored is None or stored.made_from != made_from:
+                made = make()
+                store.save_rendering(submission_id, name, made_from, json.dumps(made))
+                return made
+    return json.loads(stored.body)
 
 
 def _digest(report: dict) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from service import auth
-from service.services import ServicesDep
+from service import auth, edges
 from service.web import i18n, render, signin
 from service.web.signin import Csrf
 
@@ -31,10 +31,27 @@ def signin_form(request: Request) -> Response:
     return render.page(request, "signin.html")
 
 
+class SignInForm(BaseModel):
+    token: str = ""
+
+
+class LanguageForm(BaseModel):
+    lang: str
+    next: str = "/"
+
+
 @router.post("/signin")
-async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annotated[str, Form()] = "") -> Response:
+async def sign_in(request: Request, _: Csrf,
+                  form: Annotated[SignInForm, Depends(edges.form_fields(SignInForm))]) -> Response:
     """The roster token is posted once, checked against its hash, and replaced by a session cookie."""
-    principal = await run_in_threadpool(auth.identify, services.store, token.strip()) if token.strip() else None
+    token = form.token
+    try:
+        principal = await run_in_threadpool(auth.throttled_identify, request, token.strip()) if token.strip() else None
+    except auth.Throttled as exc:
+        answer = render.page(request, "signin.html", status=429,
+                             error=render.translate(request)("signin_throttled", seconds=exc.seconds))
+        answer.headers.update(exc.headers)
+        return answer
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
     response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
@@ -43,15 +60,16 @@ async def sign_in(request: Request, services: ServicesDep, _: Csrf, token: Annot
 
 
 @router.post("/signout")
-def sign_out(_: Csrf) -> Response:
+def sign_out(request: Request, _: Csrf) -> Response:
     response = render.redirect("/signin")
-    signin.sign_out(response)
+    signin.sign_out(request, response)
     return response
 
 
 @router.post("/lang")
-def switch_language(_: Csrf, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+def switch_language(_: Csrf, form: Annotated[LanguageForm, Depends(edges.form_fields(LanguageForm))]) -> Response:
     """Remember the chosen page language in a cookie and go back to the page the switch was on."""
+    lang, next = form.lang, form.next
     if lang not in i18n.LANGUAGES:
         raise HTTPException(400, "unknown language")
     back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"

@@ -1,10 +1,12 @@
 """Signing in to the pages: a signed browser-session cookie, CSRF tokens, and who may see a page.
 
-The cookie (HttpOnly, Secure, SameSite=Strict, path /, 12 h) carries only the role, the student id and a
-CSRF token, signed (HMAC-SHA256) and timestamped by itsdangerous under the service's cookie key (GRADER_WEB_SECRET, or
-a random key kept in the data directory); a cookie that is malformed, forged or older than 12 h is an
-anonymous visitor. Tokens from the roster are posted once to sign in and never kept in the browser.
-Every form and every upload carries the session's CSRF token.
+The cookie (HttpOnly, Secure, SameSite=Strict, path /, 12 h) carries only the role, the student id, the
+principal's session generation and a CSRF token, signed (HMAC-SHA256) and timestamped by itsdangerous under
+the service's cookie key (GRADER_WEB_SECRET, or a random key kept in the data directory); a cookie that is
+malformed, forged, older than 12 h or of an older generation is an anonymous visitor. Signing out (and a new
+instructor token) raises the generation in the database, so a copy of the cookie dies with the session.
+Tokens from the roster are posted once to sign in and never kept in the browser.
+Every form and every upload carries the session's CSRF token, in a header or in the body, never in the URL.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
+from starlette.datastructures import FormData
 
-from service import auth
+from service import auth, edges
 from service.auth import Principal
 
 COOKIE = "grader_session"
@@ -44,16 +47,25 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
 
 
 def _read(request: Request) -> BrowserSession | None:
-    """The session the cookie holds, or None when it is missing, malformed, forged or expired."""
+    """The session the cookie holds, or None when it is missing, malformed, forged, expired or revoked."""
+    cookie = request.cookies.get(COOKIE, "")
+    if not cookie.isascii():     # what the serializer would choke on (TypeError): no signed cookie is
+        return None
     try:
-        payload = _serializer(request).loads(request.cookies.get(COOKIE, ""), max_age=LIFETIME)
+        payload = _serializer(request).loads(cookie, max_age=LIFETIME)
     except BadData:
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("csrf"), str):
         return None
     role, student = payload.get("role"), payload.get("student")
     principal = Principal(role, student) if role in (auth.STUDENT, auth.INSTRUCTOR) else None
+    if principal is not None and payload.get("gen") != _generation(request, principal):
+        return None
     return BrowserSession(payload["csrf"], principal)
+
+
+def _generation(request: Request, principal: Principal) -> int:
+    return request.app.state.services.store.session_generation(principal.key)
 
 
 def current(request: Request) -> BrowserSession:
@@ -77,7 +89,8 @@ def is_new(request: Request) -> bool:
 def save(request: Request, response: Response, visit: BrowserSession) -> None:
     """Write the session cookie (always HttpOnly, SameSite=Strict, Secure)."""
     who = visit.principal
-    payload = {"csrf": visit.csrf, "role": who.role if who else None, "student": who.student if who else None}
+    payload = {"csrf": visit.csrf, "role": who.role if who else None, "student": who.student if who else None,
+               "gen": _generation(request, who) if who else None}
     response.set_cookie(COOKIE, _serializer(request).dumps(payload), max_age=LIFETIME, httponly=True, secure=True,
                         samesite="strict", path="/")
 
@@ -89,25 +102,44 @@ def sign_in(request: Request, response: Response, principal: Principal) -> None:
     save(request, response, visit)
 
 
-def sign_out(response: Response) -> None:
+def sign_out(request: Request, response: Response) -> None:
+    """End the principal's sessions (every copy of the cookie, on every device) and drop this one."""
+    who = current(request).principal
+    if who is not None:
+        request.app.state.services.store.end_sessions(who.key)
     response.delete_cookie(COOKIE, path="/", httponly=True, secure=True, samesite="strict")
 
 
 async def csrf_checked(request: Request) -> BrowserSession:
-    """The dependency of every state-changing page route: the form field or header must match the session's."""
+    """The dependency of every state-changing page route: the header or the form field must match the session's.
+
+    A multipart form posted without script has its token in the body beside the file: the route's own
+    size-limited reader reads it and calls `check_form_token` before anything is stored."""
     visit = current(request)
     sent = request.headers.get(CSRF_HEADER)
     kind = request.headers.get("content-type", "")
     if sent is None and kind.startswith("multipart/form-data"):
-        # an upload's body is left to the size-limited reader of service.uploads: the page's script
-        # sends the header, a form posted without script carries the token in its action's query
-        sent = request.query_params.get(CSRF_FIELD)
-    elif sent is None and kind.startswith("application/x-www-form-urlencoded"):
-        sent = (await request.form()).get(CSRF_FIELD)
-    if not isinstance(sent, str) or is_new(request) or \
-            not hmac.compare_digest(sent.encode(), visit.csrf.encode()):
-        raise HTTPException(403, "csrf")
+        if is_new(request):
+            raise HTTPException(403, "csrf")
+        request.state.csrf_in_form = True
+        return visit
+    if sent is None and kind.startswith("application/x-www-form-urlencoded"):
+        sent = (await edges.form(request)).get(CSRF_FIELD)
+    _compare(request, sent)
     return visit
+
+
+def check_form_token(request: Request, form: FormData) -> None:
+    """For a multipart post whose CSRF token came in the body: 403 unless the form's field matches."""
+    if getattr(request.state, "csrf_in_form", False):
+        _compare(request, form.get(CSRF_FIELD))
+
+
+def _compare(request: Request, sent: object) -> None:
+    """403 unless `sent` is this (not new) session's token; any text compares safely, non-ASCII included."""
+    if not isinstance(sent, str) or is_new(request) or \
+            not hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), current(request).csrf.encode()):
+        raise HTTPException(403, "csrf")
 
 
 def signed_in(request: Request) -> Principal:

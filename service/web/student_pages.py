@@ -5,18 +5,18 @@ A student sees only their own submissions: anything else answers 404, exactly as
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from service import grades, uploads
+from service import edges, grades, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
 from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
-from service.web import prepared, render, report_pane
+from service.web import prepared, render, report_pane, signin
 from service.web.signin import Csrf, StudentViewer, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
@@ -52,20 +52,16 @@ def assignment(name: str, request: Request, services: ServicesDep, who: StudentV
     return _assignment_page(request, services, who, name)
 
 
-def upload_size(request: Request, services: ServicesDep) -> None:
-    """Refuse an oversize body by its Content-Length before anything reads it (also the CSRF check)."""
-    uploads.refuse_declared_oversize(request, services.settings.grader.max_notebook_bytes, render.language(request))
-
-
 @router.post("/assignments/{name}/submit")
-async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer,
-                 _size: Annotated[None, Depends(upload_size)], _: Csrf) -> Response:
+@edges.upload
+async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer, _: Csrf) -> Response:
     """The same intake as the API; a bad file is answered in the page and nothing is stored."""
     wants_json = "application/json" in request.headers.get("accept", "")
     lang = render.language(request)
     installed_assignment(services, name)
     try:
-        submission = await uploads.accept(services, request, who.student, name, lang)
+        submission = await uploads.accept(services, request, who.student, name, lang,
+                                          form_check=functools.partial(signin.check_form_token, request))
     except HTTPException as exc:
         message = _upload_error(exc, render.translate(request))
         if wants_json:
@@ -95,9 +91,12 @@ def result(submission_id: str, request: Request, services: ServicesDep, who: Vie
     title = installed_assignment(services, submission.assignment).title_in(lang)
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
-    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission)
+    manual = grades.manual_mark(services.store.manual_grade(submission.id), submission.id,
+                                submission.received_at)
     return render.page(request, "result.html", submission=submission, title=title,
                        finished=submission.status in FINISHED, phases=PHASES, report=report,
+                       turn_limit=services.settings.max_active_per_student,
+                       turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
                        **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
 
@@ -112,8 +111,7 @@ def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
 def plot(submission_id: str, kind: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
     submission = visible_submission(services.store, who, submission_id)
     recorded = services.store.result(submission.id)
-    figure = (prepared.picture(services.store, submission.id, recorded.report, kind, render.language(request))
-              if recorded else None)
-    if figure is None:
+    svg = prepared.picture(services.store, submission.id, recorded.report, kind) if recorded else None
+    if svg is None:
         raise HTTPException(404)
-    return render.svg_response(figure.svg)
+    return render.svg_response(svg)

@@ -1,14 +1,14 @@
 """Scale-out records: the configuration every machine shares, each assignment's version, workers by id.
 
 Revision ID: 0005_scale
-Revises: 0003_views
+Revises: 0004_class
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_scale"
-down_revision = "0003_views"
+down_revision = "0004_class"   # follows main's head at the merge (the brief said 0003_views)
 branch_labels = None
 depends_on = None
 

@@ -77,6 +77,8 @@ function setupStatus() {
         if (data.status === "queued" && data.queue_position !== null) {
           detail.textContent = "— " + box.dataset.queue.replace("{position}", data.queue_position + 1)
             .replace("{eta}", data.eta_seconds === null ? "?" : Math.round(data.eta_seconds));
+        } else if (data.status === "received" && data.turn) {
+          detail.textContent = "— " + box.dataset.turn.replace("{ahead}", data.turn.ahead);
         } else {
           detail.textContent = "";
         }
@@ -110,7 +112,9 @@ function setupSorting() {
         const body = table.tBodies[0];
         const rows = Array.from(body.rows);
         const key = (row) => row.cells[column].dataset.value || row.cells[column].textContent;
+        const missing = (row) => row.cells[column].hasAttribute("data-missing");
         rows.sort((a, b) => {
+          if (missing(a) !== missing(b)) return missing(a) ? 1 : -1;   // "no submission" last either way
           const x = key(a), y = key(b);
           const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
           return ascending ? order : -order;

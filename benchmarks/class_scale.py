@@ -1,0 +1,207 @@
+"""A class's records: how fast every page and export answers at 300 students x 8 attempts and 2,000 x 10.
+
+Usage: python benchmarks/class_scale.py [--scales 300x8,2000x10] [--databases sqlite,postgresql] [--requests 20]
+
+For each database (SQLite in a temporary directory; a database of its own on the PostgreSQL at 127.0.0.1:5432,
+created here and dropped at the end) and each scale, fills a fresh database through the service's own record
+path (lifecycle.receive -> enqueue's mark_queued -> claim -> record, every submission with the seed notebook's
+bytes), with reports synthesised from one real graded report (the seed notebook's: each unit of an attempt
+either as graded or repaired to full marks, later attempts more often repaired), then starts `grader serve`
+on it and times over HTTP, p50 and p95 of N requests each: the instructor's gradebook page, the results JSON,
+the gradebook CSV, the instructor's overview, the gradebook filtered by its most common failure, a student's
+assignment page, their result page and the status poll. Prints one table and the database's size per
+scale (it should grow linearly with the submissions). Wall-clock on this machine: run it when it is idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grader import pipeline  # noqa: E402
+from grader.config import Settings  # noqa: E402
+from service import assignments, db, lifecycle  # noqa: E402
+from service.processes import Processes, free_port, start_redis  # noqa: E402
+from service.settings import ServiceSettings  # noqa: E402
+from service.store import Store  # noqa: E402
+
+SEED_NOTEBOOK = REPO.parent / "shared" / "examples" / "02_seed_as_submitted.ipynb"
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+TOKEN = "class-scale-instructor-token"
+GRADER = str(Path(sys.executable).with_name("grader"))
+ASSIGNMENT = "backprop"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def synthesise(real: dict, attempt: int, attempts: int, rng: random.Random) -> dict:
+    """A plausible report of a student's `attempt`-th try: each unit as the real report graded it, or repaired
+    (every check passed, full marks), with repairs more likely on later attempts. Shares what it does not change."""
+    repair = 0.2 + 0.7 * attempt / max(1, attempts - 1)
+    units = {name: {**unit, "score": unit["max_score"], "checks": [{**c, "passed": True} for c in unit["checks"]]}
+             if rng.random() < repair else unit for name, unit in real["units"].items()}
+    return {**real, "units": units, "score": sum(u["score"] for u in units.values())}
+
+
+@contextmanager
+def database(kind: str, directory: Path) -> Iterator[str]:
+    """A fresh, empty database's URL; a PostgreSQL one is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'grader.sqlite3'}"
+        return
+    name = f"class_scale_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def size_bytes(url: str) -> int:
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def fill(store: Store, settings: ServiceSettings, real: dict, notebook: bytes, students: int, attempts: int) -> None:
+    """`attempts` graded submissions for each of these roster students, through receive -> queue -> claim -> record."""
+    rng = random.Random(students)
+    for n in range(students):
+        for attempt in range(attempts):
+            submission = lifecycle.receive(store, f"s{n:05}", ASSIGNMENT, f"attempt{attempt}.ipynb", notebook)
+            store.mark_queued(submission.id)
+            claim = lifecycle.claim(store, submission.id, "class-scale:0", settings)
+            report = synthesise(real, attempt, attempts, rng) | {"seed": submission.seed,
+                                                                 "submission": submission.filename}
+            assert claim is not None and lifecycle.record(store, claim, report, 1.0)
+
+
+def signed_in(http: httpx.Client, token: str) -> dict[str, str]:
+    """The session cookie of `token`'s user, signed in through the sign-in form (sent as a header: it is Secure)."""
+    form = http.get("/signin")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    first = {"Cookie": f"grader_session={form.cookies['grader_session']}"}
+    answer = http.post("/signin", data={"csrf_token": csrf, "token": token}, headers=first)
+    return {"Cookie": f"grader_session={answer.cookies['grader_session']}"}
+
+
+def timings(http: httpx.Client, urls: dict[str, tuple[str, dict]], n: int) -> dict[str, tuple[float, float]]:
+    out = {}
+    for label, (url, headers) in urls.items():
+        seconds = []
+        for _ in range(n):
+            started = time.perf_counter()
+            answer = http.get(url, headers=headers)
+            seconds.append(time.perf_counter() - started)
+            answer.raise_for_status()
+        out[label] = (statistics.median(seconds), percentile(seconds, 0.95))
+    return out
+
+
+def measure(url: str, directory: Path, n: int) -> dict[str, tuple[float, float]]:
+    """`grader serve` on the filled database, and the timings of each page over HTTP."""
+    processes = Processes()
+    port = free_port()
+    env = {**os.environ, "GRADER_DATA_DIR": str(directory), "GRADER_DATABASE_URL": url,
+           "GRADER_BROKER_URL": start_redis(processes, directory / "redis"), "GRADER_INSTRUCTOR_TOKEN": TOKEN}
+    try:
+        processes.start([GRADER, "serve", "--port", str(port), "--workers", "0", "--no-demo"], env=env,
+                        log=directory / "serve.log")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if http.get("/metrics").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the service did not come up")
+                time.sleep(0.2)
+            api = {"Authorization": f"Bearer {TOKEN}"}
+            student_token = directory.joinpath("student-token").read_text()
+            instructor, student = signed_in(http, TOKEN), signed_in(http, student_token)
+            mine = http.get(f"/api/submissions?assignment={ASSIGNMENT}",
+                            headers={"Authorization": f"Bearer {student_token}"}).json()["submissions"][0]["id"]
+            common = re.search(r'\?failing=([^"]+)"', http.get(f"/instructor/assignments/{ASSIGNMENT}",
+                                                                headers=instructor).text)
+            failing = common.group(1) if common else quote("none")
+            urls = {"gradebook page": (f"/instructor/assignments/{ASSIGNMENT}", instructor),
+                    "results JSON": (f"/api/assignments/{ASSIGNMENT}/results", api),
+                    "gradebook CSV": (f"/instructor/assignments/{ASSIGNMENT}/gradebook.csv", instructor),
+                    "overview": ("/instructor", instructor),
+                    "common failure": (f"/instructor/assignments/{ASSIGNMENT}?failing={failing}", instructor),
+                    "student's assignment": (f"/assignments/{ASSIGNMENT}", student),
+                    "result page": (f"/submissions/{mine}", student),
+                    "status poll": (f"/submissions/{mine}/status", student)}
+            http.get(urls["result page"][0], headers=student)     # its first view may compute what it caches
+            return timings(http, urls, n)
+    finally:
+        processes.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default="300x8,2000x10", help="students x attempts, comma-separated")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
+    settings = ServiceSettings.from_env()
+    spec = assignments.specs(settings.assignments_dir)[ASSIGNMENT]
+    notebook = SEED_NOTEBOOK.read_bytes()
+    real = pipeline.grade_bytes(notebook, SEED_NOTEBOOK.name, spec, Settings.from_env(), seed=1).to_dict()
+    table = []
+    for kind in args.databases.split(","):
+        for students, attempts in scales:
+            with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp, database(kind, Path(tmp)) as url:
+                directory = Path(tmp)
+                engine = db.make_engine(url)
+                db.migrate(engine)
+                store = Store(engine)
+                store.register_assignments([spec])
+                empty = size_bytes(url)
+                entries = store.import_roster("id,name,email\n" + "".join(
+                    f"s{n:05},Student {n},s{n}@example.org\n" for n in range(students)))
+                directory.joinpath("student-token").write_text(entries[0].token)
+                started = time.perf_counter()
+                fill(store, settings, real, notebook, students, attempts)
+                seconds = time.perf_counter() - started
+                grown = size_bytes(url) - empty
+                engine.dispose()
+                print(f"{kind} {students}x{attempts}: filled in {seconds:.0f} s, database +{grown / 2**20:.0f} MB "
+                      f"({grown / (students * attempts) / 1024:.1f} KB per submission)", flush=True)
+                for label, (p50, p95) in measure(url, directory, args.requests).items():
+                    table.append((kind, f"{students}x{attempts}", label, p50, p95))
+                    print(f"  {label:22} p50 {p50:.3f} s  p95 {p95:.3f} s", flush=True)
+    print("\n| database | scale | request | p50 (s) | p95 (s) |\n|---|---|---|---|---|")
+    for kind, scale, label, p50, p95 in table:
+        print(f"| {kind} | {scale} | {label} | {p50:.3f} | {p95:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

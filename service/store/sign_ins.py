@@ -1,0 +1,45 @@
+"""Sign-in state every API process shares: each principal's session generation and the failed token
+attempts the guessing throttle counts (in the database, so the limits hold however many processes answer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.auth import FAILURE_WINDOW
+from service.models import SessionGeneration, SignInFailure, now
+
+
+class SignInRecords:
+    sessions: sessionmaker[Session]
+
+    def session_generation(self, principal: str) -> int:
+        with self.sessions() as s:
+            row = s.get(SessionGeneration, principal)
+            return row.generation if row else 0
+
+    def end_sessions(self, principal: str) -> int:
+        """Raise the principal's generation: every session cookie issued before is refused from now on."""
+        with self.sessions.begin() as s:
+            row = s.get(SessionGeneration, principal) or SessionGeneration(principal=principal, generation=0)
+            row.generation += 1
+            s.add(row)
+            return row.generation
+
+    def recent_failures(self, address: str) -> tuple[list[datetime], list[datetime]]:
+        """When the failed attempts of the last minute were made: from `address`, and from everywhere
+        (oldest first; at most the newest few hundred of each, enough for any limit)."""
+        since = now() - FAILURE_WINDOW
+        with self.sessions() as s:
+            def times(*where) -> list[datetime]:
+                newest = select(SignInFailure.at).where(SignInFailure.at >= since, *where)
+                return sorted(s.scalars(newest.order_by(SignInFailure.at.desc()).limit(1000)))
+            return times(SignInFailure.address == address), times()
+
+    def record_failure(self, address: str) -> None:
+        """One more failed attempt from `address`; attempts older than the window are forgotten."""
+        with self.sessions.begin() as s:
+            s.execute(delete(SignInFailure).where(SignInFailure.at < now() - FAILURE_WINDOW))
+            s.add(SignInFailure(address=address[:100], at=now()))
