@@ -40,6 +40,10 @@ class Publisher(Protocol):
 
     def send(self, submission_id: str) -> bool: ...
 
+    def waiting(self) -> set[str] | None:
+        """Ids whose messages wait in the broker (None: it cannot tell)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -109,9 +113,9 @@ def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: i
     """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
     with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
     before = store.clock() - timedelta(seconds=requeue_after)
-    resent = []
-    for submission_id in store.stale(before):
-        if store.requeue_stale(submission_id, before):   # one sweeper wins each, even with several API processes
+    resent, held = [], publisher.waiting() or set()    # only waiting in a long queue: not lost, not resent
+    for submission_id in store.stale(before):   # one sweeper wins each, even with several API processes
+        if submission_id not in held and store.requeue_stale(submission_id, before):
             publisher.send(submission_id)
             resent.append(submission_id)
     for student in store.students_waiting():

@@ -215,7 +215,7 @@ class Stack:
         worker = self.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency",
                                        str(concurrency), *beside], env=self.env, log=self.log_dir / "worker.log")
         self.workers.append(worker)
-        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 60, "the worker's heartbeat")
+        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 180, "the worker's heartbeat")
         return worker
 
     def stop_worker(self, worker: subprocess.Popen) -> None:

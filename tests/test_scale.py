@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from service import assignments, bootstrap, lifecycle, shared, status
 from service.db import make_engine, unmigrated
 from service.settings import ServiceSettings
 from service.store import Store
-from tests.service_parts import TINY_NOTEBOOK, TINY_SPEC, database, empty, live, make_assignments_dir
-from tests.test_service_store import SentIds
+from tests.service_parts import TINY_SPEC, database, empty, live, make_assignments_dir
+from tests.test_service_store import SentIds, queued
 
 
 @pytest.fixture(scope="module")
@@ -129,10 +130,6 @@ def test_staff_see_which_worker_graded_a_submission(store: Store, api: ServiceSe
     assert "graded_by" not in status.submission_status(store, sub)
 
 
-def queued(store: Store) -> str:
-    submission = lifecycle.receive(store, "ann", "tiny", "t.ipynb", TINY_NOTEBOOK)
-    lifecycle.enqueue(store, SentIds(), submission.id)
-    return submission.id
 
 
 # --- `grader worker` at start -----------------------------------------------------------------------------
@@ -169,3 +166,24 @@ def test_the_solution_probe_passes_here_and_fails_with_a_broken_sandbox(tmp_path
     broken.write_text("")
     assert "probe failed" in selfcheck.problem(backprop, replace(settings, sandbox_dir=broken))
 
+
+
+def test_the_reconciler_resends_only_what_the_broker_lost(store: Store, api: ServiceSettings, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from service.models import Submission
+    from service.queue import CeleryPublisher, celery_app
+    from tests.service_parts import RedisServer
+
+    redis = RedisServer(tmp_path / "redis")
+    try:
+        publisher = CeleryPublisher(celery_app(replace(api, broker_url=redis.url)))
+        long_queue, lost = queued(store), queued(store)
+        publisher.send(long_queue)                  # still in the broker's queue; `lost`'s message is gone
+        with store.sessions.begin() as s:
+            s.execute(update(Submission).values(queued_at=store.clock() - timedelta(seconds=api.requeue_after + 1)))
+        assert publisher.waiting() == {long_queue}
+        assert lifecycle.reconcile(store, publisher, api.requeue_after, limit=2) == [lost]
+        assert publisher.waiting() == {long_queue, lost} and publisher.depth() == 2    # before: 3, one a duplicate
+    finally:
+        redis.stop()

@@ -30,6 +30,9 @@ class SentIds:
         self.sent.append(submission_id)
         return True
 
+    def waiting(self) -> set[str] | None:
+        return None
+
 
 @pytest.fixture(scope="module")
 def settings(module_database_url: str, module_assignments_dir: Path,
