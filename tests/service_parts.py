@@ -21,6 +21,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
 from grader.config import ASSIGNMENTS_DIR
+from service import lifecycle
 from service.models import Base
 from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
@@ -212,10 +213,11 @@ class Stack:
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""
         before = {w.name for w in self.store().live_workers()}
+        beside = ["--started-by-serve"] if self.env["GRADER_DATABASE_URL"].startswith("sqlite") else []  # same machine
         worker = self.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency",
-                                       str(concurrency)], env=self.env, log=self.log_dir / "worker.log")
+                                       str(concurrency), *beside], env=self.env, log=self.log_dir / "worker.log")
         self.workers.append(worker)
-        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 60, "the worker's heartbeat")
+        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 180, "the worker's heartbeat")
         return worker
 
     def stop_worker(self, worker: subprocess.Popen) -> None:
@@ -321,6 +323,13 @@ def empty(store: Store, keep: tuple[str, ...] = ()) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in keep:
                 s.execute(table.delete())
+
+
+def live(store: Store, name: str, pid: int | None = None, machine: str | None = None) -> lifecycle.WorkerIdentity:
+    """A worker that beats as a live one does (on this machine unless `machine` says otherwise)."""
+    me = lifecycle.WorkerIdentity(name, pid=pid or os.getpid())
+    store.heartbeat(name, 1, me.host, me.pid, machine or lifecycle.this_machine(), ["tiny"])
+    return me
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> None:
