@@ -60,7 +60,9 @@ def _db_now(element, compiler, **kw) -> str:
 
 @compiles(db_now, "sqlite")
 def _db_now_sqlite(element, compiler, **kw) -> str:
-    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"   # SQLite is one machine's file: its clock is the database's
+    # SQLite is one machine's file: its clock is the database's. Written as SQLAlchemy writes a bound datetime
+    # (six fraction digits): SQLite compares the text, and "…01.123" would sort before "…01.123000", itself.
+    return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
 
 RECEIVED, QUEUED, RUNNING, DONE, FAILED = "received", "queued", "running", "done", "failed"
