@@ -4,7 +4,7 @@ Usage: python benchmarks/class_scale.py [--scales 300x8,2000x10] [--databases sq
 
 For each database (SQLite in a temporary directory; a database of its own on the PostgreSQL at 127.0.0.1:5432,
 created here and dropped at the end) and each scale, fills a fresh database through the service's own record
-path (lifecycle.receive -> enqueue's mark_queued -> claim -> record, every submission with the seed notebook's
+path (lifecycle.receive -> the student's turn queued -> claim -> record, every submission with the seed notebook's
 bytes), with reports synthesised from one real graded report (the seed notebook's: each unit of an attempt
 either as graded or repaired to full marks, later attempts more often repaired), then starts `grader serve`
 on it and times over HTTP, p50 and p95 of N requests each: the instructor's gradebook page, the results JSON,
@@ -88,12 +88,12 @@ def size_bytes(url: str) -> int:
 
 
 def fill(store: Store, settings: ServiceSettings, real: dict, notebook: bytes, students: int, attempts: int) -> None:
-    """`attempts` graded submissions for each of these roster students, through receive -> queue -> claim -> record."""
+    """`attempts` graded submissions for each roster student, through receive -> take_turns -> claim -> record."""
     rng = random.Random(students)
     for n in range(students):
         for attempt in range(attempts):
             submission = lifecycle.receive(store, f"s{n:05}", ASSIGNMENT, f"attempt{attempt}.ipynb", notebook)
-            store.mark_queued(submission.id)
+            assert store.take_turns(submission.student, settings.max_active_per_student) == [submission.id]
             claim = lifecycle.claim(store, submission.id, "class-scale:0", settings)
             report = synthesise(real, attempt, attempts, rng) | {"seed": submission.seed,
                                                                  "submission": submission.filename}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from grader import catalogue
 
 _FIGURES = re.compile(r"[\d(), .]+")   # what differs between twins' messages: sizes, shapes, measured values
+SHOWN = 4                              # names a label lists before "and 8 more" (when they have no twin pattern)
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ def twins(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 
 def label(cause: Cause, lang: str) -> str:
-    """How a cause's checks are named: one check by its name; several as "W1, b1 (2 checks)" or
-    "W1, b1, and their large twins (4 checks)"."""
+    """How a cause's checks are named: one check by its name; several as "W1, b1 (2 checks)",
+    "W1, b1, and their large twins (4 checks)" or, past SHOWN names, "a, b, c, d and 8 more (12 checks)"."""
     if cause.count == 1:
         return cause.names[0]
     bases, suffixes = twins(cause.names)
+    if not suffixes and len(bases) > SHOWN:
+        return catalogue.text("messages", "cause_some", lang) % {
+            "names": ", ".join(bases[:SHOWN]), "more": len(bases) - SHOWN, "count": cause.count}
     if not suffixes:
         return catalogue.text("messages", "cause_checks", lang) % {"names": ", ".join(bases),
                                                                     "count": cause.count}

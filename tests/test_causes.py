@@ -41,3 +41,5 @@ def test_names_without_a_twin_pattern_are_listed_as_they_are():
     group = causes.group([check("forward_one_hot", "not defined"), check("backward_one_hot", "not defined")])[0]
     assert causes.label(group, "en") == "forward_one_hot, backward_one_hot (2 checks)"
     assert causes.twins(("W1", "b1", "W1_large")) == (["W1", "b1", "W1_large"], [])   # b1 has no large twin
+    many = causes.group([check(f"c{i}", "not defined") for i in range(12)])[0]
+    assert causes.label(many, "en") == "c0, c1, c2, c3 and 8 more (12 checks)"

@@ -34,7 +34,7 @@ def graded(store: Store, settings: ServiceSettings, student: str, score: float, 
     with store.sessions.begin() as s:
         s.execute(update(Submission).where(Submission.id == submission.id).values(
             received_at=now() - timedelta(hours=hours_ago)))
-    store.take_turns(student, 10)     # received -> queued (its turn)
+    assert store.take_turns(student, 1) == [submission.id]
     claimed = lifecycle.claim(store, submission.id, live(store, "w"), settings)
     assert lifecycle.record(store, claimed, report(score, failed), 0.1)
     return submission.id
@@ -42,7 +42,7 @@ def graded(store: Store, settings: ServiceSettings, student: str, score: float, 
 
 def failed_grading(store: Store, settings: ServiceSettings, student: str) -> None:
     submission = lifecycle.receive(store, student, "tiny", f"{student}.ipynb", TINY_NOTEBOOK)
-    store.take_turns(student, 10)     # received -> queued (its turn)
+    assert store.take_turns(student, 1) == [submission.id]
     assert lifecycle.fail(store, lifecycle.claim(store, submission.id, live(store, "w"), settings), "grader broke")
 
 
