@@ -109,7 +109,7 @@ class Submission(Base):
     """One uploaded notebook and where it is in its life (see service/lifecycle.py)."""
 
     __tablename__ = "submissions"
-    __table_args__ = (Index("submissions_per_student", "assignment", "student", "received_at"),
+    __table_args__ = (Index("submissions_per_student", "assignment", "student", "received_at", "id"),
                       Index("submissions_in_queue", "status", "queued_at"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"), index=True)

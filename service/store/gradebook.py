@@ -93,7 +93,8 @@ class GradebookRecords:
     def standings(self, assignment: Assignment) -> list[Standing]:
         """Every student on the roster, by id, with the graded submission that counts under the assignment's
         policy (latest; or best, the earliest of the highest), chosen in SQL by a window over each student's
-        results, read from the results' summary columns."""
+        results, read from the results' summary columns (the roster joined here: SQLite would rescan the
+        counting rows for every student)."""
         order = ((Result.score.desc(), Submission.received_at, Submission.id) if assignment.policy == "best"
                  else (Submission.received_at.desc(), Submission.id.desc()))
         summary = (Result.score, Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing,
@@ -102,18 +103,17 @@ class GradebookRecords:
                          func.row_number().over(partition_by=Submission.student, order_by=order).label("rank"))
                   .join(Result, Result.submission_id == Submission.id)
                   .where(Submission.assignment == assignment.name).subquery())
-        counted = aliased(Submission)    # read for the counting rows only: a row's notebook lies before its seed
+        first = select(ranked).where(ranked.c.rank == 1).subquery()
+        counted = aliased(Submission)    # file name and seed read for the counting rows only (after the notebook)
+        query = (select(first.c.student, first.c.id, first.c.received_at, counted.filename, counted.seed,
+                        *(first.c[c.key] for c in summary)).join(counted, counted.id == first.c.id))
         failed = (select(Submission.student).where(Submission.assignment == assignment.name,
                                                    Submission.status == FAILED).distinct())
-        query = (select(Student.id, Student.name, ranked.c.id, ranked.c.received_at, counted.filename, counted.seed,
-                        *(ranked.c[c.key] for c in summary))
-                 .outerjoin(ranked, and_(ranked.c.student == Student.id, ranked.c.rank == 1))
-                 .outerjoin(counted, counted.id == ranked.c.id).order_by(Student.id))
         with self.sessions() as s:
+            chosen = {student: Counted(*row) for student, *row in s.execute(query)}
             failing = set(s.scalars(failed))
-            rows = s.execute(query).all()
-        return [Standing(sid, name, Counted(*chosen) if chosen[0] is not None else None, sid in failing)
-                for sid, name, *chosen in rows]
+            roster = s.execute(select(Student.id, Student.name).order_by(Student.id)).all()
+        return [Standing(sid, name, chosen.get(sid), sid in failing) for sid, name in roster]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
                  statuses: tuple[str, ...] = ()) -> list[Attempt]:

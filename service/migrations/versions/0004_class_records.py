@@ -45,7 +45,7 @@ def upgrade() -> None:
                               ) as batch:
         batch.alter_column("unit_max_scores", existing_type=sa.JSON(), nullable=False)
         batch.alter_column("failing", existing_type=sa.JSON(), nullable=False)
-    op.create_index("submissions_per_student", "submissions", ["assignment", "student", "received_at"])
+    op.create_index("submissions_per_student", "submissions", ["assignment", "student", "received_at", "id"])
     op.create_index("submissions_in_queue", "submissions", ["status", "queued_at"])
 
 
