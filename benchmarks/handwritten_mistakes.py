@@ -10,7 +10,7 @@ from __future__ import annotations
 # name -> (edits, diagnoses that are right; an empty set: only silence is right)
 HANDWRITTEN: dict[str, tuple[tuple[tuple[str, str], ...], set[str]]] = {
     "cee_delta_outside_log": (
-        (("np.log(y[np.arange(n), t] + 1e-7)", "np.log(y[np.arange(n), t]) + 1e-7"),), set()),
+        (("np.log(y[np.arange(n), t] + 1e-7)", "np.log(y[np.arange(n), t]) + 1e-7"),), {"log_without_delta"}),
     "cee_mean_over_every_element": (
         (("return float(-np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n)",
           "return float(-np.mean(np.log(y[np.arange(n), t] + 1e-7)) / y.shape[1])"),), {"off_by_factor"}),
@@ -23,7 +23,7 @@ HANDWRITTEN: dict[str, tuple[tuple[tuple[str, str], ...], set[str]]] = {
     "relu_backward_sets_one": (
         (("dx[self.mask] = 0", "dx[self.mask] = 1"),), set()),
     "affine_dx_transposed": (
-        (("dx = np.dot(dout, self.W.T)", "dx = np.dot(self.W, dout.T).T.T"),), {"transposed"}),
+        (("dx = np.dot(dout, self.W.T)", "dx = np.dot(self.W, dout.T).T.T"),), {"transposed", "transpose_swapped"}),
     "softmax_loss_precedence": (
         (("dx = (self.y - self.t) / batch_size", "dx = self.y - self.t / batch_size"),), set()),
     "gradient_returns_params": (

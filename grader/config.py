@@ -31,6 +31,7 @@ class Settings:
     unsafe_no_sandbox: bool
     sandbox_dir: Path = Path("/var/lib/nn-grader")  # staged runtime and UID leases (grader/sandbox/runtime.py)
     sandbox_uids: range | None = None               # host UIDs for sandboxes, when the grader runs as root
+    training_key: int | None = None                 # the training probe's key; None: this machine's own (CLI only)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
         sandbox_dir = env.get("GRADER_SANDBOX_DIR") or ("/var/lib/nn-grader" if root else f"{cache}/sandbox")
         uid_base = _whole(env, "GRADER_SANDBOX_UID_BASE", 900_000, "a UID", minimum=1)
         uid_count = _whole(env, "GRADER_SANDBOX_UID_COUNT", 64, "a number of UIDs", minimum=1)
+        key = _whole(env, "GRADER_TRAINING_KEY", 0, "the training probe's key", minimum=0)
         return cls(
             cache_dir=Path(cache),
             mnist_dir=Path(mnist) if mnist else None,
@@ -48,6 +50,7 @@ class Settings:
             unsafe_no_sandbox=_flag(env, "GRADER_UNSAFE_NO_SANDBOX"),
             sandbox_dir=Path(sandbox_dir),
             sandbox_uids=range(uid_base, uid_base + uid_count) if root else None,
+            training_key=key if env.get("GRADER_TRAINING_KEY", "").strip() else None,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from grader import curves, data, explaining, feedback, languages, scoring, trajectory
@@ -54,8 +55,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     try:
         execution = execute(program, plan, assignment.limits, data.sandbox_files(assignment, settings), settings)
     except RuntimeError as exc:
-        return error_report(submission, assignment, seed, language,
-                             feedback.render("sandbox_failed", {"detail": str(exc)}, language))
+        return replace(error_report(submission, assignment, seed, language,
+                                    feedback.render("sandbox_failed", {"detail": str(exc)}, language)),
+                       grader_fault=True)
     timings.update({"sandbox_start_and_load": execution.timings.get("load", 0.0)})
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()

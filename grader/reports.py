@@ -69,6 +69,7 @@ class SubmissionReport:
     timings: dict[str, float] = field(default_factory=dict)
     training: dict[str, Any] | None = None   # training curves: the student's run beside the reference's
     notes_by_language: dict[str, tuple[str, ...]] = field(default_factory=dict)   # `notes` in every language
+    grader_fault: bool = False            # the grader's own failure (its sandbox), not the notebook's: no score
 
     def to_dict(self) -> dict[str, Any]:
         return {

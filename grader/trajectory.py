@@ -1,7 +1,7 @@
 """Reference training runs: what the reference network becomes under the grader's training probe.
 
-A `fixed_inputs` probe (the accuracy unit's training) draws its inputs from a key kept in the
-grader's cache directory, never from the submission's seed and never visible in the sandbox; so
+A `fixed_inputs` probe (the accuracy unit's training) draws its inputs from the installation's training
+key, never from the submission's seed and never visible in the sandbox; so
 its expected outcome, a 600-step SGD run of the reference, is the same for every submission and
 is computed once and cached on disk (plain .npz, no pickle).
 """
@@ -24,7 +24,11 @@ from grader.types import Assignment, FileInput, ProbeOutcome, ProbeRequest
 
 
 def training_key(settings: Settings) -> int:
-    """A random key made once per installation (the seed of the training start and batches)."""
+    """The seed of the training start and batches: `settings.training_key` (the service passes the one kept in
+    its database, so every machine grades alike; GRADER_TRAINING_KEY for the CLI), else the CLI's local
+    default, a random key made once in this machine's cache directory."""
+    if settings.training_key is not None:
+        return settings.training_key
     path = settings.cache_dir / "training_key"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)

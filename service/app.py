@@ -21,7 +21,7 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                reconcile: bool = True) -> FastAPI:
     """The whole HTTP service: the API and the web pages. `grader serve` runs it with uvicorn."""
     settings = settings or ServiceSettings.from_env()
-    store = bootstrap.open_store(settings)
+    store, settings = bootstrap.open_shared(settings)
     token = bootstrap.ensure_instructor(store, settings)
     if token:
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)

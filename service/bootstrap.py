@@ -1,14 +1,13 @@
-"""Opening the records at start: the data directory kept private, migrate, register the assignments, make
-sure an instructor token exists, and the key that signs the pages' session cookies."""
+"""Opening the records at start on the API side: the data directory kept private, migrate, register the
+assignments, write the shared configuration, make sure an instructor token exists, and the key that signs the
+pages' session cookies."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from pathlib import Path
 
-from service import assignments, auth, queue
+from service import assignments, auth, queue, shared
 from service.db import make_engine, migrate
 from service.settings import ServiceSettings
 from service.store import Store
@@ -19,7 +18,7 @@ PRIVATE_UMASK = 0o077   # `grader serve` and the worker set it: what they create
 def private_data_dir(data_dir: Path) -> None:
     """The data directory 0700 and the files in it 0600, those made before this rule included: it holds
     every notebook, grade and token hash (SQLite and its -wal/-shm, which SQLite creates with the
-    database's mode), the cookie key, the private broker's files."""
+    database's mode), the private broker's files."""
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     for path in data_dir.iterdir():
@@ -28,8 +27,9 @@ def private_data_dir(data_dir: Path) -> None:
 
 
 def open_store(settings: ServiceSettings) -> Store:
-    """The store on a migrated database with the assignments folder registered (idempotent); every start (API,
-    worker, `grader serve`) comes here first, so settings unsafe for these assignments stop it here."""
+    """The store on a migrated database with the assignments folder registered (idempotent); every start of the
+    API side (the API, `grader serve`, `grader migrate`) comes here first, so settings unsafe for these
+    assignments stop it here. Workers never do: they read what this wrote (workers/app.py)."""
     specs = assignments.specs(settings.assignments_dir)
     queue.refuse_short_requeue(settings.requeue_after, {n: a.limits.wall_seconds for n, a in specs.items()})
     private_data_dir(settings.data_dir)
@@ -38,6 +38,12 @@ def open_store(settings: ServiceSettings) -> Store:
     store = Store(engine)
     assignments.register(store, settings.assignments_dir)
     return store
+
+
+def open_shared(settings: ServiceSettings) -> tuple[Store, ServiceSettings]:
+    """`open_store`, then this side's settings written as the shared configuration and returned as they stand."""
+    store = open_store(settings)
+    return store, shared.publish(store, settings)
 
 
 def ensure_instructor(store: Store, settings: ServiceSettings) -> str | None:
@@ -57,16 +63,8 @@ def ensure_instructor(store: Store, settings: ServiceSettings) -> str | None:
 
 
 def cookie_key(settings: ServiceSettings) -> bytes:
-    """GRADER_WEB_SECRET's digest, else a random key created once as `web-session.key` in the data
-    directory (mode 0600), so sessions survive a restart."""
-    if settings.web_secret:
-        return hashlib.sha256(settings.web_secret.encode()).digest()
-    path: Path = settings.data_dir / "web-session.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    """The digest of the shared session secret (GRADER_WEB_SECRET, else the one made at first start and kept in
+    the database), so sessions survive a restart and every API machine accepts the others' cookies."""
+    if not settings.web_secret:
+        raise RuntimeError("no web secret: open the settings with bootstrap.open_shared first")
+    return hashlib.sha256(settings.web_secret.encode()).digest()

@@ -64,3 +64,18 @@ def migrate(engine: Engine) -> None:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
                 conn.commit()
+
+
+def unmigrated(engine: Engine) -> str | None:
+    """Why this database's schema is not the newest revision this code knows (None when it is): a worker
+    refuses to start on it, since only the API side (`grader serve`, `grader migrate`) migrates."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return None
+    return (f"the database's schema is at {current or 'nothing'}, this worker's code expects {head}: "
+            "run `grader migrate` on the API side (or upgrade this machine's clone)")

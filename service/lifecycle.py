@@ -6,8 +6,11 @@ fresh attempt token, and may record only while that token is still the submissio
 conditional UPDATE plus the INSERT of the result, replacing a regraded one, in one transaction; the
 results table allows one row per submission). A second delivery of the same task finds `running` (not
 stale) or `done` and returns; an attempt overtaken by the reconciler finds its token gone and records
-nothing. An attempt whose worker process died on this machine is taken over at once when Celery
-redelivers its task.
+nothing. An attempt is abandoned, and taken over by any machine its task reaches, when its worker (the id
+it registered) has not beaten for LIVE_WORKER_SECONDS, or when its process is gone from a live worker on
+the same machine (same kernel and PID namespace: its PIDs mean the same here). Every deadline is computed
+from the database's clock. A worker grades only assignments it has in their registered version; a grading
+that fails for the grader's own reason (its sandbox) goes back to the queue for another worker.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ import secrets
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Protocol
 
 from grader import pipeline
 from service import assignments, summaries
 from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
-from service.store import Store
+from service.store import RunningAttempt, Store
 
 
 class Publisher(Protocol):
@@ -35,11 +40,35 @@ class Publisher(Protocol):
 
     def send(self, submission_id: str) -> bool: ...
 
+    def waiting(self) -> set[str] | None:
+        """Ids whose messages wait in the broker (None: it cannot tell)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Claim:
     submission: Submission
     token: str
+
+
+@cache
+def this_machine() -> str:
+    """Which PIDs mean the same as ours: the kernel's boot and this PID namespace (hostnames may repeat)."""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    return f"{boot}:{os.stat('/proc/self/ns/pid').st_ino}"
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who grades: the unique id its worker registered with its heartbeat, and this process on its host."""
+
+    id: str
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def process(self) -> str:
+        return f"{self.host}:{self.pid}"
 
 
 # --- the API side ---------------------------------------------------------------------------------------
@@ -49,7 +78,7 @@ def receive(store: Store, student: str, assignment: str, filename: str, notebook
     submission = Submission(
         id=uuid.uuid4().hex, assignment=assignment, student=student, filename=filename, notebook=notebook,
         sha256=hashlib.sha256(notebook).hexdigest(), seed=pipeline.new_seed(), status=RECEIVED,
-        received_at=now(), attempts=0)
+        received_at=store.clock(), attempts=0)
     store.add_received(submission)
     return submission
 
@@ -83,10 +112,10 @@ def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[
 def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:
     """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
     with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
-    before = now() - timedelta(seconds=requeue_after)
-    resent = []
-    for submission_id in store.stale(before):
-        if store.requeue_stale(submission_id, before):   # one sweeper wins each, even with several API processes
+    before = store.clock() - timedelta(seconds=requeue_after)
+    resent, held = [], publisher.waiting() or set()    # only waiting in a long queue: not lost, not resent
+    for submission_id in store.stale(before):   # one sweeper wins each, even with several API processes
+        if submission_id not in held and store.requeue_stale(submission_id, before):
             publisher.send(submission_id)
             resent.append(submission_id)
     for student in store.students_waiting():
@@ -96,33 +125,39 @@ def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: i
 
 def resend_waiting(store: Store, publisher: Publisher) -> list[str]:
     """After the broker or a worker process died: publish again every queued submission and every running one
-    whose worker process on this machine is gone (the messages they held may be lost or stuck unacknowledged).
+    whose attempt is abandoned (the messages they held may be lost or stuck unacknowledged).
     A duplicate is harmless: `claim` lets one delivery grade; the ids sent."""
-    return [i for i, status, worker in store.waiting()
-            if (status == QUEUED or _abandoned(worker)) and publisher.send(i)]
+    return [i for i, status, attempt in store.waiting()
+            if (status == QUEUED or _abandoned(store, attempt)) and publisher.send(i)]
 
 
 # --- the worker side ------------------------------------------------------------------------------------
 
-def claim(store: Store, submission_id: str, worker: str, settings: ServiceSettings) -> Claim | None:
+def claim(store: Store, submission_id: str, worker: WorkerIdentity, settings: ServiceSettings) -> Claim | None:
     """queued (or running but stale, or abandoned) -> running under a fresh attempt token; None if not ours.
     One that has used up its attempts is failed instead."""
-    stale_before = now() - timedelta(seconds=settings.requeue_after)
+    stale_before = store.clock() - timedelta(seconds=settings.requeue_after)
     running = store.running_attempt(submission_id)
-    abandoned = running.token if running is not None and _abandoned(running.worker) else None
+    abandoned = running.token if running is not None and _abandoned(store, running) else None
     if store.give_up(submission_id, stale_before, abandoned, settings.max_attempts,
                      error=f"gave up after {settings.max_attempts} attempts"):
         return None
     token = secrets.token_hex(16)
-    submission = store.start_attempt(submission_id, token, worker, stale_before, abandoned, settings.max_attempts)
+    submission = store.start_attempt(submission_id, token, (worker.id, worker.process), stale_before, abandoned,
+                                     settings.max_attempts)
     return Claim(submission, token) if submission else None
 
 
-def _abandoned(worker: str | None) -> bool:
-    """The attempt's worker process was on this machine and is gone (killed mid-task): no need to wait for
-    the reconciler's deadline when Celery redelivers its task here."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+def _abandoned(store: Store, attempt: RunningAttempt) -> bool:
+    """Its worker stopped beating (killed, cut off), or it is live on this machine and the attempt's process is
+    gone (a pool process killed mid-task): no need to wait for the reconciler's deadline."""
+    if attempt.worker_id is None:
+        return False
+    live = store.live_worker(attempt.worker_id)
+    if live is None:
+        return True
+    pid = (attempt.worker or "").rpartition(":")[2]
+    if live.machine != this_machine() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -146,29 +181,54 @@ def fail(store: Store, claim: Claim, error: str) -> bool:
     return store.fail_attempt(claim.submission.id, claim.token, error[:2000])
 
 
-def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submission_id: str, worker: str) -> str:
-    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once; then the
+def _pass_on(store: Store, publisher: Publisher, claimed: Claim, worker: WorkerIdentity) -> str:
+    """An assignment this worker lacks in its registered version: back to the queue while a live worker has it."""
+    name = claimed.submission.assignment
+    why = f"worker {worker.id} on {worker.host} lacks assignment {name!r} in its registered version"
+    if any(w.name != worker.id and name in (w.serves or ()) for w in store.live_workers()) and \
+            store.return_attempt(claimed.submission.id, claimed.token, why, counted=False):
+        publisher.send(claimed.submission.id)
+        return "passed on"
+    fail(store, claimed, f"{why}, nor does any live worker")
+    return FAILED
+
+
+def grade(store: Store, publisher: Publisher, settings: ServiceSettings, submission_id: str,
+          worker: WorkerIdentity) -> str:
+    """The worker's whole job for one task: claim, grade the stored bytes with the core, record once. An
+    assignment this worker lacks in its registered version goes back to the queue while a live worker has it
+    (else it fails, saying so); a grading its sandbox broke goes back for another worker (counted: after
+    GRADER_MAX_ATTEMPTS it fails with the reason). Neither is ever recorded as the student's score. Then the
     student's next waiting submission takes its turn."""
     claimed = claim(store, submission_id, worker, settings)
     if claimed is None:
         return "skipped"
     try:
-        return _grade_claimed(store, settings, claimed, worker)
+        return _grade_claimed(store, publisher, settings, claimed, worker)
     finally:
         take_turns(store, publisher, claimed.submission.student, settings.max_active_per_student)
 
 
-def _grade_claimed(store: Store, settings: ServiceSettings, claimed: Claim, worker: str) -> str:
+def _grade_claimed(store: Store, publisher: Publisher, settings: ServiceSettings, claimed: Claim,
+                   worker: WorkerIdentity) -> str:
     submission = claimed.submission
     assignment = assignments.specs(settings.assignments_dir).get(submission.assignment)
-    if assignment is None:
-        fail(store, claimed, f"assignment {submission.assignment!r} is not installed on worker {worker}")
-        return FAILED
+    if submission.assignment not in assignments.served(store, settings.assignments_dir)[0] or assignment is None:
+        return _pass_on(store, publisher, claimed, worker)
     started = time.monotonic()
     try:
         report = pipeline.grade_bytes(submission.notebook, submission.filename, assignment, settings.grader,
                                       seed=submission.seed)
     except Exception as exc:  # noqa: BLE001 - the grader's own failure; the submission says why
-        fail(store, claimed, f"internal error: {exc!r}")
+        report = None
+        error = f"internal error on worker {worker.id} ({worker.host}): {exc!r}"
+    else:
+        error = f"grader fault on worker {worker.id} ({worker.host}): {report.error}" if report.grader_fault else ""
+    if error:
+        if submission.attempts < settings.max_attempts and store.return_attempt(
+                submission.id, claimed.token, error, counted=True):
+            publisher.send(submission.id)
+            return "returned"
+        fail(store, claimed, error)
         return FAILED
     return DONE if record(store, claimed, report.to_dict(), time.monotonic() - started) else "overtaken"

@@ -19,7 +19,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class UTCDateTime(TypeDecorator):
@@ -39,7 +41,28 @@ class UTCDateTime(TypeDecorator):
 
 
 def now() -> datetime:
+    """This machine's clock: for what only this machine compares (an upload's own timing, a page's dates)."""
     return datetime.now(UTC)
+
+
+class db_now(FunctionElement):  # noqa: N801 - reads as the SQL function it is
+    """The database's clock, for every time that machines write and other machines compare (queued, started,
+    finished, a worker's last beat): one clock for all of them, whatever each host's own says."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(db_now)
+def _db_now(element, compiler, **kw) -> str:
+    return "statement_timestamp()"
+
+
+@compiles(db_now, "sqlite")
+def _db_now_sqlite(element, compiler, **kw) -> str:
+    # SQLite is one machine's file: its clock is the database's. Written as SQLAlchemy writes a bound datetime
+    # (six fraction digits): SQLite compares the text, and "…01.123" would sort before "…01.123000", itself.
+    return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
 
 RECEIVED, QUEUED, RUNNING, DONE, FAILED = "received", "queued", "running", "done", "failed"
@@ -61,6 +84,7 @@ class Assignment(Base):
     max_score: Mapped[float] = mapped_column(Float)
     units: Mapped[list] = mapped_column(JSON)                     # unit names in the spec's order
     policy: Mapped[str] = mapped_column(String(10), default="latest")  # which submission counts: latest|best
+    version: Mapped[str | None] = mapped_column(String(64))          # digest of assignment.toml and the reference
 
 
 class Student(Base):
@@ -102,6 +126,7 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     attempt_token: Mapped[str | None] = mapped_column(String(32))  # the one attempt allowed to record
     worker: Mapped[str | None] = mapped_column(Text)               # host:pid of the last attempt
+    worker_id: Mapped[str | None] = mapped_column(String(32))      # the id its worker registered (workers.name)
     error: Mapped[str | None] = mapped_column(Text)                # why it failed (not the student's fault)
 
 
@@ -150,13 +175,28 @@ class UploadAttempt(Base):
 
 
 class Worker(Base):
-    """A worker process's heartbeat: live workers drive /healthz, /metrics and the wait estimate."""
+    """A worker process's heartbeat, by the unique id it made at start: live workers drive /healthz, /metrics and
+    the wait estimate; an attempt whose worker stopped beating is taken over by any machine."""
 
     __tablename__ = "workers"
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)   # the worker's id
     concurrency: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
-    seen_at: Mapped[datetime]
+    seen_at: Mapped[datetime]                                          # the database's clock
+    host: Mapped[str] = mapped_column(Text, default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    machine: Mapped[str] = mapped_column(String(80), default="")  # kernel boot and PID namespace: whose PIDs
+    serves: Mapped[list | None] = mapped_column(JSON)      # assignments it has in their registered version
+    state: Mapped[str] = mapped_column(Text, default="ready")  # "ready", or why it takes no (or not all) tasks
+
+
+class SharedSetting(Base):
+    """What must be equal on every machine (the training key, the session secret, limits, attempts), written by the
+    API side at start (service/shared.py) and read by every worker: no machine keeps its own."""
+
+    __tablename__ = "shared_settings"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Rendering(Base):

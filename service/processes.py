@@ -210,8 +210,8 @@ def wait_for_redis(url: str, timeout: float = 15.0) -> None:
 
 
 def worker_argv(concurrency: int) -> list[str]:
-    """`grader worker --concurrency N`."""
-    return [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(concurrency)]
+    """`grader worker --concurrency N`, allowed the SQLite file of the `grader serve` that starts it."""
+    return [sys.executable, "-m", "grader.cli", "worker", "--concurrency", str(concurrency), "--started-by-serve"]
 
 
 def api_argv(host: str, port: int) -> list[str]:

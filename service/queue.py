@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 
 from celery import Celery
@@ -20,6 +22,13 @@ def time_limits(wall_seconds: float) -> tuple[float, float]:
     the grading done outside the sandbox (a minute, or the wall limit itself when that is shorter)."""
     margin = min(60.0, wall_seconds)
     return wall_seconds + margin / 2, wall_seconds + margin
+
+
+def visibility_timeout(wall_seconds: float) -> int:
+    """Seconds before Redis hands an unacknowledged message to another worker: longer than a reserved task may
+    wait behind the one running (prefetch 1) plus its own run, both at the hard limit, so a live worker's task
+    is never handed on; a killed machine's message returns after this, not after an hour."""
+    return int(2 * time_limits(wall_seconds)[1] + 60)
 
 
 def refuse_short_requeue(requeue_after: float, walls: dict[str, float]) -> None:
@@ -52,7 +61,7 @@ def celery_app(settings: ServiceSettings, wall_seconds: float = DEFAULT_WALL_SEC
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": visibility_timeout(wall_seconds)},
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -73,6 +82,16 @@ class CeleryPublisher:
             log.warning("could not publish submission %s (%s); the reconciler will resend it", submission_id, exc)
             return False
         return True
+
+    def waiting(self) -> set[str] | None:
+        """The submission ids whose messages wait in the broker's queue (None if the broker does not answer):
+        what the reconciler must not publish again."""
+        try:
+            with self.app.connection_for_write() as conn:
+                raw = conn.default_channel.client.lrange(QUEUE, 0, -1)
+        except Exception:  # noqa: BLE001 - unknown: the reconciler resends as before
+            return None
+        return {json.loads(base64.b64decode(json.loads(m)["body"]))[0][0] for m in raw}
 
     def depth(self) -> int | None:
         """Messages waiting in the broker's queue (None if the broker does not answer)."""

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, allowed_hosts=allowed_hosts(None, args.host))
     processes = Processes()
     try:
-        store = bootstrap.open_store(settings)
+        store, settings = bootstrap.open_shared(settings)
         instructor = bootstrap.ensure_instructor(store, settings)
         supervisor = Supervisor(processes, restarted=lambda name: _resend(store, publisher, name))
         if not settings.broker_url:

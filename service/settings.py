@@ -67,7 +67,7 @@ class ServiceSettings:
     requeue_after: float               # seconds a submission may sit queued/running before re-enqueued
     reconcile_every: float             # seconds between the reconciler's sweeps
     max_attempts: int                  # grading attempts before a submission is failed
-    web_secret: str | None             # signs the pages' session cookies; None: a random key kept in data_dir
+    web_secret: str | None             # signs the pages' session cookies; None: the one kept in the database
     allowed_hosts: tuple[str, ...]     # Host header names answered (service/edges.py); others get 400
     max_body_bytes: int                # every request body but an upload's (service/edges.py); more gets 413
     intake_seconds: float              # the upload check's time limit, in its worker process (service/upload_check.py)

@@ -13,9 +13,11 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-def submission_status(store: Store, submission: Submission, with_report: bool = True) -> dict[str, Any]:
+def submission_status(store: Store, submission: Submission, with_report: bool = True,
+                      staff: bool = False) -> dict[str, Any]:
     """`{"id", "assignment", "student", "status", "phases", "queue_position", "eta_seconds", "turn"[, "report"]}`;
-    `turn` is `{"ahead": n}` while it waits its turn (received, n of the student's submissions before it)."""
+    `turn` is `{"ahead": n}` while it waits its turn (received, n of the student's submissions before it); staff
+    also see `graded_by` (the worker id and host of the last attempt)."""
     position = eta = None
     if submission.status == QUEUED and submission.queued_at is not None:
         position = store.queue_position(submission)
@@ -30,10 +32,19 @@ def submission_status(store: Store, submission: Submission, with_report: bool = 
     }
     if submission.error:
         view["error"] = submission.error
+    if staff:
+        view["graded_by"] = graded_by(submission)
     if with_report:     # a regrade keeps the result it replaces until the new one is recorded
         result = store.result(submission.id)
         view["report"] = result.report if result else None
     return view
+
+
+def graded_by(submission: Submission) -> dict[str, str] | None:
+    """Which worker ran the submission's last attempt: its registered id and its host (None: none yet)."""
+    if submission.worker_id is None:
+        return None
+    return {"worker_id": submission.worker_id, "host": (submission.worker or "").rpartition(":")[0]}
 
 
 def estimated_wait(store: Store, position: int) -> float | None:

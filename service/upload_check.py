@@ -1,22 +1,24 @@
 """The upload check (`grader.intake`: JSON, the cheap caps, the schema) in processes of its own, off the event loop.
 
 The check is CPU-bound, and json and schema work hold the GIL: in a thread of the API process a hostile
-notebook would still stall every other request. Each slot is a one-process pool, started (and warmed) with
-the app; a check that outlives `GRADER_INTAKE_SECONDS`, or kills its process, is refused with
-`too_slow_to_check` and its process is replaced. Uploads beyond the slots wait their turn without holding
-the loop. The CLI runs the same `grader.intake` in its own process.
+notebook would still stall every other request. Each slot is a one-process pool at a lower CPU priority,
+started (and warmed) with the app; a check that outlives `GRADER_INTAKE_SECONDS`, or kills its process, is
+refused with `too_slow_to_check` and its process is replaced. Uploads beyond the slots wait their turn
+without holding the loop. The CLI runs the same `grader.intake` in its own process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from grader import intake
 
 SLOTS = 2
+NICENESS = 10       # below the API process: on a busy machine the checks wait for the CPU, not the requests
 _WARM_UP = b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}'
 
 
@@ -65,7 +67,8 @@ class UploadCheck:
 
 def _spawn() -> ProcessPoolExecutor:
     """A fresh checking process (spawned: the API process has threads), its imports and validator warmed."""
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice,
+                               initargs=(NICENESS,))
     pool.submit(_check, _WARM_UP, len(_WARM_UP))
     return pool
 

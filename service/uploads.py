@@ -71,32 +71,14 @@ def check_rate(services: Services, student: str) -> None:
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
-def refuse_declared_oversize(request: Request, max_bytes: int, lang: str) -> None:
-    """413 when the request's Content-Length already says it is too large (before anything reads the body)."""
-    length = request.headers.get("content-length", "")
-    if length.isascii() and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
-        raise too_large(int(length), max_bytes, lang)
-
-
 async def notebook_upload(request: Request, max_bytes: int, lang: str,
                           form_check: Callable[[FormData], None] | None = None) -> tuple[str, bytes]:
-    """(filename, bytes) of the multipart field `file`; 400/413/415 otherwise. Nothing is stored here."""
+    """(filename, bytes) of the multipart field `file`; 400/413/415 otherwise. Nothing is stored here. The
+    file's own size is checked here; the body's, at the edge."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "send the notebook as multipart/form-data in the field 'file'")
-    refuse_declared_oversize(request, max_bytes, lang)
-    received = 0
-
-    async def receive_within_limit():
-        """The body as it arrives, refused once it outgrows the limit (chunked uploads have no length)."""
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > max_bytes + MULTIPART_OVERHEAD:
-            raise too_large(received, max_bytes, lang)
-        return message
-
-    try:
-        form = await Request(request.scope, receive_within_limit).form(max_files=1, max_fields=10)
+    try:     # the body's size is the edge's to bound (service/edges.py), before and while it arrives
+        form = await request.form(max_files=1, max_fields=10)
     except HTTPException:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is the client's malformed body

@@ -17,8 +17,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute
 
 from grader.config import ASSIGNMENTS_DIR
+from service import lifecycle
 from service.models import Base
 from service.processes import Processes, free_port, start_redis
 from service.settings import ServiceSettings
@@ -210,10 +213,11 @@ class Stack:
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen:
         """A worker, returned once its heartbeat is in the database."""
         before = {w.name for w in self.store().live_workers()}
+        beside = ["--started-by-serve"] if self.env["GRADER_DATABASE_URL"].startswith("sqlite") else []  # same machine
         worker = self.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency",
-                                       str(concurrency)], env=self.env, log=self.log_dir / "worker.log")
+                                       str(concurrency), *beside], env=self.env, log=self.log_dir / "worker.log")
         self.workers.append(worker)
-        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 60, "the worker's heartbeat")
+        wait_until(lambda: {w.name for w in self.store().live_workers()} - before, 180, "the worker's heartbeat")
         return worker
 
     def stop_worker(self, worker: subprocess.Popen) -> None:
@@ -247,6 +251,18 @@ class Stack:
                 return len(final) == len(ids)
             wait_until(all_finished, timeout, f"{len(ids)} submissions to be graded")
         return final
+
+
+def app_routes(stack: Stack) -> list[tuple[str, str, BaseRoute]]:
+    """(method, path, route) of everything the stack's app answers, included routers' routes too: a test
+    over them covers a route added later by itself."""
+    from service.app import create_app
+
+    app = create_app(stack.settings(), reconcile=False)
+    app.state.services.store.engine.dispose()
+    found = {(method, context.path): context.original_route for context in iter_route_contexts(app.routes)
+             for method in getattr(context.original_route, "methods", None) or () if method != "HEAD"}
+    return [(method, path, route) for (method, path), route in sorted(found.items())]
 
 
 def submit(client: httpx.Client, assignment: str, filename: str, blob: bytes) -> str:
@@ -294,7 +310,7 @@ def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
                 url = cleanup.enter_context(database(kind, data_dir))
                 stack = stacks[kind] = Stack(service_env(data_dir, url, redis.url, folder), data_dir)
                 cleanup.callback(stack.processes.stop, timeout=2)
-                stack.start_api()
+                stack.start_api(timeout=120)     # a loaded machine starts the API slowly
                 stack.start_worker(concurrency=2)
             return stacks[kind]
 
@@ -307,6 +323,13 @@ def empty(store: Store, keep: tuple[str, ...] = ()) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in keep:
                 s.execute(table.delete())
+
+
+def live(store: Store, name: str, pid: int | None = None, machine: str | None = None) -> lifecycle.WorkerIdentity:
+    """A worker that beats as a live one does (on this machine unless `machine` says otherwise)."""
+    me = lifecycle.WorkerIdentity(name, pid=pid or os.getpid())
+    store.heartbeat(name, 1, me.host, me.pid, machine or lifecycle.this_machine(), ["tiny"])
+    return me
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> None:

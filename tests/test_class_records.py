@@ -16,7 +16,7 @@ from service import assignments, bootstrap, db, grades, lifecycle
 from service.models import Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import Store
-from tests.service_parts import TINY_NOTEBOOK
+from tests.service_parts import TINY_NOTEBOOK, live
 
 ROSTER = "id,name,email\nann,Ann,a@x.org\nben,Ben,b@x.org\ncho,Cho,c@x.org\ndan,Dan,d@x.org\n"
 
@@ -35,14 +35,15 @@ def graded(store: Store, settings: ServiceSettings, student: str, score: float, 
         s.execute(update(Submission).where(Submission.id == submission.id).values(
             received_at=now() - timedelta(hours=hours_ago)))
     assert store.take_turns(student, 1) == [submission.id]
-    assert lifecycle.record(store, lifecycle.claim(store, submission.id, "w", settings), report(score, failed), 0.1)
+    claimed = lifecycle.claim(store, submission.id, live(store, "w"), settings)
+    assert lifecycle.record(store, claimed, report(score, failed), 0.1)
     return submission.id
 
 
 def failed_grading(store: Store, settings: ServiceSettings, student: str) -> None:
     submission = lifecycle.receive(store, student, "tiny", f"{student}.ipynb", TINY_NOTEBOOK)
     assert store.take_turns(student, 1) == [submission.id]
-    assert lifecycle.fail(store, lifecycle.claim(store, submission.id, "w", settings), "grader broke")
+    assert lifecycle.fail(store, lifecycle.claim(store, submission.id, live(store, "w"), settings), "grader broke")
 
 
 @pytest.fixture
@@ -90,12 +91,16 @@ def test_a_database_from_before_the_summaries_gets_them_from_its_reports(databas
         conn.exec_driver_sql("INSERT INTO assignments (name, title, max_score, units, policy) "
                              "VALUES ('tiny', 'Tiny', 2, '[\"cross_entropy_error\"]', 'latest')")
         conn.exec_driver_sql("INSERT INTO students (id, name, email, token_hash) VALUES ('ann', 'Ann', '', 'h')")
-    submission = lifecycle.receive(store, "ann", "tiny", "t.ipynb", TINY_NOTEBOOK)
+    submission_id = "0" * 32      # written as that schema's submissions table has it (reflected, not today's model)
+    with engine.begin() as conn:
+        conn.execute(insert(Table("submissions", MetaData(), autoload_with=conn)).values(
+            id=submission_id, assignment="tiny", student="ann", filename="t.ipynb", notebook=TINY_NOTEBOOK,
+            sha256="", seed=1, status="received", received_at=now().replace(tzinfo=None), attempts=0))
     old = report(1, failed=("one_hot_1d",)) | {"error": "late cell"}
     legacy = Result.__table__.c
     with engine.begin() as conn:
         conn.execute(insert(_legacy_results()).values(
-            submission_id=submission.id, score=1, max_score=2, unit_scores={"cross_entropy_error": 1}, report=old,
+            submission_id=submission_id, score=1, max_score=2, unit_scores={"cross_entropy_error": 1}, report=old,
             grading_seconds=0.1, grader_version="old", recorded_at=now().replace(tzinfo=None)))
     db.migrate(engine)
     with store.sessions() as s:

@@ -1,7 +1,8 @@
-"""docker-compose.yml: the services an operator scales, with the health checks and sandbox options they need.
+"""compose.server.yml and compose.worker.yml: the API machine's services and a worker machine's, each file on its
+own, with the health checks, restart policies, passwords and sandbox options they need.
 
-No Docker engine runs here: the file is checked with `docker compose config` when the compose plugin
-exists, else parsed as YAML.
+No Docker engine runs here: each file is checked with `docker compose config` when the compose plugin exists,
+else parsed as YAML.
 """
 
 from __future__ import annotations
@@ -9,40 +10,46 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import yaml
 
 from grader.config import REPO_ROOT
 
-COMPOSE = REPO_ROOT / "docker-compose.yml"
+SERVER, WORKER = REPO_ROOT / "compose.server.yml", REPO_ROOT / "compose.worker.yml"
+ENV = {"POSTGRES_PASSWORD": "p", "REDIS_PASSWORD": "r", "GRADER_INSTRUCTOR_TOKEN": "x",
+       "GRADER_DATABASE_URL": "postgresql://grader:p@api:5432/grader", "GRADER_BROKER_URL": "redis://:r@api:6379/0"}
 
 
-def compose_config() -> dict:
+def compose_config(path: Path) -> dict:
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        done = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "--format", "json"],
-                              capture_output=True, text=True, env={"GRADER_INSTRUCTOR_TOKEN": "x", "PATH": "/usr/bin"})
+        done = subprocess.run([docker, "compose", "-f", str(path), "config", "--format", "json"],
+                              capture_output=True, text=True, env={**ENV, "PATH": "/usr/bin"})
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
-    return yaml.safe_load(COMPOSE.read_text())
+    return yaml.safe_load(path.read_text())
 
 
-def test_compose_names_the_services_with_health_checks() -> None:
-    services = compose_config()["services"]
-    assert set(services) == {"redis", "postgres", "web", "worker"}
-    assert all("healthcheck" in s for s in services.values())
-    assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
+def test_the_server_file_runs_web_redis_and_postgres_with_passwords_and_restarts() -> None:
+    services = compose_config(SERVER)["services"]
+    assert set(services) == {"redis", "postgres", "web"}
+    assert all("healthcheck" in s and s["restart"] == "unless-stopped" for s in services.values())
+    redis = services["redis"]
+    assert "--appendonly" in redis["command"] and "--requirepass" in redis["command"] and redis["ports"]
     assert any("/var/lib/postgresql/data" in str(v) for v in services["postgres"]["volumes"])
-
-
-def test_web_and_workers_share_the_database_and_broker_and_workers_scale() -> None:
-    services = compose_config()["services"]
-    for name in ("web", "worker"):
-        env = services[name]["environment"]
-        database = env["GRADER_DATABASE_URL"]
-        assert database.startswith("postgresql://") and "@postgres:5432/" in database
-        assert env["GRADER_BROKER_URL"] == "redis://redis:6379/0"
-    worker = services["worker"]
-    assert worker["command"][0] == "worker" and "ports" not in worker and "container_name" not in worker
-    assert set(worker["security_opt"]) == {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"}
+    env = services["web"]["environment"]
+    assert "@postgres:5432/" in env["GRADER_DATABASE_URL"]
+    assert env["GRADER_BROKER_URL"].startswith("redis://:") and env["GRADER_BROKER_URL"].endswith("@redis:6379/0")
     assert services["web"]["command"][:1] == ["serve"] and "--workers" in services["web"]["command"]
+
+
+def test_the_worker_file_needs_only_the_two_urls_and_probes_its_sandbox() -> None:
+    services = compose_config(WORKER)["services"]
+    assert set(services) == {"worker"}
+    worker = services["worker"]
+    assert set(worker["environment"]) == {"GRADER_DATABASE_URL", "GRADER_BROKER_URL"}
+    assert "depends_on" not in worker and "ports" not in worker and "container_name" not in worker
+    assert worker["command"][0] == "worker" and worker["restart"] == "unless-stopped"
+    assert worker["healthcheck"]["test"][-2:] == ["worker", "--probe"]
+    assert set(worker["security_opt"]) == {"seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"}

@@ -8,6 +8,7 @@ keep this fast.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from grader import catalogue, pipeline
 from grader.diagnoses import Diagnosis, derived
 from grader.diagnoses.static import Source, findings
 from grader.languages import LANGUAGES
+from reference import functions
 from reference.mutants import MUTANTS
 from tests.conftest import REPO
 from tests.notebooks import notebook_bytes, solution_cells
@@ -121,21 +123,7 @@ MISTAKES: dict[str, tuple[list[str], str, set[str], set[str]]] = {
                                     "result_dict_rebuilt_in_loop", {"gradient"}, {"Affine"}),
 }
 
-NDITER = """def numerical_grad(f, x):
-    h = 1e-4
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        idx = it.multi_index
-        tmp_val = x[idx]
-        x[idx] = tmp_val + h
-        fxh1 = f(x)
-        x[idx] = tmp_val - h
-        fxh2 = f(x)
-        grad[idx] = (fxh1 - fxh2) / (2 * h)
-        x[idx] = tmp_val
-    return grad
-"""
+NDITER = inspect.getsource(functions.numerical_grad).replace("        it.iternext()\n", "")   # never advances
 MISTAKES["loop_never_advances"] = ([c for c in solution_cells() if not c.startswith("def numerical_grad")] + [NDITER],
                                    "loop_never_advances", {"numerical_grad"}, {"Affine"})
 

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from service.app import create_app
-from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, submit
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, app_routes, submit
 
 COOKIE = "grader_session"
 
@@ -49,13 +48,11 @@ def graded(shared_stacks) -> tuple[Stack, dict[str, str], str]:
     return stack, tokens, submission
 
 
-def get_routes(stack: Stack, submission: str) -> list[str]:
+def get_paths(stack: Stack, submission: str) -> list[str]:
     """Every GET path of the app, its parameters filled with the graded submission and its assignment."""
-    app = create_app(stack.settings(), reconcile=False)
-    app.state.services.store.engine.dispose()
     values = {"submission_id": submission, "name": "tiny", "assignment": "tiny", "kind": "gradient"}
-    paths = {route.path for route in app.routes if "GET" in getattr(route, "methods", ())}
-    return sorted(re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), "app.css"), path) for path in paths)
+    return sorted({re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), "app.css"), path)
+                   for method, path, _ in app_routes(stack) if method == "GET"})
 
 
 @pytest.mark.parametrize("who", ["anonymous", "student", "instructor"])
@@ -64,7 +61,7 @@ def test_every_answer_is_nosniff_no_store_and_every_html_page_has_a_csp(graded, 
     token = {"anonymous": None, "student": tokens["hedda"], "instructor": INSTRUCTOR}[who]
     problems, pages = [], 0
     with page_client(stack, token) as client:
-        for path in get_routes(stack, submission):
+        for path in get_paths(stack, submission):
             for answer in (client.get(path), client.get(path, headers={"Authorization": f"Bearer {token}"})):
                 headers = answer.headers
                 if headers.get("x-content-type-options") != "nosniff" or "no-store" not in headers.get(

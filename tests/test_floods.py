@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import create_app
 from service.uploads import MULTIPART_OVERHEAD
 from tests.flooding import MB, api_process, flood
 from tests.service_parts import (
@@ -23,6 +22,7 @@ from tests.service_parts import (
     TINY_NOTEBOOK,
     RedisServer,
     Stack,
+    app_routes,
     database,
     make_assignments_dir,
     service_env,
@@ -30,7 +30,7 @@ from tests.service_parts import (
 
 NOTEBOOK_LIMIT = 5 * MB                                  # GRADER_MAX_NOTEBOOK_BYTES's default
 TEMP_CAP = NOTEBOOK_LIMIT + MULTIPART_OVERHEAD           # no temporary file may outgrow the largest body accepted
-INTAKE_SECONDS = 3
+INTAKE_SECONDS = 0.5   # below what the slow notebook below costs on an idle machine (~1 s)
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +59,11 @@ def temp_dir(stack: Stack) -> Path:
     return Path(stack.env["TMPDIR"])
 
 
-def routes(stack: Stack) -> list[tuple[str, str]]:
-    """Every (method, path) the app answers, path parameters filled in: a new route is covered by itself."""
-    app = create_app(stack.settings(), reconcile=False)
-    app.state.services.store.engine.dispose()
-    return sorted({(method, re.sub(r"{[^}]+}", "x", route.path))
-                   for route in app.routes for method in getattr(route, "methods", ()) if method != "HEAD"})
-
-
 def test_no_route_reads_its_body_before_its_dependencies_say_who_is_calling(stack: Stack) -> None:
     """FastAPI parses a declared Body/Form parameter before any dependency runs: routes read bodies themselves."""
-    app = create_app(stack.settings(), reconcile=False)
-    app.state.services.store.engine.dispose()
-    assert [route.path for route in app.routes if getattr(route, "body_field", None) is not None] == []
+    routes = app_routes(stack)
+    assert len(routes) > 30
+    assert [path for _, path, route in routes if getattr(route, "body_field", None) is not None] == []
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
@@ -79,13 +71,14 @@ def test_no_route_reads_its_body_before_its_dependencies_say_who_is_calling(stac
 def test_every_route_refuses_a_300_mb_body_from_anyone_before_reading_it(stack: Stack, kind: str,
                                                                          chunked: bool) -> None:
     failures = []
-    for method, path in routes(stack):
+    for method, template, _ in app_routes(stack):
+        path = re.sub(r"{[^}]+}", "x", template)
         sent = flood(stack.port, method, path, kind, chunked, serve_pid(stack), temp_dir(stack))
         problems = [
             *(["no answer"] if sent.status is None else []),
             *([f"answered after {sent.seconds:.1f} s"] if sent.seconds > 5 else []),
             *([f"took {sent.sent / MB:.0f} MB first"] if sent.sent > 32 * MB else []),
-            *([f"5xx: {sent.status}"] if (sent.status or 0) >= 500 else []),
+            *([f"5xx: {sent.status}"] if (sent.status or 0) >= 500 and path != "/healthz" else []),  # 503: no worker
             *([f"RSS grew {sent.rss_growth / MB:.0f} MB"] if sent.rss_growth >= 20 * MB else []),
             *([f"a {sent.largest_temp_file / MB:.1f} MB temp file"] if sent.largest_temp_file > TEMP_CAP else []),
         ]

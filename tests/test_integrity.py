@@ -143,14 +143,15 @@ def test_a_regrade_keeps_the_result_until_its_replacement_is_recorded(stacks, ki
 
     empty = tmp_path / "no-assignments"             # a worker that cannot grade it: the regrade ends `failed`
     empty.mkdir()
-    failing = stack.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency", "1"],
+    beside = ["--started-by-serve"] if stack.env["GRADER_DATABASE_URL"].startswith("sqlite") else []
+    failing = stack.processes.start([sys.executable, "-m", "grader.cli", "worker", "--concurrency", "1", *beside],
                                     env={**stack.env, "GRADER_ASSIGNMENTS_DIR": str(empty)},
                                     log=stack.log_dir / "failing-worker.log")
     try:
         final = stack.wait_finished(INSTRUCTOR, [latest], timeout=90)[latest]
     finally:
         stack.stop_worker(failing)
-    assert final["status"] == "failed" and "not installed" in final["error"]
+    assert final["status"] == "failed" and "lacks assignment 'tiny'" in final["error"]
     assert final["report"]["score"] == 1
     with stack.client(INSTRUCTOR) as instructor:
         assert (_standing(instructor, f"regraded-{kind}")["submission"], ) == (latest, )

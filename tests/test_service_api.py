@@ -25,7 +25,8 @@ def app_client(module_database_url: str, module_redis: RedisServer, module_assig
                        database_url=module_database_url, broker_url=module_redis.url,
                        assignments_dir=module_assignments_dir, instructor_token=INSTRUCTOR, submissions_per_minute=3)
     app = create_app(settings, reconcile=False)
-    with TestClient(app, base_url="http://localhost") as client:   # a host name the service answers
+    # a host name the service answers, from a loopback address (/metrics answers only those without its token)
+    with TestClient(app, base_url="http://localhost", client=("127.0.0.1", 50000)) as client:
         yield client
     app.state.services.store.engine.dispose()
 

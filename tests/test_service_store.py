@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service import assignments, auth, bootstrap, lifecycle
-from service.models import Result, Submission
+from service.models import Result, Submission, Worker
 from service.settings import ServiceSettings
-from service.store import RosterError, Store
-from tests.service_parts import TINY_NOTEBOOK, empty
+from service.store import LIVE_WORKER_SECONDS, RosterError, Store
+from tests.service_parts import TINY_NOTEBOOK, empty, live
 
 
 class SentIds:
@@ -29,6 +29,9 @@ class SentIds:
     def send(self, submission_id: str) -> bool:
         self.sent.append(submission_id)
         return True
+
+    def waiting(self) -> set[str] | None:
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -106,18 +109,18 @@ def test_a_submission_is_stored_with_its_bytes_before_it_is_queued(store: Store)
 
 def test_two_workers_claiming_the_same_submission_get_it_once(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    first = lifecycle.claim(store, submission_id, "w1", settings)
-    assert first is not None and lifecycle.claim(store, submission_id, "w2", settings) is None
+    first = lifecycle.claim(store, submission_id, live(store, "w1"), settings)
+    assert first is not None and lifecycle.claim(store, submission_id, live(store, "w2"), settings) is None
     assert lifecycle.record(store, first, report(1), 0.1)
-    assert lifecycle.claim(store, submission_id, "w3", settings) is None
+    assert lifecycle.claim(store, submission_id, live(store, "w3"), settings) is None
     assert store.submission(submission_id).status == "done" and results_of(store, submission_id) == 1
 
 
 def test_an_overtaken_attempt_records_nothing(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    slow = lifecycle.claim(store, submission_id, "slow", settings)
+    slow = lifecycle.claim(store, submission_id, live(store, "slow"), settings)
     age(store, submission_id, 600)                      # the slow worker looks dead: a second one takes over
-    fast = lifecycle.claim(store, submission_id, "fast", settings)
+    fast = lifecycle.claim(store, submission_id, live(store, "fast"), settings)
     assert fast is not None and fast.token != slow.token
     assert lifecycle.record(store, fast, report(1), 0.1)
     assert not lifecycle.record(store, slow, report(0), 9.0)
@@ -126,23 +129,36 @@ def test_an_overtaken_attempt_records_nothing(store: Store, settings: ServiceSet
     assert store.submission(submission_id).attempts == 2
 
 
-def test_an_attempt_whose_worker_process_died_here_is_taken_over_at_once(store: Store,
-                                                                         settings: ServiceSettings) -> None:
+def test_an_attempt_whose_worker_process_died_on_this_machine_is_taken_over_at_once(
+        store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
     dead = subprocess.Popen(["true"])
     dead.wait()
-    killed = lifecycle.claim(store, submission_id, f"{socket.gethostname()}:{dead.pid}", settings)
+    killed = lifecycle.claim(store, submission_id, live(store, "here", pid=dead.pid), settings)
     elsewhere = queued(store)
-    lifecycle.claim(store, elsewhere, f"another-host:{dead.pid}", settings)
-    assert lifecycle.claim(store, elsewhere, "w", settings) is None         # not ours to judge: wait
-    again = lifecycle.claim(store, submission_id, "w", settings)
+    lifecycle.claim(store, elsewhere, live(store, "there", pid=dead.pid, machine="another-kernel"), settings)
+    assert lifecycle.claim(store, elsewhere, live(store, "w"), settings) is None   # its PIDs are not ours: wait
+    again = lifecycle.claim(store, submission_id, live(store, "w"), settings)
     assert again is not None and again.submission.attempts == 2
     assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, killed, report(0), 1)
 
 
+def test_an_attempt_whose_worker_stopped_beating_is_taken_over_by_any_machine(
+        store: Store, settings: ServiceSettings) -> None:
+    submission_id = queued(store)
+    cut_off = lifecycle.claim(store, submission_id, live(store, "cut-off", machine="another-kernel"), settings)
+    assert lifecycle.claim(store, submission_id, live(store, "w"), settings) is None     # it still beats: wait
+    with store.sessions.begin() as s:      # three beats missed, by the database's clock
+        s.execute(update(Worker).where(Worker.name == "cut-off").values(
+            seen_at=store.clock() - timedelta(seconds=LIVE_WORKER_SECONDS + 1)))
+    again = lifecycle.claim(store, submission_id, live(store, "w"), settings)
+    assert again is not None and store.submission(submission_id).worker_id == "w"
+    assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, cut_off, report(0), 1)
+
+
 def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    claim = lifecycle.claim(store, submission_id, "w", settings)
+    claim = lifecycle.claim(store, submission_id, live(store, "w"), settings)
     outcomes: list[bool] = []
     threads = [threading.Thread(target=lambda: outcomes.append(lifecycle.record(store, claim, report(1), 0.1)))
                for _ in range(4)]
@@ -155,7 +171,7 @@ def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settin
 
 def test_the_database_refuses_a_second_result(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(1), 0.1)
     with pytest.raises(IntegrityError), store.sessions.begin() as s:
         s.add(Result(submission_id=submission_id, score=0, max_score=1, unit_scores={}, report={},
                      grading_seconds=0, grader_version="x", recorded_at=store.submission(submission_id).received_at))
@@ -164,8 +180,8 @@ def test_the_database_refuses_a_second_result(store: Store, settings: ServiceSet
 def test_the_reconciler_resends_what_waited_too_long_and_nothing_else(store: Store,
                                                                       settings: ServiceSettings) -> None:
     waiting, fresh, running, done = (queued(store) for _ in range(4))
-    lifecycle.claim(store, running, "dead-worker", settings)
-    lifecycle.record(store, lifecycle.claim(store, done, "w", settings), report(1), 0.1)
+    lifecycle.claim(store, running, live(store, "dead-worker"), settings)
+    lifecycle.record(store, lifecycle.claim(store, done, live(store, "w"), settings), report(1), 0.1)
     for submission_id in (waiting, running, done):
         age(store, submission_id, 600)
     publisher = SentIds()
@@ -180,30 +196,30 @@ def test_a_submission_that_keeps_killing_workers_fails_after_max_attempts(store:
                                                                            settings: ServiceSettings) -> None:
     submission_id = queued(store)
     for _ in range(settings.max_attempts):
-        assert lifecycle.claim(store, submission_id, "w", settings) is not None
+        assert lifecycle.claim(store, submission_id, live(store, "w"), settings) is not None
         age(store, submission_id, 600)
-    assert lifecycle.claim(store, submission_id, "w", settings) is None
+    assert lifecycle.claim(store, submission_id, live(store, "w"), settings) is None
     failed = store.submission(submission_id)
     assert failed.status == "failed" and "gave up after 3 attempts" in failed.error
 
 
 def test_regrade_replaces_the_result_with_the_same_seed(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(0), 0.1)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(0), 0.1)
     seed = store.submission(submission_id).seed
     assert lifecycle.regrade(store, SentIds(), submission_id)
     assert store.result(submission_id).score == 0 and store.submission(submission_id).status == "queued"
     assert not lifecycle.regrade(store, SentIds(), submission_id)          # not finished: nothing to do
-    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(1), 0.1)
     assert store.result(submission_id).score == 1 and store.submission(submission_id).seed == seed
     assert results_of(store, submission_id) == 1
 
 
 def test_a_regrade_that_fails_keeps_the_result_it_was_to_replace(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
-    lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(1), 0.1)
+    lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(1), 0.1)
     lifecycle.regrade(store, SentIds(), submission_id)
-    assert lifecycle.fail(store, lifecycle.claim(store, submission_id, "w", settings), "grader broke")
+    assert lifecycle.fail(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), "grader broke")
     assert store.submission(submission_id).status == "failed" and store.result(submission_id).score == 1
     assert [(s.student, s.counted and s.counted.score) for s in store.standings(store.assignment("tiny"))] == [
         ("ann", 1), ("ben", None)]
@@ -233,7 +249,7 @@ def test_roster_issues_tokens_once_and_keeps_them(store: Store) -> None:
 def test_results_follow_the_policy_latest_or_best(store: Store, settings: ServiceSettings) -> None:
     for score in (1, 0):
         submission_id = queued(store)
-        lifecycle.record(store, lifecycle.claim(store, submission_id, "w", settings), report(score), 0.1)
+        lifecycle.record(store, lifecycle.claim(store, submission_id, live(store, "w"), settings), report(score), 0.1)
     tiny = store.assignment("tiny")
     assert [s.counted and s.counted.score for s in store.standings(tiny)] == [0, None]
     store.set_policy("tiny", "best")

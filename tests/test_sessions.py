@@ -71,6 +71,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data.mkdir(mode=0o755)
     logs.mkdir()
     env = service_env(data, f"sqlite:///{data / 'grader.sqlite3'}", "", make_assignments_dir(root),
+                      GRADER_ALLOWED_HOSTS=",".join(["127.0.0.1", "localhost", *_outside()]),
                       GRADER_FAILED_SIGN_INS_PER_MINUTE=str(PER_ADDRESS),
                       GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL=str(TOTAL))
     for private in ("GRADER_BROKER_URL", "GRADER_INSTRUCTOR_TOKEN"):
@@ -248,7 +249,7 @@ def test_the_data_directory_and_the_private_broker_are_this_users_alone(service:
     assert stat.S_IMODE(data.stat().st_mode) == 0o700            # before: 0755 (this test made it so)
     files = [p for p in data.rglob("*") if p.is_file()]
     modes = {p.relative_to(data).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
-    assert {"grader.sqlite3", "grader.sqlite3-wal", "grader.sqlite3-shm", "web-session.key",
+    assert {"grader.sqlite3", "grader.sqlite3-wal", "grader.sqlite3-shm",     # the session key is in the database
             "redis/redis.conf"} <= set(modes)
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in files), modes   # before: 0644
     dirs = [p for p in data.rglob("*") if p.is_dir()]
@@ -333,6 +334,11 @@ def test_csrf_tokens_stay_out_of_urls_and_tokens_out_of_the_services_files(servi
     roster, roster_headers = multipart("r.csv", b"id,name,email\neve,Eve,e@x\n", csrf_token=teacher.csrf)
     imported = teacher.request("POST", "/instructor/roster", content=roster, headers=roster_headers)
     assert imported.status_code == 200 and 'id="tokens"' in imported.text
+    # any other form posted as multipart is checked on its body too
+    lang, lang_headers = multipart("x.txt", b"", lang="ja", next="/")
+    assert ann.request("POST", "/lang", content=lang, headers=lang_headers).status_code == 403
+    lang, lang_headers = multipart("x.txt", b"", lang="ja", next="/", csrf_token=ann.csrf)
+    assert ann.request("POST", "/lang", content=lang, headers=lang_headers).status_code == 303
     unsigned, unsigned_headers = multipart("r.csv", b"id,name,email\nfay,Fay,f@x\n")
     assert teacher.request("POST", "/instructor/roster", content=unsigned, headers=unsigned_headers).status_code == 403
     assert ann.csrf not in service.logs() and teacher.csrf not in service.logs()    # nor in the access log
@@ -344,12 +350,17 @@ def test_csrf_tokens_stay_out_of_urls_and_tokens_out_of_the_services_files(servi
         assert not [b for b in kept if secret.encode() in b]
 
 
+def _outside() -> list[str]:
+    """This machine's first IPv4 address that is not loopback (none: empty)."""
+    host = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    return [a for a in host if "." in a and not a.startswith("127.")][:1]
+
+
 def test_metrics_answer_loopback_only_without_a_token(service: Stack) -> None:
     assert httpx.get(f"{service.url}/metrics").status_code == 200
-    host = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
-    outside = next((a for a in host if "." in a and not a.startswith("127.")), None)
-    if outside is None:
+    if not _outside():
         pytest.skip("this machine has no non-loopback IPv4 address to call from")
+    outside = _outside()[0]
     answer = httpx.get(f"http://{outside}:{service.port}/metrics")
     assert answer.status_code == 404                                      # before: 200 to anyone who can connect
     assert httpx.get(f"http://{outside}:{service.port}/healthz").status_code in (200, 503)

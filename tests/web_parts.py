@@ -38,7 +38,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data.mkdir()
     service = Stack(service_env(data, f"sqlite:///{data / 'grader.sqlite3'}", redis.url, folder), data)
     try:
-        service.start_api(timeout=120)   # a busy machine starts it slowly
+        service.start_api(timeout=120)   # a busy machine starts uvicorn slowly
         service.start_worker(concurrency=1)
         yield service
     finally:

@@ -1,50 +1,84 @@
-"""The Celery app of the grading workers: configured once from the environment, warm before it forks."""
+"""The Celery app of the grading workers: configured from the environment (where the database and broker are),
+everything that must be equal on every machine read from the database, warm and checked before it consumes."""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
+import time
+import uuid
 
 from celery import signals
 
-from grader import data
-from service import assignments, bootstrap
-from service.db import make_engine
-from service.queue import QUEUE, celery_app
+from grader import data, selfcheck
+from service import assignments, shared
+from service.db import make_engine, unmigrated
+from service.lifecycle import WorkerIdentity, this_machine
+from service.queue import QUEUE, CeleryPublisher, celery_app
 from service.settings import ServiceSettings
-from service.store import Store
+from service.store import HEARTBEAT_SECONDS, Store
 
 log = logging.getLogger(__name__)
 
-settings = ServiceSettings.from_env()
-_specs = assignments.specs(settings.assignments_dir)
-app = celery_app(settings, wall_seconds=max((a.limits.wall_seconds for a in _specs.values()), default=120.0))
+local = ServiceSettings.from_env()   # this machine's: the URLs, its folders; the shared rest comes from the database
+_specs = assignments.specs(local.assignments_dir)
+app = celery_app(local, wall_seconds=max((a.limits.wall_seconds for a in _specs.values()), default=120.0))
 app.conf.imports = ("workers.tasks",)
+publisher = CeleryPublisher(app)     # hands a task on, and the student's next submission its turn
 
-HEARTBEAT_SECONDS = 10.0
-_process: dict[str, object] = {}
-
-
-def warm_up() -> None:
-    """Load once what every task needs: numpy, the specs, each reference namespace, the MNIST splits."""
-    for assignment in _specs.values():
-        assignment.reference_namespace  # noqa: B018 - imports the reference module and builds the namespace
-    data.train_files(settings.grader)
-    data.test_split(settings.grader)
+WORKER_ID = uuid.uuid4().hex          # this worker's identity in the records: its heartbeat, the attempts it runs
+PROBE_RETRY_SECONDS = 30.0
+_process: dict[str, object] = {"settings": local}
 
 
-def process_name() -> str:
-    """host:pid of this process: what a submission records as its worker."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+def settings() -> ServiceSettings:
+    """The settings every task grades with: the shared ones once `start_worker` has read them."""
+    return _process["settings"]  # type: ignore[return-value]
+
+
+def identity() -> WorkerIdentity:
+    """This process (a pool process when grading) of this worker."""
+    return WorkerIdentity(WORKER_ID)
 
 
 def store() -> Store:
     """This process's store (each forked pool process opens its own connections)."""
     if "store" not in _process:
-        _process["store"] = Store(make_engine(settings.database_url))
+        _process["store"] = Store(make_engine(local.database_url))
     return _process["store"]  # type: ignore[return-value]
+
+
+def beat(target: Store, concurrency: int, state: str) -> None:
+    """One heartbeat: alive, which assignments it serves, and `state` plus what it refuses."""
+    serves, refused = assignments.served(target, local.assignments_dir)
+    me = identity()
+    target.heartbeat(WORKER_ID, concurrency, me.host, me.pid, this_machine(), serves,
+                     "; ".join(s for s in (state, refused) if s))
+
+
+def prepared(target: Store) -> ServiceSettings:
+    """The shared settings, on a database the API side has migrated (SystemExit saying what to do otherwise)."""
+    problem = unmigrated(target.engine)
+    if problem:
+        raise SystemExit(f"grader worker: {problem}")
+    return shared.adopt(target, local)
+
+
+def sandbox_problem(current: ServiceSettings) -> str | None:
+    """One real sandboxed grading of each served assignment's solution (when it ships one) must score full."""
+    for name in assignments.served(store(), current.assignments_dir)[0]:
+        problem = selfcheck.problem(_specs[name], current.grader) if name in _specs else None
+        if problem:
+            return f"{name}: {problem}"
+    return None
+
+
+def warm_up(current: ServiceSettings) -> None:
+    """Load once what every task needs: numpy, the specs, each reference namespace, the MNIST splits."""
+    for assignment in _specs.values():
+        assignment.reference_namespace  # noqa: B018 - imports the reference module and builds the namespace
+    data.train_files(current.grader)
+    data.test_split(current.grader)
 
 
 @signals.worker_process_init.connect
@@ -55,20 +89,20 @@ def _fresh_connections(**_) -> None:
 @signals.worker_ready.connect
 def _start_heartbeat(sender, **_) -> None:
     stop = threading.Event()
-    name, concurrency = process_name(), sender.controller.concurrency if sender.controller else 1
-    main_store = Store(make_engine(settings.database_url))
+    concurrency = sender.controller.concurrency if sender.controller else 1
+    main_store = Store(make_engine(local.database_url))
 
-    def beat() -> None:
+    def beating() -> None:
         while True:
             try:
-                main_store.heartbeat(name, concurrency)
+                beat(main_store, concurrency, "ready")
             except Exception:  # noqa: BLE001 - a missed beat only makes the worker look idle for a while
                 log.warning("heartbeat failed", exc_info=True)
             if stop.wait(HEARTBEAT_SECONDS):
                 break
-        main_store.forget_worker(name)
+        main_store.forget_worker(WORKER_ID)
 
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread = threading.Thread(target=beating, name="heartbeat", daemon=True)
     _process.update(heartbeat_stop=stop, heartbeat_thread=thread)
     thread.start()
 
@@ -81,10 +115,24 @@ def _stop_heartbeat(**_) -> None:
 
 
 def start_worker(concurrency: int) -> int:
-    """Migrate, warm up, then run the Celery worker in this process (prefork pool of `concurrency`)."""
-    bootstrap.open_store(settings)
-    warm_up()
+    """Read the shared settings, warm up, wait until the sandbox grades correctly (saying why in the worker list
+    meanwhile), then run the Celery worker in this process (prefork pool of `concurrency`)."""
+    current = prepared(store())
+    _process["settings"] = current
+    warm_up(current)
+    while problem := sandbox_problem(current):
+        log.error("not taking tasks: %s (trying again in %g s)", problem, PROBE_RETRY_SECONDS)
+        beat(store(), 0, f"not taking tasks: {problem}")
+        time.sleep(PROBE_RETRY_SECONDS)
+    _process.pop("store", None)   # the pool forks next: no connection shared with it
     app.worker_main(["worker", "--concurrency", str(concurrency), "--queues", QUEUE, "--loglevel", "INFO",
-                     "--hostname", f"grader-{os.getpid()}@{socket.gethostname()}", "--pool", "prefork",
+                     "--hostname", f"grader-{WORKER_ID[:12]}@{identity().host}", "--pool", "prefork",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"])
     return 0
+
+
+def probe() -> int:
+    """The healthcheck: the same sandboxed grading a start waits for; 0 if this machine grades correctly."""
+    problem = sandbox_problem(prepared(store()))
+    print(problem or "ok")
+    return 1 if problem else 0

@@ -8,11 +8,9 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import lifecycle
 from service.models import DONE
-from service.queue import TASK, CeleryPublisher
+from service.queue import TASK
 from service.web import prepared
-from workers.app import app, process_name, settings, store
-
-publisher = CeleryPublisher(app)     # hands the student's next submission its turn
+from workers.app import app, identity, publisher, settings, store
 
 INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
 
@@ -22,7 +20,7 @@ INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, Brok
 def grade_submission(submission_id: str) -> str:
     """Tasks carry only the id: the notebook is read from the database, so any machine can grade it. Once the
     result is recorded, what the pages show of it is made and stored (no page view renders or draws)."""
-    outcome = lifecycle.grade(store(), publisher, settings, submission_id, process_name())
+    outcome = lifecycle.grade(store(), publisher, settings(), submission_id, identity())
     if outcome == DONE:
         prepared.prepare(store(), submission_id)
     return outcome

@@ -46,6 +46,7 @@ class Diagnoser:
                  expected: Expected) -> None:
         self.assignment, self.names, self.imported = assignment, names, imported
         self.runner = MutantRunner(assignment, expected)
+        self.named: set[str] = set()   # training is described only where no mistake was named before it
         aliases = {n for s in program.statements if s.kind == "import"
                    for n, module in s.imports.items() if module == "numpy"}
         self.numpy = aliases or {"np"}
@@ -70,7 +71,7 @@ class Diagnoser:
             elif c.variant in failed and c.verdict.code != "not_defined":
                 spec, got = specs[c.name], runs[c.variant].probes[specs[c.name].probe]
                 mutant = explained[c.variant].get(c.name)
-                if spec.kind == "heldout_accuracy" and (trained := training.diagnose(got)) is not None:
+                if spec.kind == "heldout_accuracy" and not self.named and (trained := training.diagnose(got)):
                     found[(c.name, c.variant)] = Diagnosis(*trained)
                 elif mutant is not None and mutant[2]:
                     found[(c.name, c.variant)] = Diagnosis(mutant[0], mutant[1])
@@ -94,6 +95,7 @@ class Diagnoser:
                 found[key] = Diagnosis(finding.id, finding.facts)
             elif key in by_exception:
                 found[key] = by_exception[key]
+        self.named.update(d.id for d in found.values())
         return found
 
     def static(self, unit: UnitSpec) -> list[Finding]:

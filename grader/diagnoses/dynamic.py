@@ -50,7 +50,8 @@ def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions
             continue
         g = np.asarray(got.values[name], dtype=float)
         m = np.asarray(mutant.values[name], dtype=float)
-        if g.shape != m.shape or not np.allclose(g, m, rtol=rtol, atol=atol, equal_nan=True):
+        if g.shape != m.shape or not np.allclose(g, m, rtol=rtol, atol=atol, equal_nan=True) \
+                or not np.array_equal(g == 0, m == 0):   # a zero is structural: tiny values are not zeros
             return False
     return bool(names)
 
@@ -107,7 +108,7 @@ class MutantRunner:
         first, breaks ties); by values, not only by raising the same exception."""
         if failed:
             self.failed_units.add(unit.name)
-        failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o)),
+        failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o) and not _all_zero(c, o)),
                         key=lambda pair: _cost(asked, unit.name, pair[0].probe))
         if not failed:
             return {}
@@ -148,12 +149,15 @@ class MutantRunner:
     def _by_exception(self, index: int, unit: str) -> bool | str:
         """Whether the same exception is evidence for this mutant. For a derived one: raised in the
         function it edits, or anywhere when every other definition the unit runs passed its own unit
-        (then the student's code raised it only because of the edited one); for a curated one only
+        (then the student's code raised it only because of the edited one), and only in the unit of
+        the definition it edits (beyond it, a static finding there may explain more); for a curated one only
         where it replaces the unit's own definition (one built on a faulty dependency raises what the
         student's own code may raise too)."""
         mutant = self.catalogue[index]
         if not isinstance(mutant, derived.DerivedMutant):
             return tuple(mutant.variants) == BOTH
+        if self.home.get(mutant.site.definition) != unit:
+            return False
         spec = self.assignment.units[unit]
         homes = {self.home.get(d) for d in self.program.runs(spec, "own")} - {None, unit}
         return True if not homes & self.failed_units else mutant.site.where.rpartition(".")[2]
@@ -175,6 +179,13 @@ class MutantRunner:
             self.cache[key] = None if replaces is None else probing.trusted_outcome(
                 asked.request(unit, probe), {**self.namespace, **replaces})
         return self.cache[key]
+
+
+def _all_zero(check: CheckSpec, got: ProbeOutcome) -> bool:
+    """Every output the check judges is zeros: code that computed nothing agrees with any mutant
+    that zeroes its result, so no mutant is evidence."""
+    values = [got.values.get(n) for n in outputs(check)]
+    return all(isinstance(v, np.ndarray) and v.size and not v.any() for v in values)
 
 
 def _cost(asked: probing.Probing, unit: str, probe: str) -> int:

@@ -15,10 +15,11 @@ from .recorder import Recorder, charge_later_calls, fresh, inputs_of_call, nth
 def test_function(coef: dict[str, np.ndarray], shape: tuple[int, ...]) -> Callable[[np.ndarray], float]:
     """The function handed to the student's numerical gradient, its coefficients drawn from the seed
     (so no fixed function can be looked up): sum(a x^2 + b sin x + d x^3) + (sum c x)^2, absent terms 0.
-    It takes x itself: an argument of another shape (an element, a row) is the caller's mistake, said
-    as that rather than as this function's own broadcasting error or a wrong value."""
+    It takes x itself: an argument of another size (an element, a row) is the caller's mistake, said
+    as that rather than as this function's own broadcasting error or a wrong value (a view of x in
+    another shape is computed with, as before)."""
     def f(x: np.ndarray) -> float:
-        if wire.shape_of(x) != shape:
+        if int(np.prod(wire.shape_of(x))) != int(np.prod(shape)):
             raise wire.ArgumentShape(function="f", got_shape=wire.shape_of(x), expected_shape=shape)
         total = 0.0
         if "a" in coef:

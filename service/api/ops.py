@@ -29,7 +29,7 @@ def healthz(services: ServicesDep) -> Response:
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         database = f"down: {type(exc).__name__}"
     broker = "ok" if services.publisher.ping() else "down"
-    workers = len(services.store.live_workers()) if database == "ok" else 0
+    workers = sum(w.concurrency > 0 for w in services.store.live_workers()) if database == "ok" else 0  # taking tasks
     healthy = database == "ok" and broker == "ok" and workers > 0
     return JSONResponse({"status": "ok" if healthy else "unhealthy", "database": database, "broker": broker,
                          "workers": workers}, status_code=200 if healthy else 503)

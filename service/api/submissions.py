@@ -42,7 +42,8 @@ async def submit(assignment: str, request: Request, response: Response, services
 @router.get("/submissions/{submission_id}", name="submission_status")
 def status(submission_id: str, services: ServicesDep, who: Caller) -> dict:
     """Status, the time of each phase, queue position and estimated wait, and the report once done."""
-    return submission_status(services.store, visible_submission(services.store, who, submission_id))
+    return submission_status(services.store, visible_submission(services.store, who, submission_id),
+                             staff=who.is_instructor)
 
 
 @router.get("/submissions")
@@ -51,4 +52,5 @@ def listing(services: ServicesDep, who: Caller, assignment: str | None = None, s
     if not who.is_instructor:
         student = who.student
     rows = services.store.submissions(assignment=assignment, student=student)
-    return {"submissions": [submission_status(services.store, s, with_report=False) for s in rows]}
+    return {"submissions": [submission_status(services.store, s, with_report=False, staff=who.is_instructor)
+                            for s in rows]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,12 +62,13 @@ class GradebookRecords:
 
     # --- assignments -------------------------------------------------------------------------------
 
-    def register_assignments(self, assignments: Iterable[spec.Assignment]) -> None:
-        """Insert or refresh assignments from their specs (their policy, set by an instructor, is kept)."""
+    def register_assignments(self, assignments: Iterable[spec.Assignment], versions: Mapping[str, str]) -> None:
+        """Insert or refresh assignments from their specs and versions (their policy, set by an instructor, is kept)."""
         with self.sessions.begin() as s:
             for a in assignments:
                 row = s.get(Assignment, a.name) or Assignment(name=a.name, policy="latest")
                 row.title, row.max_score, row.units = a.title, a.max_score, list(a.units)
+                row.version = versions.get(a.name)
                 s.add(row)
 
     def assignment(self, name: str) -> Assignment | None:

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import statistics
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import QUEUED, Result, Submission, Worker, now
+from service.models import QUEUED, Result, Submission, Worker, db_now
 
-LIVE_WORKER_SECONDS = 45.0   # a worker not seen for this long is counted dead (it beats every 10 s)
+HEARTBEAT_SECONDS = 5.0                        # how often a worker says it is alive
+LIVE_WORKER_SECONDS = 3 * HEARTBEAT_SECONDS    # silent for three beats: dead, and its attempts are taken over
 
 
 class Monitoring:
     sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
 
     # --- workers -----------------------------------------------------------------------------------
 
-    def heartbeat(self, name: str, concurrency: int) -> None:
-        """This worker is alive; workers silent for a day (killed, never said goodbye) are forgotten."""
+    def heartbeat(self, name: str, concurrency: int, host: str = "", pid: int = 0, machine: str = "",
+                  serves: list[str] | None = None, state: str = "ready") -> None:
+        """Worker `name` (its unique id) is alive, on `host`, serving `serves` in the state `state`; by the
+        database's clock. Workers silent for a day (killed, never said goodbye) are forgotten."""
         with self.sessions.begin() as s:
-            s.execute(delete(Worker).where(Worker.seen_at < now() - timedelta(days=1)))
+            s.execute(delete(Worker).where(Worker.seen_at < self.clock() - timedelta(days=1)))
             row = s.get(Worker, name)
             if row is None:
-                row = Worker(name=name, concurrency=concurrency, started_at=now())
-            row.seen_at = now()
+                row = Worker(name=name, started_at=db_now())
+            row.concurrency, row.host, row.pid, row.machine = concurrency, host, pid, machine
+            row.serves, row.state = serves, state
+            row.seen_at = db_now()
             s.add(row)
 
     def forget_worker(self, name: str) -> None:
@@ -33,9 +40,14 @@ class Monitoring:
             s.execute(delete(Worker).where(Worker.name == name))
 
     def live_workers(self) -> list[Worker]:
-        since = now() - timedelta(seconds=LIVE_WORKER_SECONDS)
+        """Workers that beat within LIVE_WORKER_SECONDS, by the database's clock."""
+        since = self.clock() - timedelta(seconds=LIVE_WORKER_SECONDS)
         with self.sessions() as s:
             return list(s.scalars(select(Worker).where(Worker.seen_at >= since)))
+
+    def live_worker(self, name: str) -> Worker | None:
+        """Worker `name` if it beat within LIVE_WORKER_SECONDS."""
+        return next((w for w in self.live_workers() if w.name == name), None)
 
     def workers(self) -> list[Worker]:
         """Every worker that ever beat (and was not forgotten), most recently seen first."""

@@ -24,13 +24,15 @@ from service.models import (
     Student,
     Submission,
     UploadAttempt,
+    db_now,
     now,
 )
 
 
 class RunningAttempt(NamedTuple):
     token: str | None
-    worker: str | None
+    worker: str | None       # host:pid
+    worker_id: str | None    # the id its worker beats under
 
 
 def _stale(before: datetime) -> ColumnElement[bool]:
@@ -85,15 +87,16 @@ class SubmissionStates:
     def running_attempt(self, submission_id: str) -> RunningAttempt | None:
         """The attempt token and worker of a running submission (None when it is not running)."""
         with self.sessions() as s:
-            row = s.execute(select(Submission.attempt_token, Submission.worker).where(
+            row = s.execute(select(Submission.attempt_token, Submission.worker, Submission.worker_id).where(
                 Submission.id == submission_id, Submission.status == RUNNING)).one_or_none()
         return RunningAttempt(*row) if row else None
 
-    def waiting(self) -> list[tuple[str, str, str | None]]:
-        """(id, status, worker) of every submission queued or running, the longest waiting first."""
+    def waiting(self) -> list[tuple[str, str, RunningAttempt]]:
+        """(id, status, attempt) of every submission queued or running, the longest waiting first."""
         with self.sessions() as s:
-            return [tuple(row) for row in s.execute(
-                select(Submission.id, Submission.status, Submission.worker)
+            return [(i, status, RunningAttempt(*attempt)) for i, status, *attempt in s.execute(
+                select(Submission.id, Submission.status, Submission.attempt_token, Submission.worker,
+                       Submission.worker_id)
                 .where(Submission.status.in_((QUEUED, RUNNING))).order_by(Submission.received_at))]
 
     def students_waiting(self) -> list[str]:
@@ -150,7 +153,7 @@ class SubmissionStates:
                                  .order_by(Submission.received_at, Submission.id).limit(limit - active)))
             if ids:
                 s.execute(update(Submission).where(Submission.id.in_(ids), Submission.status == RECEIVED)
-                          .values(status=QUEUED, queued_at=now()))
+                          .values(status=QUEUED, queued_at=db_now()))
             return ids
 
     def requeue_finished(self, submission_id: str) -> bool:
@@ -158,14 +161,14 @@ class SubmissionStates:
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(Submission.id == submission_id,
                                                            Submission.status.in_(FINISHED))
-                                  .values(status=QUEUED, queued_at=now(), started_at=None, finished_at=None,
+                                  .values(status=QUEUED, queued_at=db_now(), started_at=None, finished_at=None,
                                           attempts=0, attempt_token=None, worker=None, error=None)).rowcount)
 
     def requeue_stale(self, submission_id: str, before: datetime) -> bool:
         """Still stale (see `stale`) -> queued, its attempt token withdrawn."""
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(Submission.id == submission_id, _stale(before))
-                                  .values(status=QUEUED, queued_at=now(), attempt_token=None)).rowcount)
+                                  .values(status=QUEUED, queued_at=db_now(), attempt_token=None)).rowcount)
 
     def give_up(self, submission_id: str, stale_before: datetime, abandoned_token: str | None,
                 max_attempts: int, error: str) -> bool:
@@ -173,16 +176,16 @@ class SubmissionStates:
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(
                 _claimable(submission_id, stale_before, abandoned_token), Submission.attempts >= max_attempts)
-                .values(status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)
+                .values(status=FAILED, finished_at=db_now(), attempt_token=None, error=error)).rowcount)
 
-    def start_attempt(self, submission_id: str, token: str, worker: str, stale_before: datetime,
+    def start_attempt(self, submission_id: str, token: str, worker: tuple[str, str], stale_before: datetime,
                       abandoned_token: str | None, max_attempts: int) -> Submission | None:
         """Claimable with attempts left -> running under `token`, one attempt more; the row as it is now."""
         with self.sessions.begin() as s:
             moved = s.execute(update(Submission).where(
                 _claimable(submission_id, stale_before, abandoned_token), Submission.attempts < max_attempts)
-                .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=now(),
-                        worker=worker)).rowcount
+                .values(status=RUNNING, attempt_token=token, attempts=Submission.attempts + 1, started_at=db_now(),
+                        worker_id=worker[0], worker=worker[1])).rowcount
             return s.get(Submission, submission_id, populate_existing=True,
                          options=[undefer(Submission.notebook)]) if moved else None
 
@@ -193,7 +196,7 @@ class SubmissionStates:
         try:
             with self.sessions.begin() as s:
                 if not s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
-                        status=DONE, finished_at=now(), attempt_token=None, error=None)).rowcount:
+                        status=DONE, finished_at=db_now(), attempt_token=None, error=None)).rowcount:
                     return False
                 s.execute(delete(Result).where(Result.submission_id == submission_id))
                 s.add(result)
@@ -201,8 +204,16 @@ class SubmissionStates:
             return False
         return True
 
+    def return_attempt(self, submission_id: str, token: str, error: str, counted: bool) -> bool:
+        """running under `token` -> queued again for another worker, saying why; the attempt stays counted
+        (towards the give-up) when `counted`."""
+        with self.sessions.begin() as s:
+            return bool(s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
+                status=QUEUED, queued_at=db_now(), attempt_token=None, error=error,
+                attempts=Submission.attempts - (0 if counted else 1))).rowcount)
+
     def fail_attempt(self, submission_id: str, token: str, error: str) -> bool:
         """running under `token` -> failed (a result from an earlier grading, if any, is kept)."""
         with self.sessions.begin() as s:
             return bool(s.execute(update(Submission).where(_this_attempt(submission_id, token)).values(
-                status=FAILED, finished_at=now(), attempt_token=None, error=error)).rowcount)
+                status=FAILED, finished_at=db_now(), attempt_token=None, error=error)).rowcount)

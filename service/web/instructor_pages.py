@@ -12,13 +12,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service import edges, grades, lifecycle
+from service import edges, grades, lifecycle, status
 from service.access import installed_assignment, visible_submission
 from service.models import FAILED, IN_PROGRESS, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
 from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
-from service.web.signin import Csrf, InstructorViewer
+from service.web.signin import Csrf, InstructorViewer, UploadCsrf
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
 NOTEBOOK_CSS = (render.HERE / "static" / "notebook.css").read_text(encoding="utf-8")
@@ -33,7 +33,8 @@ def _home(request: Request, services: Services, **extra) -> Response:
                      for a in services.store.assignments() if a.name in services.assignments],
         in_progress=services.store.attempts(statuses=IN_PROGRESS),
         failures=services.store.attempts(statuses=(FAILED,)),
-        workers=[{"name": w.name, "seen_at": w.seen_at, "alive": w.name in live} for w in services.store.workers()],
+        workers=[{"name": w.name, "host": w.host, "state": w.state, "seen_at": w.seen_at, "alive": w.name in live}
+                 for w in services.store.workers()],
         live=len(live), **extra)
 
 
@@ -44,7 +45,7 @@ def home(request: Request, services: ServicesDep, _: InstructorViewer) -> Respon
 
 @router.post("/roster")
 @edges.upload
-async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: Csrf) -> Response:
+async def roster(request: Request, services: ServicesDep, _: InstructorViewer, __: UploadCsrf) -> Response:
     """Import the roster CSV; the new students' tokens are shown on this answer only."""
     form = await edges.form(request)
     signin.check_form_token(request, form)
@@ -125,7 +126,8 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
     manual = grades.manual_mark(services.store.manual_grade(sub.id), sub.id, sub.received_at)
     t = render.translate(request)
     return render.page(request, "instructor_submission.html", submission=sub, report=report,
-                       title=spec.title_in(lang), student_name=student.name if student else sub.student,
+                       graded_by=status.graded_by(sub), title=spec.title_in(lang),
+                       student_name=student.name if student else sub.student,
                        answers=written.answers(sub.notebook, spec.manual.headings), manual_points=spec.manual.points,
                        message=t(message) if message in ("saved",) else "",
                        **report_pane.context(services, sub.id, report, manual, lang, t))

@@ -33,7 +33,7 @@ class Plot:
 
 
 @dataclass(frozen=True)
-class Words:
+class Caption:
     """What a report's picture shows, in the reader's language (the picture itself has no words)."""
 
     alt: str
@@ -82,7 +82,7 @@ def gradient_drawing(report: dict) -> str | None:
     return _svg(fig)
 
 
-def gradient_text(report: dict, t: Callable[..., str]) -> Words | None:
+def gradient_text(report: dict, t: Callable[..., str]) -> Caption | None:
     """The gradient check's picture in words, in the reader's language."""
     facts = _gradient_facts(report)
     if facts is None:
@@ -97,7 +97,7 @@ def gradient_text(report: dict, t: Callable[..., str]) -> Words | None:
             details.append(t("plot_gradient_alt", param=param, error=error, verdict=verdict))
     bound = t("plot_gradient_threshold", threshold=threshold or 0)
     legend = [("good", t("below_threshold")), ("bad", t("above_threshold")), ("threshold", bound)]
-    return Words(f"{t('plot_gradient_title')} ({bound}): " + "; ".join(details), details, legend)
+    return Caption(f"{t('plot_gradient_title')} ({bound}): " + "; ".join(details), details, legend)
 
 
 def training_drawing(report: dict) -> str | None:
@@ -119,7 +119,7 @@ def training_drawing(report: dict) -> str | None:
     return _svg(fig)
 
 
-def training_text(report: dict, t: Callable[..., str]) -> Words | None:
+def training_text(report: dict, t: Callable[..., str]) -> Caption | None:
     """The training picture in words: first and last loss and last accuracy of both runs."""
     run = report.get("training")
     if not run or not run.get("student", {}).get("loss"):
@@ -132,7 +132,7 @@ def training_text(report: dict, t: Callable[..., str]) -> Words | None:
     alt = t("plot_training_alt", **facts)
     legend = [("yours", t("plot_yours")), ("reference", t("plot_reference")),
               ("panels", f"{t('plot_loss')} | {t('plot_accuracy')} — {t('plot_step')}")]
-    return Words(alt, [alt], legend)
+    return Caption(alt, [alt], legend)
 
 
 def _bins(totals: list[float], max_score: float, bins: int) -> tuple[float, list[int]]:
@@ -185,5 +185,5 @@ def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:.3g}"
 
 
-DRAWINGS: dict[str, tuple[Callable[[dict], str | None], Callable[[dict, Callable[..., str]], Words | None]]] = {
+DRAWINGS: dict[str, tuple[Callable[[dict], str | None], Callable[[dict, Callable[..., str]], Caption | None]]] = {
     "gradient": (gradient_drawing, gradient_text), "training": (training_drawing, training_text)}

@@ -5,8 +5,9 @@ catalogue's page text in the request's language with the facts put in, escaped l
 value (the text too: a translation is data, not markup).
 
 Every page gets a strict Content-Security-Policy (scripts and styles only from /static, nothing from
-elsewhere), no caching, and no framing by other sites. Errors raised while answering a page route
-(404, a refused CSRF token, sign-in needed) become HTML pages in the user's language.
+elsewhere) and no framing by other sites; no caching and nosniff are every answer's (service/edges.py).
+Errors raised while answering a page route (404, a refused CSRF token, sign-in needed) become HTML pages
+in the user's language.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ HERE = Path(__file__).resolve().parent
 LOADER = FileSystemLoader(HERE / "templates")
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
-
-
 @functools.cache
 def templates(lang: str) -> Environment:
     """The templates in one language: the gettext callables are an environment's globals, so one per language."""
@@ -51,7 +49,7 @@ def translate(request: Request) -> Callable[..., str]:
 
 
 def protect(response: Response, csp: str = PAGE_CSP) -> Response:
-    response.headers.update(HEADERS)
+    """The page's own CSP; nosniff, no-store and the referrer policy are every answer's (service/edges.py)."""
     response.headers["Content-Security-Policy"] = csp
     return response
 

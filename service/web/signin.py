@@ -28,6 +28,7 @@ COOKIE = "grader_session"
 LIFETIME = 12 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SALT = "grader.browser-session"
 
 
@@ -111,20 +112,26 @@ def sign_out(request: Request, response: Response) -> None:
 
 
 async def csrf_checked(request: Request) -> BrowserSession:
-    """The dependency of every state-changing page route: the header or the form field must match the session's.
-
-    A multipart form posted without script has its token in the body beside the file: the route's own
-    size-limited reader reads it and calls `check_form_token` before anything is stored."""
+    """The dependency of every state-changing page route: the header or the form field must match the session's."""
     visit = current(request)
     sent = request.headers.get(CSRF_HEADER)
-    kind = request.headers.get("content-type", "")
-    if sent is None and kind.startswith("multipart/form-data"):
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        sent = (await edges.form(request)).get(CSRF_FIELD)
+    _compare(request, sent)
+    return visit
+
+
+async def csrf_in_upload(request: Request) -> BrowserSession:
+    """The CSRF dependency of the upload routes (the notebook, the roster): the header, or else the field of
+    the multipart body, which the route's own size-limited reader reads and hands to `check_form_token`
+    before anything is stored."""
+    visit = current(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith("multipart/form-data"):
         if is_new(request):
             raise HTTPException(403, "csrf")
         request.state.csrf_in_form = True
         return visit
-    if sent is None and kind.startswith("application/x-www-form-urlencoded"):
-        sent = (await edges.form(request)).get(CSRF_FIELD)
     _compare(request, sent)
     return visit
 
@@ -165,3 +172,4 @@ Viewer = Annotated[Principal, Depends(signed_in)]
 StudentViewer = Annotated[Principal, Depends(student_only)]
 InstructorViewer = Annotated[Principal, Depends(instructor_only)]
 Csrf = Annotated[BrowserSession, Depends(csrf_checked)]
+UploadCsrf = Annotated[BrowserSession, Depends(csrf_in_upload)]

@@ -17,7 +17,7 @@ from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
 from service.services import Services, ServicesDep
 from service.status import submission_status
 from service.web import prepared, render, report_pane, signin
-from service.web.signin import Csrf, StudentViewer, Viewer
+from service.web.signin import StudentViewer, UploadCsrf, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
 PHASES = (RECEIVED, QUEUED, RUNNING, DONE)   # the steps the result page shows while it waits
@@ -54,7 +54,8 @@ def assignment(name: str, request: Request, services: ServicesDep, who: StudentV
 
 @router.post("/assignments/{name}/submit")
 @edges.upload
-async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer, _: Csrf) -> Response:
+async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer,
+                 _: UploadCsrf) -> Response:
     """The same intake as the API; a bad file is answered in the page and nothing is stored."""
     wants_json = "application/json" in request.headers.get("accept", "")
     lang = render.language(request)
