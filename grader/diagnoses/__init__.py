@@ -59,7 +59,8 @@ class Diagnoser:
         failed = {v: [(specs[c.name], run.probes[specs[c.name].probe]) for c in checks
                       if c.variant == v and not c.passed and c.verdict.code not in UNDIAGNOSED]
                   for v, run in runs.items() if run is not None}
-        explained = {v: self.runner.explain(unit, v, pairs, asked) for v, pairs in failed.items()}
+        passed = {v: tuple(specs[c.name] for c in checks if c.variant == v and c.passed) for v in failed}
+        explained = {v: self.runner.explain(unit, v, pairs, asked, passed[v]) for v, pairs in failed.items()}
         found: dict[tuple[str, str], Diagnosis] = {}
         open_checks: list[ScoredCheck] = []
         by_exception: dict[tuple[str, str], Diagnosis] = {}

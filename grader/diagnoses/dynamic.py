@@ -102,10 +102,11 @@ class MutantRunner:
         self.proven: list[int] = []   # mutants that explained a check in an earlier unit
 
     def explain(self, unit: UnitSpec, variant: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
-                asked: probing.Probing) -> dict[str, tuple[str, dict, bool]]:
+                asked: probing.Probing, passed: tuple[CheckSpec, ...] = ()) -> dict[str, tuple[str, dict, bool]]:
         """check name -> (mutant id, facts, whether by values) for the failed checks some mutant
         reproduces exactly: the mutant explaining most of them (catalogue order, proven mutants
-        first, breaks ties); by values, not only by raising the same exception."""
+        first, breaks ties); by values, not only by raising the same exception. A mutant that would
+        fail a cheap check the student `passed` is not their mistake, however well it matches."""
         if failed:
             self.failed_units.add(unit.name)
         failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o) and not _all_zero(c, o)),
@@ -118,6 +119,8 @@ class MutantRunner:
             if not self._applies(i, unit, variant):
                 continue
             explained = self._explained(i, unit.name, failed, asked)
+            if explained and self._contradicted(i, unit.name, passed, asked):
+                continue
             for name, by_values in explained.items():
                 if name not in best or len(explained) > best[name][1]:
                     best[name] = (i, len(explained), by_values)
@@ -145,6 +148,17 @@ class MutantRunner:
                     check, self.expected.outcome(asked, unit, check.probe), outcome):
                 explained[check.name] = agrees(check, got, outcome, exceptions=False)
         return explained
+
+    def _contradicted(self, index: int, unit: str, passed: tuple[CheckSpec, ...], asked: probing.Probing) -> bool:
+        """The mutant fails one of the cheap checks the student passed (it tells itself from the
+        reference where the student does not)."""
+        for check in passed:
+            if check.kind != "close" or _cost(asked, unit, check.probe) > CHEAP:
+                continue
+            outcome = self._outcome(index, unit, check.probe, asked)
+            if outcome is not None and not _close(check, self.expected.outcome(asked, unit, check.probe), outcome):
+                return True
+        return False
 
     def _by_exception(self, index: int, unit: str) -> bool | str:
         """Whether the same exception is evidence for this mutant. For a derived one: raised in the
@@ -179,6 +193,16 @@ class MutantRunner:
             self.cache[key] = None if replaces is None else probing.trusted_outcome(
                 asked.request(unit, probe), {**self.namespace, **replaces})
         return self.cache[key]
+
+
+def _close(check: CheckSpec, expected: ProbeOutcome, mutant: ProbeOutcome) -> bool:
+    """The mutant would pass this value check: its output as close to the reference's as the check asks."""
+    if absent(expected, check.output) is not None or absent(mutant, check.output) is not None:
+        return absent(mutant, check.output) is not None and absent(expected, check.output) is not None
+    e = np.asarray(expected.values[check.output], dtype=float)
+    m = np.asarray(mutant.values[check.output], dtype=float)
+    return e.shape == m.shape and np.allclose(m, e, rtol=float(check.options.get("rtol", DEFAULT_RTOL)),
+                                              atol=float(check.options.get("atol", DEFAULT_ATOL)), equal_nan=True)
 
 
 def _all_zero(check: CheckSpec, got: ProbeOutcome) -> bool:
