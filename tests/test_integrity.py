@@ -204,7 +204,8 @@ def test_a_requeue_deadline_shorter_than_a_grading_is_refused_at_start(tmp_path:
     env = service_env(tmp_path / "var", f"sqlite:///{tmp_path / 'g.sqlite3'}", "redis://127.0.0.1:1/0",
                       folder.parent, GRADER_REQUEUE_AFTER="30")
     no_broker = {k: v for k, v in env.items() if k != "GRADER_BROKER_URL"}    # serve would start its own
-    for command, environ in ((["serve", "--no-demo", "--workers", "0"], no_broker), (["worker"], env)):
+    # the API side writes the deadline into the shared configuration: a worker reads it from there, not its own
+    for command, environ in ((["serve", "--no-demo", "--workers", "0"], no_broker), (["migrate"], env)):
         done = subprocess.run([sys.executable, "-m", "grader.cli", *command], env=environ, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 1, done.stderr
