@@ -133,7 +133,6 @@ def database(kind: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{folder / 'grader.sqlite3'}"
         return
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    require_service("PostgreSQL", "127.0.0.1", 5432)
     name = f"grader_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
