@@ -31,7 +31,7 @@ from service.store import Store
 from tests.conftest import SHARED_EXAMPLES, require
 from tests.machines import PROGRAMS, Machine, Network, Postgres, broker
 from tests.notebooks import notebook_bytes
-from tests.service_parts import TINY_NOTEBOOK, Stack, make_assignments_dir, service_env, submit, wait_until
+from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, make_assignments_dir, service_env, submit, wait_until
 
 pytestmark = pytest.mark.multihost
 
@@ -120,25 +120,30 @@ def test_worker_machines_grade_as_the_api_machine_and_lose_nothing_to_a_kill_or_
             with drill.stack.client(students[student]) as client:
                 uploads[submit(client, assignment, name, blob)] = (assignment, blob, name, students[student])
 
-    def running_on(machine: Machine, worker_id: str) -> list[str]:
+    def running_on(worker_id: str) -> list[str]:
         with store.sessions() as s:
             return list(s.scalars(select(Submission.id).where(Submission.status == "running",
                                                                Submission.worker_id == worker_id)))
 
+    def taken_over(ids: set[str], dead: str) -> bool:
+        """Each is running under another worker, or done."""
+        return all((sub := store.submission(i)).status == "done" or (sub.status == "running" and sub.worker_id != dead)
+                   for i in ids)
+
     started = time.monotonic()
     a_id, b_id = _worker(store, a).name, _worker(store, b).name
     burst(20)
-    wait_until(lambda: running_on(a, a_id), 60, "machine a grading")
+    wait_until(lambda: running_on(a_id), 60, "machine a grading")
     os.killpg(workers[a.name].pid, signal.SIGKILL)          # machine a dies mid-grading
-    killed_at, lost = time.monotonic(), set(running_on(a, a_id))
-    wait_until(lambda: not running_on(a, a_id), 60, "machine a's attempts taken over")
+    killed_at, lost = time.monotonic(), set(running_on(a_id))
+    wait_until(lambda: taken_over(lost, a_id), 60, "machine a's attempts taken over", every=0.2)
     takeover = time.monotonic() - killed_at
     workers[a.name] = a.worker(drill.processes, a.env(**drill.worker_env))     # a comes back
     wait_until(lambda: (w := _worker(store, a)) and w.name != a_id and w.state == "ready", 120, "machine a back")
     burst(10)
-    wait_until(lambda: running_on(b, b_id), 60, "machine b grading")
+    wait_until(lambda: running_on(b_id), 60, "machine b grading")
     b.link.cut()
-    cut_off = set(running_on(b, b_id))
+    cut_off = set(running_on(b_id))
     time.sleep(CUT_SECONDS)
     b.link.restore()
     final = {}
@@ -158,6 +163,8 @@ def test_worker_machines_grade_as_the_api_machine_and_lose_nothing_to_a_kill_or_
     hosts = Counter(rows[i][2].rpartition(":")[0] for i in uploads)
     assert set(hosts) <= {a.name, b.name} and hosts[b.name] > 0 and hosts[a.name] > 0
     assert broken.name not in hosts and _worker(store, broken).state.startswith("not taking tasks")
+    with drill.stack.client(INSTRUCTOR) as staff:
+        assert staff.get(f"/api/submissions/{min(cut_off)}").json()["graded_by"] == {"worker_id": b_id, "host": b.name}
     with ThreadPoolExecutor(max_workers=2) as pool:
         expected = dict(zip(uploads, pool.map(lambda i: cli_report(drill, uploads[i][0], uploads[i][1],
                                                                    final[i]["report"]["seed"], f"{i}.ipynb"), uploads),
