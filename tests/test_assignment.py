@@ -13,12 +13,6 @@ from tests.verdicts import diagnosis_ids, mismatches
 
 FOLDER = ASSIGNMENTS_DIR / "backprop"
 EXAMPLES = json.loads((FOLDER / "examples" / "expected.json").read_text())
-# Wrong diagnoses the grader still gives, named so that a new one fails and a fixed one is noticed (issue 20):
-# a fresh SoftmaxWithLoss in gradient() raises in backward just as a loss() without its statement would, and no
-# cheap probe of the unit shows that the student's loss() returns its value.
-KNOWN_WRONG = {"17_gradient_fresh_loss_layer.ipynb": {"return_missing"}}
-
-
 def test_spec_lists_the_eight_graded_units(backprop):
     assert list(backprop.units) == ["cross_entropy_error", "numerical_grad", "Relu", "Affine", "SoftmaxWithLoss",
                                     "gradient", "gradient_check", "accuracy"]
@@ -45,7 +39,7 @@ def test_bundled_example_verdicts(name, settings, backprop):
     report = pipeline.grade_file(FOLDER / "examples" / name, backprop, settings, seed=8)
     assert report.error is None
     assert mismatches(report, EXAMPLES[name]["units"]) == []
-    assert diagnosis_ids(report) == set(EXAMPLES[name]["diagnoses"]) | KNOWN_WRONG.get(name, set())  # no other
+    assert diagnosis_ids(report) == set(EXAMPLES[name]["diagnoses"])  # no other
     assert report.language == EXAMPLES[name]["language"]
     texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes,
              *(c.diagnosis["message"] for u in report.units.values() for c in u.checks if c.diagnosis)]
