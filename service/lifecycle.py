@@ -8,9 +8,12 @@ results table allows one row per submission). A second delivery of the same task
 stale) or `done` and returns; an attempt overtaken by the reconciler finds its token gone and records
 nothing. An attempt is abandoned, and taken over by any machine its task reaches, when its worker (the id
 it registered) has not beaten for LIVE_WORKER_SECONDS, or when its process is gone from a live worker on
-the same machine (same kernel and PID namespace: its PIDs mean the same here). Every deadline is computed
-from the database's clock. A worker grades only assignments it has in their registered version; a grading
-that fails for the grader's own reason (its sandbox) goes back to the queue for another worker.
+the same machine (same kernel and PID namespace: its PIDs mean the same here); the reconciler hands the
+first kind back to the queue at its next sweep, since the broker holds their messages unacknowledged by a
+dead consumer. A result finished while the database was unreachable is recorded once it is back, if its
+attempt is still the submission's. Every deadline is computed from the database's clock. A worker grades
+only assignments it has in their registered version; a grading that fails for the grader's own reason (its
+sandbox) goes back to the queue for another worker.
 """
 
 from __future__ import annotations
