@@ -1,11 +1,14 @@
 """The reference's answers: each probe's expected outcome, computed on the trusted side, once.
 
-A probe on small inputs runs on the reference namespace in this process (probing); one on data
-files (training) is the reference's cached training run (trajectory). The memo can be shared by
+A probe runs on the reference namespace in this process (probing), with any data files it names
+read as the sandbox reads them; a `fixed_inputs` probe on data files (training) is the
+reference's cached training run (trajectory). The memo can be shared by
 many submissions and seeds (grader/seeds.py), since a request is a pure function of its seed.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from grader import data, probing, trajectory
 from grader.config import Settings
@@ -26,9 +29,13 @@ class Expected:
         if key not in self.memo:
             request = asked.request(unit, probe)
             if any(isinstance(v, FileInput) for v in request.inputs.values()):
-                self.memo[key] = trajectory.reference_outcome(
-                    request, self.assignment, data.sandbox_files(self.assignment, self.settings),
-                    self.settings.cache_dir)
+                files = data.sandbox_files(self.assignment, self.settings)
+                if self.assignment.units[unit].probes[probe].params.get("fixed_inputs"):
+                    self.memo[key] = trajectory.reference_outcome(request, self.assignment, files,
+                                                                  self.settings.cache_dir)
+                else:
+                    self.memo[key] = probing.reference_outcome(
+                        replace(request, inputs=data.load_inputs(request.inputs, files)), self.assignment)
             else:
                 self.memo[key] = probing.reference_outcome(request, self.assignment)
         return self.memo[key]
