@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from grader import data, probing, trajectory
 from grader.config import Settings
-from grader.types import Assignment, FileInput, ProbeOutcome
+from grader.types import Assignment, FileInput, ProbeOutcome, ProbeRequest
 
 
 class Expected:
@@ -28,14 +28,18 @@ class Expected:
         key = (asked.seed, unit, probe)
         if key not in self.memo:
             request = asked.request(unit, probe)
-            if any(isinstance(v, FileInput) for v in request.inputs.values()):
-                files = data.sandbox_files(self.assignment, self.settings)
-                if self.assignment.units[unit].probes[probe].params.get("fixed_inputs"):
-                    self.memo[key] = trajectory.reference_outcome(request, self.assignment, files,
-                                                                  self.settings.cache_dir)
-                else:
-                    self.memo[key] = probing.reference_outcome(
-                        replace(request, inputs=data.load_inputs(request.inputs, files)), self.assignment)
+            if self.assignment.units[unit].probes[probe].params.get("fixed_inputs"):   # training: cached
+                self.memo[key] = trajectory.reference_outcome(
+                    request, self.assignment, data.sandbox_files(self.assignment, self.settings),
+                    self.settings.cache_dir)
             else:
-                self.memo[key] = probing.reference_outcome(request, self.assignment)
+                self.memo[key] = probing.reference_outcome(self.with_data(request), self.assignment)
         return self.memo[key]
+
+    def with_data(self, request: ProbeRequest) -> ProbeRequest:
+        """The request with the data files it names read, as the sandbox reads them (to run it on
+        trusted definitions: the reference, a mutant)."""
+        if not any(isinstance(v, FileInput) for v in request.inputs.values()):
+            return request
+        files = data.sandbox_files(self.assignment, self.settings)
+        return replace(request, inputs=data.load_inputs(request.inputs, files))

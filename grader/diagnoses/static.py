@@ -20,7 +20,7 @@ NUMPY_NAMES = frozenset(dir(np))
 # aliases of Python's own types that NumPy 1.24 removed (the book's code still writes `dtype=np.int`)
 REMOVED_ALIASES = {"int": "int", "float": "float", "bool": "bool", "object": "object", "complex": "complex",
                    "str": "str", "long": "int", "unicode": "str"}
-_BATCH_NAME = re.compile(r"batch", re.I)
+_BATCH_NAME = re.compile(r"batch_?size", re.I)   # `batch_size`, `batchsize`; not `x_batch` (a batch itself)
 
 
 @dataclass(frozen=True)
