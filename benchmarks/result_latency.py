@@ -13,6 +13,7 @@ report's `timings.total`). Target: p50 <= 1.5 s. Wall-clock on this machine: run
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -69,7 +70,8 @@ def main() -> None:
             service.close()
     print(f"upload -> result visible in Chromium, {args.n} correct notebooks one at a time: "
           f"p50 {statistics.median(seen):.2f} s, p95 {percentile(seen, 0.95):.2f} s "
-          f"(the grading itself: p50 {statistics.median(grading):.2f} s, p95 {percentile(grading, 0.95):.2f} s)")
+          f"(the grading itself: p50 {statistics.median(grading):.2f} s, p95 {percentile(grading, 0.95):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
