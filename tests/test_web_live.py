@@ -54,6 +54,7 @@ def test_the_result_appears_in_place_from_the_answer_that_says_done(browser, sta
     assert len(page_loads) == 1, page_loads                         # nor a second fetch of the page: the answer had it
     bodies = [(a.json(), a.request.timing) for a in answers]
     assert "html" in bodies[-1][0] and bodies[-1][0]["status"] == "done"
+    assert bodies[-1][0]["waited"] == "changed"                     # the held request was answered by the change
     statuses = [body["status"] for body, _ in bodies]
     assert "running" in statuses                                    # it ran for seconds while the page watched
     for (before, _), (body, timing) in itertools.pairwise(bodies):

@@ -88,7 +88,8 @@ class SubmissionStates:
     def statuses(self, ids: set[str]) -> dict[str, str]:
         """The status of each of these submissions (one short query, by primary key: what long polls wait on)."""
         with self.sessions() as s:
-            return dict(s.execute(select(Submission.id, Submission.status).where(Submission.id.in_(ids))).tuples())
+            return {i: status for i, status in s.execute(
+                select(Submission.id, Submission.status).where(Submission.id.in_(ids)))}
 
     def running_attempt(self, submission_id: str) -> RunningAttempt | None:
         """The attempt token and worker of a running submission (None when it is not running)."""

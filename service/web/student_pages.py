@@ -24,7 +24,6 @@ router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
 PHASES = (RECEIVED, QUEUED, RUNNING, DONE)   # the steps the result page shows while it waits
 WAIT_SECONDS = 20.0           # a long poll's longest wait while running (well within a proxy's idle timeout)
 WAIT_IN_LINE_SECONDS = 3.0    # ... while received or queued: its place in line is news too
-BUSY_RETRY_MS = 1000          # a page holding its share of waits asks again after this
 
 
 @router.get("/assignments")
@@ -115,7 +114,8 @@ async def status(submission_id: str, request: Request, services: ServicesDep, wh
     """The API's status object (without the report), for the result page. With `after` (the status the page
     shows) a long poll: answered once the status is another, or after a bounded wait (`WAIT_SECONDS`; shorter
     while it waits in line, whose place moves); once finished, with the result's HTML (`html`) for the page to
-    swap in at once. `retry_ms`: how long the page should wait before asking again (it holds its share of waits)."""
+    swap in at once. `waited`: `changed`, `timeout`, `busy` (answered at once: this user holds its share of waits,
+    so the page asks again a little later), or null (no wait asked, or none needed)."""
     submission = await run_in_threadpool(visible_submission, services.store, who, submission_id)
     outcome = None
     if after is not None and submission.status == after and submission.status not in FINISHED:
@@ -124,7 +124,7 @@ async def status(submission_id: str, request: Request, services: ServicesDep, wh
         if outcome == "changed":
             submission = await run_in_threadpool(visible_submission, services.store, who, submission_id)
     view = await run_in_threadpool(submission_status, services.store, submission, False)
-    view["retry_ms"] = BUSY_RETRY_MS if outcome == "busy" else 0
+    view["waited"] = outcome
     if after is not None and submission.status in FINISHED:
         view["html"] = await run_in_threadpool(
             lambda: render.fragment(request, "_result.html", **_result_view(request, services, submission)))

@@ -90,7 +90,7 @@ function setupStatus() {
         const data = await answer.json();
         show(data);
         if (typeof data.html === "string") { showResult(data.html); return; }
-        again = data.retry_ms || 0;
+        again = data.waited === "busy" ? 1000 : 0;   // busy: this user's other pages hold their share of waits
       }
     } catch (err) { /* asked again below */ }
     window.setTimeout(poll, again);
