@@ -83,3 +83,29 @@ def admit(store: Store, course: str, assignment: str, student: str, lang: str) -
 
 def _said(key: str, lang: str, **facts: str) -> str:
     return catalogue.text("pages", key, lang) % facts
+
+
+def page_facts(store: Store, course: str, assignment: str, student: str, attempts: list) -> dict | None:
+    """What a student's assignment page says of the dates (None when the offering has none): the due time and
+    the close in the course's time zone, the phase now, the time left until due, the penalty in percent; and
+    per attempt (by submission id) its late days, the points taken and what it counts."""
+    offering = offering_of(store, course, assignment)
+    if offering is None:
+        return None
+    mine = own_dates(store, offering, student)
+    per_day = offering.late_penalty_per_day
+    late = {}
+    for a in attempts:
+        days = a.submission.late_days
+        if a.result is not None and days:
+            counted = lateness.counted_score(a.result.score, days, per_day, a.result.max_score)
+            late[a.submission.id] = {"days": days, "penalty": f"{a.result.score - counted:g}",
+                                     "counted": f"{counted:g}"}
+    if mine.due is None and mine.closes is None:
+        return {"late": late, "due": None}
+    zone = store.course(course).time_zone
+    at = store.clock()
+    left = max(0, int(((mine.due or at) - at).total_seconds())) // 60
+    return {"late": late, "due": shown(mine.due, zone), "closes": shown(mine.closes, zone),
+            "phase": lateness.phase(at, mine), "penalty_pct": f"{per_day * 100:g}",
+            "left": {"days": left // 1440, "hours": left // 60 % 24, "minutes": left % 60}}
