@@ -15,10 +15,6 @@ from tests.verdicts import diagnosis_ids, mismatches
 ASSIGNMENTS = spec.available()
 EXAMPLES = {name: json.loads((ASSIGNMENTS_DIR / name / "examples" / "expected.json").read_text())
             for name in ASSIGNMENTS}
-# Wrong diagnoses the grader still gives, named so that a new one fails and a fixed one is noticed (issue 20):
-# a fresh SoftmaxWithLoss in gradient() raises in backward just as a loss() without its statement would, and no
-# cheap probe of the unit shows that the student's loss() returns its value.
-KNOWN_WRONG = {("backprop", "17_gradient_fresh_loss_layer.ipynb"): {"return_missing"}}
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -58,7 +54,7 @@ def test_bundled_example_verdicts(name, example, settings):
     report = pipeline.grade_file(assignment.directory / "examples" / example, assignment, settings, seed=8)
     assert report.error is None
     assert mismatches(report, expected["units"]) == []
-    assert diagnosis_ids(report) == set(expected["diagnoses"]) | KNOWN_WRONG.get((name, example), set())  # no other
+    assert diagnosis_ids(report) == set(expected["diagnoses"])  # no other
     assert report.language == expected["language"]
     texts = [*(c.message for u in report.units.values() for c in u.checks), *report.notes,
              *(c.diagnosis["message"] for u in report.units.values() for c in u.checks if c.diagnosis)]

@@ -27,6 +27,10 @@ from service.models import Result, Submission
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, TINY_SPEC, Stack, submit, wait_until
 
 EXAMPLES = sorted((ASSIGNMENTS_DIR / "backprop" / "examples").glob("*.ipynb"))
+# the comparison's sample: each of the four report languages, full marks with IPython magics, a failed import,
+# two diagnoses in one unit, and a diagnosis read from the training run (its key is the API machine's);
+# every example's verdict itself is tests/test_assignment.py's, and the demo course grades them all in the service
+COMPARED = [path for path in EXAMPLES if path.name.split("_")[0] in {"02", "04", "06", "09", "10", "20"}]
 
 
 def graded_once(stack: Stack, ids: list[str], single_attempt: bool = True) -> None:
@@ -58,7 +62,7 @@ def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(sha
     stack = shared_stacks("sqlite")
     token = stack.roster("cli-ann")["cli-ann"]
     with stack.client(token) as client:
-        ids = {submit(client, "backprop", path.name, path.read_bytes()): path for path in EXAMPLES}
+        ids = {submit(client, "backprop", path.name, path.read_bytes()): path for path in COMPARED}
     final = stack.wait_finished(token, list(ids), timeout=120)
     with ThreadPoolExecutor(max_workers=2) as pool:    # the machine's two cores, as the service's worker
         expected = dict(zip(ids, pool.map(lambda item: cli_report(item[1], final[item[0]]["report"]["seed"],

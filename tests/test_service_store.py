@@ -156,6 +156,26 @@ def test_an_attempt_whose_worker_stopped_beating_is_taken_over_by_any_machine(
     assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, cut_off, report(0), 1)
 
 
+def test_the_reconciler_hands_on_at_once_an_attempt_whose_worker_stopped_beating(
+        store: Store, settings: ServiceSettings) -> None:
+    """A killed machine's message stays unacknowledged in Redis for its visibility timeout: the reconciler does not
+    wait for it, nor for GRADER_REQUEUE_AFTER, once the worker has missed three beats; a beating one keeps its own."""
+    dead, beating = queued(store), queued(store)
+    killed = lifecycle.claim(store, dead, live(store, "killed", machine="another-kernel"), settings)
+    lifecycle.claim(store, beating, live(store, "busy", machine="another-kernel"), settings)
+    with store.sessions.begin() as s:
+        s.execute(update(Worker).where(Worker.name == "killed").values(
+            seen_at=store.clock() - timedelta(seconds=LIVE_WORKER_SECONDS + 1)))
+    publisher = SentIds()
+    assert lifecycle.reconcile(store, publisher, settings.requeue_after, limit=100) == [dead] == publisher.sent
+    taken = store.submission(dead)
+    assert taken.status == "queued" and "killed stopped beating" in taken.error
+    assert store.submission(beating).status == "running"
+    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after, limit=100) == []   # handed on once
+    again = lifecycle.claim(store, dead, live(store, "w"), settings)
+    assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, killed, report(0), 1)
+
+
 def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settings: ServiceSettings) -> None:
     submission_id = queued(store)
     claim = lifecycle.claim(store, submission_id, live(store, "w"), settings)

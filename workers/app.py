@@ -115,15 +115,15 @@ def _stop_heartbeat(**_) -> None:
 
 
 def start_worker(concurrency: int) -> int:
-    """Read the shared settings, warm up, wait until the sandbox grades correctly (saying why in the worker list
-    meanwhile), then run the Celery worker in this process (prefork pool of `concurrency`)."""
+    """Read the shared settings, wait until the sandbox grades correctly (saying why in the worker list
+    meanwhile), warm up, then run the Celery worker in this process (prefork pool of `concurrency`)."""
     current = prepared(store())
     _process["settings"] = current
-    warm_up(current)
     while problem := sandbox_problem(current):
         log.error("not taking tasks: %s (trying again in %g s)", problem, PROBE_RETRY_SECONDS)
         beat(store(), 0, f"not taking tasks: {problem}")
         time.sleep(PROBE_RETRY_SECONDS)
+    warm_up(current)      # only a machine that grades correctly spends the time
     _process.pop("store", None)   # the pool forks next: no connection shared with it
     app.worker_main(["worker", "--concurrency", str(concurrency), "--queues", QUEUE, "--loglevel", "INFO",
                      "--hostname", f"grader-{WORKER_ID[:12]}@{identity().host}", "--pool", "prefork",
