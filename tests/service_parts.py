@@ -154,11 +154,12 @@ def module_assignments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_assignments_dir(root: Path) -> Path:
-    """The real backprop assignment plus `tiny` (one cheap unit), for tests that need many gradings."""
+    """The real assignments (backprop, forward) plus `tiny` (one cheap unit), for tests that need many gradings."""
     folder = root / "assignments"
     (folder / "tiny").mkdir(parents=True)
     (folder / "tiny" / "assignment.toml").write_text(TINY_SPEC)
-    (folder / "backprop").symlink_to(ASSIGNMENTS_DIR / "backprop")
+    for name in ("backprop", "forward"):
+        (folder / name).symlink_to(ASSIGNMENTS_DIR / name)
     return folder
 
 
