@@ -102,7 +102,7 @@ class LtiTestPlatform:
             else:
                 claims[name] = value
         key = key or self.key
-        token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": kid or key.key_id}, claims=claims)
+        token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": kid or key["kid"]}, claims=claims)
         token.make_signed_token(key)
         return token.serialize()
 

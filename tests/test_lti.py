@@ -4,6 +4,8 @@ learner and an instructor in, the platform's key rotation, and each bad launch r
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -16,7 +18,7 @@ import httpx
 import pytest
 from jwcrypto import jwk
 
-from service.lti import platform_keys
+from service.lti import platform_keys, service_token
 from service.lti.routes import STATE_COOKIE
 from tests.lti_platform import DROP, INSTRUCTOR, LEARNER, LtiTestPlatform, User, form_of, new_key
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
@@ -169,7 +171,7 @@ def test_a_bad_launch_is_refused_with_nothing_created(lti_stack, case: str) -> N
     arguments, reason = BAD_LAUNCHES[case]
     arguments = dict(arguments)
     if arguments.get("kid") == "PLATFORM":
-        arguments["kid"] = platform.key.key_id
+        arguments["kid"] = platform.key["kid"]
     newcomer = User(f"new-{case}", f"Newcomer {case}", "new@uni.example", [LEARNER])
     _, query, cookie = start_login(stack, platform, "ann")
     token = platform.mint(newcomer, query["nonce"], **arguments)
@@ -198,6 +200,10 @@ def test_a_replayed_or_unbound_launch_is_refused(lti_stack) -> None:
     assert replayed.status_code == 400 and "nonce" in replayed.text
     garbage = post_launch(stack, {"id_token": "not.a.jwt", "state": "x"}, "x")
     assert garbage.status_code == 400
+    _, query, cookie = start_login(stack, platform, "ann")
+    unsigned = good.split(".")[1]                                       # alg "none": the claims, no signature
+    none = post_launch(stack, {"id_token": f"eyJhbGciOiJub25lIn0.{unsigned}.", "state": query["state"]}, cookie)
+    assert none.status_code == 400 and "RS256" in none.text
 
 
 def test_a_login_for_an_unknown_platform_or_deployment_is_refused(lti_stack) -> None:
@@ -235,11 +241,27 @@ def test_a_tool_key_is_its_private_half_kept(tmp_path: Path) -> None:
     from service.lti import keys
 
     keys.ensure(tmp_path)
-    first = keys.current(tmp_path).key_id
+    first = keys.current(tmp_path)["kid"]
     keys.ensure(tmp_path)
-    assert keys.current(tmp_path).key_id == first                     # a restart keeps it
+    assert keys.current(tmp_path)["kid"] == first                     # a restart keeps it
     second = keys.rotate(tmp_path)
     assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [second, first]
     third = keys.rotate(tmp_path)
     assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [third, second]
     assert isinstance(keys.current(tmp_path), jwk.JWK) and keys.current(tmp_path).has_private
+
+
+def test_the_tool_gets_a_service_token_with_an_assertion_signed_by_its_published_key(lti_stack) -> None:
+    stack, platform = lti_stack
+    data_dir = Path(stack.env["GRADER_DATA_DIR"])
+    [registered] = [p for p in stack.store().platforms(platform.issuer) if p.client_id == platform.client_id]
+    scope = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))
+    rotated = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "rotate-key"], env=stack.env,
+                             capture_output=True, text=True, timeout=120)
+    assert rotated.returncode == 0, rotated.stderr
+    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))   # the new key is published
+    assert [a["iss"] for a in platform.tokens_issued[-2:]] == [platform.client_id] * 2
+    stranger = dataclasses.replace(registered, client_id="not-this-client")
+    with pytest.raises(service_token.TokenRefused, match="401"):
+        asyncio.run(service_token.access_token(stranger, data_dir, [scope]))

@@ -63,7 +63,7 @@ def rotate(data_dir: Path) -> str:
     ensure(data_dir)
     key = _new_key()
     _write(_path(data_dir), [key, *load(data_dir)][:KEPT])
-    return key.key_id
+    return key["kid"]
 
 
 def public_jwks(data_dir: Path) -> dict:
