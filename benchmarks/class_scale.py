@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 TOKEN = "class-scale-instructor-token"
 GRADER = str(Path(sys.executable).with_name("grader"))
 ASSIGNMENT = "backprop"
+WORKER = lifecycle.WorkerIdentity("class-scale")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,19 +66,27 @@ def synthesise(real: dict, attempt: int, attempts: int, rng: random.Random) -> d
 
 
 @contextmanager
-def database(kind: str, directory: Path) -> Iterator[str]:
-    """A fresh, empty database's URL; a PostgreSQL one is dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / 'grader.sqlite3'}"
-        return
+def database(kind: str, keep: bool) -> Iterator[tuple[Path, str]]:
+    """A fresh directory and an empty database's URL; both removed afterwards unless `keep` (to time again)."""
+    directory = Path(tempfile.mkdtemp(prefix="class-scale-"))
     name = f"class_scale_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'grader.sqlite3'}"
+    else:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    directory.joinpath("database-url").write_text(url)
+    try:
+        yield directory, url
+    finally:
+        if keep:
+            print(f"kept {directory} (time it again: --again {directory})", flush=True)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            if kind != "sqlite":
+                with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def size_bytes(url: str) -> int:
@@ -90,11 +100,14 @@ def size_bytes(url: str) -> int:
 def fill(store: Store, settings: ServiceSettings, real: dict, notebook: bytes, students: int, attempts: int) -> None:
     """`attempts` graded submissions for each roster student, through receive -> take_turns -> claim -> record."""
     rng = random.Random(students)
+    started = time.perf_counter()
     for n in range(students):
+        if n and n % 200 == 0:
+            print(f"  {n} of {students} students filled ({time.perf_counter() - started:.0f} s)", flush=True)
         for attempt in range(attempts):
             submission = lifecycle.receive(store, f"s{n:05}", ASSIGNMENT, f"attempt{attempt}.ipynb", notebook)
             assert store.take_turns(submission.student, settings.max_active_per_student) == [submission.id]
-            claim = lifecycle.claim(store, submission.id, "class-scale:0", settings)
+            claim = lifecycle.claim(store, submission.id, WORKER, settings)
             report = synthesise(real, attempt, attempts, rng) | {"seed": submission.seed,
                                                                  "submission": submission.filename}
             assert claim is not None and lifecycle.record(store, claim, report, 1.0)
@@ -170,21 +183,26 @@ def main() -> None:
     parser.add_argument("--scales", default="300x8,2000x10", help="students x attempts, comma-separated")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep each filled database (and say where)")
+    parser.add_argument("--again", type=Path, metavar="DIR", help="only time a database kept by --keep")
     args = parser.parse_args()
-    scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
+    table = []
+    if args.again:
+        url = args.again.joinpath("database-url").read_text()
+        for label, (p50, p95) in measure(url, args.again, args.requests).items():
+            table.append((url.partition(":")[0], args.again.name, label, p50, p95))
+    scales = [] if args.again else [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
     settings = ServiceSettings.from_env()
     spec = assignments.specs(settings.assignments_dir)[ASSIGNMENT]
     notebook = SEED_NOTEBOOK.read_bytes()
     real = pipeline.grade_bytes(notebook, SEED_NOTEBOOK.name, spec, Settings.from_env(), seed=1).to_dict()
-    table = []
-    for kind in args.databases.split(","):
+    for kind in args.databases.split(",") if scales else ():
         for students, attempts in scales:
-            with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp, database(kind, Path(tmp)) as url:
-                directory = Path(tmp)
+            with database(kind, args.keep) as (directory, url):
                 engine = db.make_engine(url)
                 db.migrate(engine)
                 store = Store(engine)
-                store.register_assignments([spec])
+                assignments.register(store, settings.assignments_dir)
                 empty = size_bytes(url)
                 entries = store.import_roster("id,name,email\n" + "".join(
                     f"s{n:05},Student {n},s{n}@example.org\n" for n in range(students)))

@@ -16,6 +16,7 @@ from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
 from service.settings import ServiceSettings
+from service.status_watch import StatusWatch
 from service.upload_check import UploadCheck
 
 
@@ -31,7 +32,7 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     publisher = publisher or CeleryPublisher(celery_app(settings))
     services = Services(settings, store, publisher, assignments.specs(settings.assignments_dir),
                         metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings),
-                        upload_check=UploadCheck(settings.intake_seconds))
+                        upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store))
     reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
                             settings.max_active_per_student)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from grader.reports import csv_cell  # the CLI's CSV neutraliser: one rule for every cell of every CSV
-from service.models import Assignment
+from service.models import DEFAULT_COURSE, Assignment
 from service.store import Counted, GivenManualGrade, Store
 
 CLI_COLUMNS = ["submission", "score", "max_score", "seed", "error"]   # `grader grade --format csv`, then units
@@ -69,12 +69,12 @@ class GradeRow:
         return (self.counted.score if self.counted else 0.0) + (self.manual.score if self.manual else 0.0)
 
 
-def rows(store: Store, assignment: Assignment) -> list[GradeRow]:
-    """One row per student on the roster, with the graded submission chosen by the assignment's policy
-    (latest or best), and the student's manual grade whichever attempt it was given on."""
+def rows(store: Store, assignment: Assignment, course: str = DEFAULT_COURSE) -> list[GradeRow]:
+    """One row per student on the course's roster, with the graded submission chosen by the offering's `counts`
+    (latest or best, after the late penalty), and the student's manual grade whichever attempt it was given on."""
     manual = store.manual_grades(assignment.name)
     out = []
-    for s in store.standings(assignment):
+    for s in store.standings(assignment, course):
         status = GRADED if s.counted else FAILED if s.failed else NO_SUBMISSION
         given = manual.get(s.student)
         out.append(GradeRow(s.student, s.name, status, s.counted, _mark(given, s.counted)))

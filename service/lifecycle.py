@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments, summaries
+from service import assignments, lateness, summaries
 from service.db import UNREACHABLE
-from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
+from service.models import DEFAULT_COURSE, DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RunningAttempt, Store
 
@@ -78,12 +78,15 @@ class WorkerIdentity:
 
 # --- the API side ---------------------------------------------------------------------------------------
 
-def receive(store: Store, student: str, assignment: str, filename: str, notebook: bytes) -> Submission:
-    """Store the notebook's bytes (status `received`): once this returns, the submission cannot be lost."""
+def receive(store: Store, student: str, assignment: str, filename: str, notebook: bytes,
+            course: str = DEFAULT_COURSE, dates: lateness.Dates | None = None) -> Submission:
+    """Store the notebook's bytes (status `received`), with its late days at receipt against the student's own
+    `dates`: once this returns, the submission cannot be lost."""
+    received = store.clock()
     submission = Submission(
-        id=uuid.uuid4().hex, assignment=assignment, student=student, filename=filename, notebook=notebook,
-        sha256=hashlib.sha256(notebook).hexdigest(), seed=pipeline.new_seed(), status=RECEIVED,
-        received_at=store.clock(), attempts=0)
+        id=uuid.uuid4().hex, course=course, assignment=assignment, student=student, filename=filename,
+        notebook=notebook, sha256=hashlib.sha256(notebook).hexdigest(), seed=pipeline.new_seed(), status=RECEIVED,
+        received_at=received, attempts=0, late_days=lateness.late_days(received, dates.due if dates else None))
     store.add_received(submission)
     return submission
 

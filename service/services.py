@@ -15,6 +15,7 @@ from grader import spec
 from service.lifecycle import Publisher
 from service.lti.platform_keys import PlatformKeys
 from service.settings import ServiceSettings
+from service.status_watch import StatusWatch
 from service.store import Store
 from service.upload_check import UploadCheck
 
@@ -28,6 +29,7 @@ class Services:
     metrics: CollectorRegistry          # what /metrics exposes (service/metrics.py)
     cookie_key: bytes                   # signs the web pages' session cookies (bootstrap.cookie_key)
     upload_check: UploadCheck           # the intake check off the event loop (started with the app)
+    status_watch: StatusWatch           # long polls waiting for a status to change (service/status_watch.py)
     platform_keys: PlatformKeys = field(default_factory=PlatformKeys)   # LTI platforms' JWKS, cached
 
 

@@ -93,7 +93,7 @@ def test_a_learner_launch_signs_in_a_roster_entry_named_by_the_platform(lti_stac
     assert session_get(stack, answer, "/assignments").status_code == 200
     assert session_get(stack, answer, "/instructor").status_code == 404     # a learner is no instructor
     ann = [s for s in stack.store().students() if s.name == ANN.name]
-    assert len(ann) == 1 and ann[0].email == ANN.email
+    assert len(ann) == 1 and ann[0].email == ANN.email and stack.store().enrolled("default", ann[0].id)
     launch(stack, platform, "ann")                                        # her next launch: the same entry
     assert [s.id for s in stack.store().students() if s.name == ANN.name] == [ann[0].id]
 

@@ -210,7 +210,7 @@ class MutantRunner:
         if key not in self.cache:
             replaces = self.catalogue[index].replaces
             self.cache[key] = None if replaces is None else probing.trusted_outcome(
-                asked.request(unit, probe), {**self.namespace, **replaces})
+                self.expected.with_data(asked.request(unit, probe)), {**self.namespace, **replaces})
         return self.cache[key]
 
 

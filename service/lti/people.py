@@ -1,11 +1,13 @@
-"""Who a verified launch signs in. Today's service has one implicit course: a learner is a roster entry (made
-at their first launch, by issuer and sub), staff are its instructor. The course model rewires this one
-function (context -> course, resource link -> offering, roles -> that course's staff)."""
+"""Who a verified launch signs in. Today every launch is for the default course: a learner is a roster entry
+enrolled there (made at their first launch, by issuer and sub), staff sign in as the instructor (the pages
+know no course staff yet). Mapping an LTI context to a course of its own, a resource link to an offering and
+staff roles to that course's staff rewires this one function."""
 
 from __future__ import annotations
 
 from service.auth import INSTRUCTOR, STUDENT, Principal
 from service.lti.launch import Launch, Refused
+from service.models import DEFAULT_COURSE
 from service.store import Store
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -23,5 +25,6 @@ def principal_for(store: Store, launch: Launch) -> Principal:
     if is_staff(launch.roles):
         return Principal(INSTRUCTOR)
     if any(r in LEARNERS for r in launch.roles):
-        return Principal(STUDENT, store.lti_student(launch.issuer, launch.subject, launch.name, launch.email))
+        return Principal(STUDENT, store.lti_student(launch.issuer, launch.subject, launch.name, launch.email,
+                                                    DEFAULT_COURSE))
     raise Refused("the launch's roles are neither a learner's nor an instructor's")

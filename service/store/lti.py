@@ -11,7 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
-from service.models import LtiDeployment, LtiLogin, LtiPlatform, LtiUser, Student, now
+from service.models import Enrollment, LtiDeployment, LtiLogin, LtiPlatform, LtiUser, Student, now
+from service.store.courses import audit
 
 LOGIN_LIFETIME = timedelta(minutes=10)   # a login the platform has not answered by then is refused
 
@@ -81,9 +82,10 @@ class LtiRecords:
             return None
         return StartedLogin(taken.nonce, taken.platform_id)
 
-    def lti_student(self, issuer: str, subject: str, name: str, email: str) -> str:
-        """The roster entry of a platform's user, made at their first launch (its token is never shown: they
-        sign in through the platform); name and email follow the platform's."""
+    def lti_student(self, issuer: str, subject: str, name: str, email: str, course: str) -> str:
+        """The roster entry of a platform's user, made and enrolled in the course at their first launch there
+        (its token is never shown: they sign in through the platform; the enrollment is audited); name and
+        email follow the platform's."""
         with self.sessions.begin() as s:
             link = s.get(LtiUser, (issuer, subject))
             if link is None:
@@ -101,4 +103,7 @@ class LtiRecords:
                 student.name = name
             if email:
                 student.email = email
+            if s.get(Enrollment, (course, student.id)) is None:
+                s.add(Enrollment(course=course, student=student.id))
+                audit(s, course, f"lti:{issuer}"[:120], "roster", "", None, {"students": [student.id], "new": []})
             return student.id

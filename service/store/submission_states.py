@@ -85,6 +85,11 @@ class SubmissionStates:
         with self.sessions() as s:
             return list(s.scalars(query))
 
+    def statuses(self, ids: set[str]) -> dict[str, str]:
+        """The status of each of these submissions (one short query, by primary key: what long polls wait on)."""
+        with self.sessions() as s:
+            return dict(s.execute(select(Submission.id, Submission.status).where(Submission.id.in_(ids))).tuples())
+
     def running_attempt(self, submission_id: str) -> RunningAttempt | None:
         """The attempt token and worker of a running submission (None when it is not running)."""
         with self.sessions() as s:

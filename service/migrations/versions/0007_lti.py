@@ -1,14 +1,14 @@
 """LTI 1.3: registered platforms and their deployments, OIDC logins in flight, platform users by issuer and sub.
 
 Revision ID: 0007_lti
-Revises: 0005_scale
+Revises: 0006_courses
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_lti"
-down_revision = "0005_scale"   # re-chained on 0006_courses when the course model is merged
+down_revision = "0006_courses"
 branch_labels = None
 depends_on = None
 
