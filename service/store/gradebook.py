@@ -45,7 +45,8 @@ class Counted:
 
     @property
     def penalty(self) -> float:
-        return self.raw_score - self.score
+        """Points the late days took (rounded: 72 - 64.8 is 7.2, not 7.200000000000003)."""
+        return round(self.raw_score - self.score, 9)
 
 
 @dataclass(frozen=True)
