@@ -1,6 +1,7 @@
 """A class's records: how fast every page and export answers at 300 students x 8 attempts and 2,000 x 10.
 
 Usage: python benchmarks/class_scale.py [--scales 300x8,2000x10] [--databases sqlite,postgresql] [--requests 20]
+       [--jobs N] [--keep] [--again DIR]
 
 For each database (SQLite in a temporary directory; a database of its own on the PostgreSQL at 127.0.0.1:5432,
 created here and dropped at the end) and each scale, fills a fresh database through the service's own record
@@ -19,12 +20,14 @@ import argparse
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -47,6 +50,7 @@ POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 TOKEN = "class-scale-instructor-token"
 GRADER = str(Path(sys.executable).with_name("grader"))
 ASSIGNMENT = "backprop"
+WORKER = lifecycle.WorkerIdentity("class-scale")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,19 +68,27 @@ def synthesise(real: dict, attempt: int, attempts: int, rng: random.Random) -> d
 
 
 @contextmanager
-def database(kind: str, directory: Path) -> Iterator[str]:
-    """A fresh, empty database's URL; a PostgreSQL one is dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{directory / 'grader.sqlite3'}"
-        return
+def database(kind: str, keep: bool) -> Iterator[tuple[Path, str]]:
+    """A fresh directory and an empty database's URL; both removed afterwards unless `keep` (to time again)."""
+    directory = Path(tempfile.mkdtemp(prefix="class-scale-"))
     name = f"class_scale_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'grader.sqlite3'}"
+    else:
         with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    directory.joinpath("database-url").write_text(url)
+    try:
+        yield directory, url
+    finally:
+        if keep:
+            print(f"kept {directory} (time it again: --again {directory})", flush=True)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            if kind != "sqlite":
+                with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def size_bytes(url: str) -> int:
@@ -87,17 +99,36 @@ def size_bytes(url: str) -> int:
         return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
 
 
-def fill(store: Store, settings: ServiceSettings, real: dict, notebook: bytes, students: int, attempts: int) -> None:
-    """`attempts` graded submissions for each roster student, through receive -> take_turns -> claim -> record."""
-    rng = random.Random(students)
-    for n in range(students):
+def fill(url: str, settings: ServiceSettings, real: dict, notebook: bytes, students: range, attempts: int) -> None:
+    """`attempts` graded submissions for each of these roster students, through receive -> take_turns -> claim ->
+    record, on an engine of its own (one per process of the fill)."""
+    engine = db.make_engine(url)
+    store = Store(engine)
+    rng = random.Random(students.start)
+    started = time.perf_counter()
+    for done, n in enumerate(students):
+        if done and done % 200 == 0:
+            print(f"  {done} of students {students.start}-{students.stop - 1} filled "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
         for attempt in range(attempts):
             submission = lifecycle.receive(store, f"s{n:05}", ASSIGNMENT, f"attempt{attempt}.ipynb", notebook)
             assert store.take_turns(submission.student, settings.max_active_per_student) == [submission.id]
-            claim = lifecycle.claim(store, submission.id, "class-scale:0", settings)
+            claim = lifecycle.claim(store, submission.id, WORKER, settings)
             report = synthesise(real, attempt, attempts, rng) | {"seed": submission.seed,
                                                                  "submission": submission.filename}
             assert claim is not None and lifecycle.record(store, claim, report, 1.0)
+    engine.dispose()
+
+
+def fill_in_parallel(url: str, settings: ServiceSettings, real: dict, notebook: bytes, students: int,
+                     attempts: int, jobs: int) -> None:
+    """The fill split by students over `jobs` processes (the record path is the same; the machine's cores and
+    the database's own concurrency do the rest)."""
+    share = -(-students // jobs)
+    ranges = [range(i, min(students, i + share)) for i in range(0, students, share)]
+    with ProcessPoolExecutor(len(ranges)) as pool:
+        for done in [pool.submit(fill, url, settings, real, notebook, r, attempts) for r in ranges]:
+            done.result()
 
 
 def signed_in(http: httpx.Client, token: str) -> dict[str, str]:
@@ -133,7 +164,7 @@ def measure(url: str, directory: Path, n: int) -> dict[str, tuple[float, float]]
         processes.start([GRADER, "serve", "--port", str(port), "--workers", "0", "--no-demo"], env=env,
                         log=directory / "serve.log")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 300   # a loaded machine migrates a large database slowly
             while True:
                 try:
                     if http.get("/metrics").status_code == 200:
@@ -170,30 +201,36 @@ def main() -> None:
     parser.add_argument("--scales", default="300x8,2000x10", help="students x attempts, comma-separated")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=1, help="processes filling side by side (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep each filled database (and say where)")
+    parser.add_argument("--again", type=Path, metavar="DIR", help="only time a database kept by --keep")
     args = parser.parse_args()
-    scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
+    table = []
+    if args.again:
+        url = args.again.joinpath("database-url").read_text()
+        for label, (p50, p95) in measure(url, args.again, args.requests).items():
+            table.append((url.partition(":")[0], args.again.name, label, p50, p95))
+    scales = [] if args.again else [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
     settings = ServiceSettings.from_env()
     spec = assignments.specs(settings.assignments_dir)[ASSIGNMENT]
     notebook = SEED_NOTEBOOK.read_bytes()
     real = pipeline.grade_bytes(notebook, SEED_NOTEBOOK.name, spec, Settings.from_env(), seed=1).to_dict()
-    table = []
-    for kind in args.databases.split(","):
+    for kind in args.databases.split(",") if scales else ():
         for students, attempts in scales:
-            with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp, database(kind, Path(tmp)) as url:
-                directory = Path(tmp)
+            with database(kind, args.keep) as (directory, url):
                 engine = db.make_engine(url)
                 db.migrate(engine)
                 store = Store(engine)
-                store.register_assignments([spec])
+                assignments.register(store, settings.assignments_dir)
                 empty = size_bytes(url)
                 entries = store.import_roster("id,name,email\n" + "".join(
                     f"s{n:05},Student {n},s{n}@example.org\n" for n in range(students)))
                 directory.joinpath("student-token").write_text(entries[0].token)
+                engine.dispose()
                 started = time.perf_counter()
-                fill(store, settings, real, notebook, students, attempts)
+                fill_in_parallel(url, settings, real, notebook, students, attempts, args.jobs)
                 seconds = time.perf_counter() - started
                 grown = size_bytes(url) - empty
-                engine.dispose()
                 print(f"{kind} {students}x{attempts}: filled in {seconds:.0f} s, database +{grown / 2**20:.0f} MB "
                       f"({grown / (students * attempts) / 1024:.1f} KB per submission)", flush=True)
                 for label, (p50, p95) in measure(url, directory, args.requests).items():

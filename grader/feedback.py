@@ -104,11 +104,20 @@ def training_story(seen: dict[str, Any], lang: Lang) -> str:
 def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int, ...] | None],
                   lang: Lang) -> str:
     """What the grader called, with input shapes, e.g. `Affine(W (4, 3), b (3,)).forward(x (3, 1, 2, 2))`."""
+    def arg(name: object) -> str:
+        if not isinstance(name, str):
+            return repr(name)
+        if name in params.get("dicts", {}):   # a dict of the grader's arrays, e.g. the network
+            return name
+        if name in params.get("take", ()):    # rows of a data file
+            return f"{name}[{(shapes.get(params.get('rows')) or ('?',))[0]} rows]"
+        return f"{name} {shapes.get(name)}"
+
     def args(names: list) -> str:
-        return ", ".join(f"{n} {shapes.get(n)}" if isinstance(n, str) else repr(n) for n in names)
+        return ", ".join(arg(n) for n in names)
 
     target = params.get("target") or "?"
-    if kind == "call":
+    if kind in {"call", "batch_and_rows"}:
         return f"{target}({args(params.get('args', []))})"
     if kind == "numerical_grad":
         f = "lambda W: f(x)" if params.get("closure") else "f"

@@ -37,8 +37,20 @@ def _normal(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
 
 
 def _uniform(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
-    """Values in [0, 1): e.g. batch positions, scaled by the probe to the size of a data set."""
-    return rng.random(size=_shape(rng, g, drawn))
+    """Values in [low, 1) (low 0 by default): e.g. batch positions, scaled by the probe to the size
+    of a data set (low 0.75: only its last quarter)."""
+    low = float(g.get("low", 0.0))
+    return low + (1.0 - low) * rng.random(size=_shape(rng, g, drawn))
+
+
+def _integers(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
+    """Whole numbers in [low, high], of `dtype` (int64 by default; "float64" for floats that are whole),
+    holding every value of `include` at some random position (e.g. 0, where a step function steps)."""
+    values = rng.integers(int(g["low"]), int(g["high"]) + 1, size=_shape(rng, g, drawn))
+    include = list(g.get("include", ()))
+    flat = values.reshape(-1)
+    flat[rng.choice(flat.size, size=len(include), replace=False)] = include
+    return values.astype(g.get("dtype", "int64"))
 
 
 def _logits(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
@@ -100,12 +112,14 @@ def _indices(rng: np.random.Generator, g: dict, drawn: dict) -> np.ndarray:
 GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
     "normal": _normal,
     "uniform": _uniform,
+    "integers": _integers,
     "logits": _logits,
     "probs": _probs,
     "labels": _labels,
     "one_hot": _one_hot,
     "indices": _indices,
     "mnist_train": lambda _rng, g, _d: FileInput("mnist_train", g["part"]),
+    "mnist_network": lambda _rng, g, _d: FileInput("mnist_network", g["part"]),   # the grader's (grader/data.py)
 }
 
 

@@ -181,8 +181,11 @@ def _compiled_reference(module: str, names: tuple[str, ...]) -> bytes:
 
 
 def _imports(home: object, package: str) -> list[str]:
-    """A reference module's top-level imports of other packages (its siblings arrive by name;
-    `__future__` imports would have to come first, and the compiled code does not need them)."""
+    """A reference module's top-level imports of other packages (its siblings, anywhere in the
+    reference's top-level package, arrive by name; `__future__` imports would have to come first,
+    and the compiled code does not need them)."""
+    package = package.split(".")[0]   # `reference.forward` imports from `reference` too
+
     def foreign(node: ast.Import | ast.ImportFrom) -> bool:
         if isinstance(node, ast.ImportFrom):
             return not node.level and node.module.split(".")[0] not in (package, "__future__")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import probing
+from grader import data, probing
 from grader.config import Settings
 from grader.types import Assignment, FileInput, ProbeOutcome, ProbeRequest
 
@@ -58,8 +58,7 @@ def _load_or_run(path: Path, request: ProbeRequest, assignment: Assignment, file
         with np.load(path, allow_pickle=False) as stored:
             return ProbeOutcome(values={k: stored[k] for k in stored.files},
                                 types={k: {"type": "array", "pytype": "ndarray"} for k in stored.files})
-    inputs = {k: np.load(files[v.name], allow_pickle=False) if isinstance(v, FileInput) else v
-              for k, v in request.inputs.items()}
+    inputs = data.load_inputs(request.inputs, files)
     outcome = probing.reference_outcome(ProbeRequest(request.name, request.kind, request.params, inputs), assignment)
     if outcome.errors:
         raise RuntimeError(f"the reference failed its own probe {request.name}: {outcome.errors}")

@@ -10,10 +10,13 @@ from fastapi import FastAPI
 
 from service import api, assignments, bootstrap, edges, metrics, web
 from service.lifecycle import Publisher
+from service.lti import keys as lti_keys
+from service.lti import routes as lti
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
 from service.settings import ServiceSettings
+from service.status_watch import StatusWatch
 from service.upload_check import UploadCheck
 
 
@@ -23,12 +26,13 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     settings = settings or ServiceSettings.from_env()
     store, settings = bootstrap.open_shared(settings)
     token = bootstrap.ensure_instructor(store, settings)
+    lti_keys.ensure(settings.data_dir)
     if token:
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)
     publisher = publisher or CeleryPublisher(celery_app(settings))
     services = Services(settings, store, publisher, assignments.specs(settings.assignments_dir),
                         metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings),
-                        upload_check=UploadCheck(settings.intake_seconds))
+                        upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store))
     reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
                             settings.max_active_per_student)
 
@@ -47,6 +51,6 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                   form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
     edges.install(app, settings)
     app.state.services = services
-    for router in (*api.routers, web.router):
+    for router in (*api.routers, web.router, lti.router, lti.api):
         app.include_router(router)
     return app

@@ -7,10 +7,16 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock id: one process migrates at a time
+UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError)   # the database, not the request, failed
+# A machine cut off from the database learns it within half a minute (a stalled query or connect fails
+# instead of waiting out TCP's quarter of an hour), and finds it again once the link is back.
+_POSTGRES_TCP = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                 "keepalives_count": 3, "tcp_user_timeout": 30_000}
 
 
 def make_engine(url: str) -> Engine:
@@ -18,7 +24,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=_POSTGRES_TCP)
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,12 @@ results table allows one row per submission). A second delivery of the same task
 stale) or `done` and returns; an attempt overtaken by the reconciler finds its token gone and records
 nothing. An attempt is abandoned, and taken over by any machine its task reaches, when its worker (the id
 it registered) has not beaten for LIVE_WORKER_SECONDS, or when its process is gone from a live worker on
-the same machine (same kernel and PID namespace: its PIDs mean the same here). Every deadline is computed
-from the database's clock. A worker grades only assignments it has in their registered version; a grading
-that fails for the grader's own reason (its sandbox) goes back to the queue for another worker.
+the same machine (same kernel and PID namespace: its PIDs mean the same here); the reconciler hands the
+first kind back to the queue at its next sweep, since the broker holds their messages unacknowledged by a
+dead consumer. A result finished while the database was unreachable is recorded once it is back, if its
+attempt is still the submission's. Every deadline is computed from the database's clock. A worker grades
+only assignments it has in their registered version; a grading that fails for the grader's own reason (its
+sandbox) goes back to the queue for another worker.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import secrets
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -29,10 +33,11 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import pipeline
-from service import assignments, summaries
-from service.models import DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
+from service import assignments, lateness, summaries
+from service.db import UNREACHABLE
+from service.models import DEFAULT_COURSE, DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
 from service.settings import ServiceSettings
-from service.store import RunningAttempt, Store
+from service.store import LIVE_WORKER_SECONDS, RunningAttempt, Store
 
 
 class Publisher(Protocol):
@@ -73,12 +78,15 @@ class WorkerIdentity:
 
 # --- the API side ---------------------------------------------------------------------------------------
 
-def receive(store: Store, student: str, assignment: str, filename: str, notebook: bytes) -> Submission:
-    """Store the notebook's bytes (status `received`): once this returns, the submission cannot be lost."""
+def receive(store: Store, student: str, assignment: str, filename: str, notebook: bytes,
+            course: str = DEFAULT_COURSE, dates: lateness.Dates | None = None) -> Submission:
+    """Store the notebook's bytes (status `received`), with its late days at receipt against the student's own
+    `dates`: once this returns, the submission cannot be lost."""
+    received = store.clock()
     submission = Submission(
-        id=uuid.uuid4().hex, assignment=assignment, student=student, filename=filename, notebook=notebook,
-        sha256=hashlib.sha256(notebook).hexdigest(), seed=pipeline.new_seed(), status=RECEIVED,
-        received_at=store.clock(), attempts=0)
+        id=uuid.uuid4().hex, course=course, assignment=assignment, student=student, filename=filename,
+        notebook=notebook, sha256=hashlib.sha256(notebook).hexdigest(), seed=pipeline.new_seed(), status=RECEIVED,
+        received_at=received, attempts=0, late_days=lateness.late_days(received, dates.due if dates else None))
     store.add_received(submission)
     return submission
 
@@ -95,25 +103,37 @@ def take_turns(store: Store, publisher: Publisher, student: str, limit: int) -> 
     return moved
 
 
-def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
-    """done|failed -> queued (same seed); False if it is not finished. The result it has stays, in the
-    gradebook too, until the regrade records its replacement (`record`); a regrade that fails keeps it."""
+def regrade(store: Store, publisher: Publisher, submission_id: str, actor: str = "admin",
+            course: str = DEFAULT_COURSE) -> bool:
+    """done|failed -> queued (same seed), in the course's audit log under `actor`; False if it is not finished.
+    The result it has stays, in the gradebook too, until the regrade records its replacement (`record`); a
+    regrade that fails keeps it."""
     moved = store.requeue_finished(submission_id)
     if moved:
+        store.append_audit(course, actor, "regrade", submission_id)
         publisher.send(submission_id)
     return moved
 
 
-def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[str]:
+def regrade_latest(store: Store, publisher: Publisher, assignment: str, actor: str = "admin") -> list[str]:
     """Regrade each student's latest submission on the assignment that is finished; the ids regraded."""
-    return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i)]
+    return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i, actor)]
 
 
 def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:
-    """Re-enqueue what has waited too long in queued/running (lost message, dead worker), and give every student
-    with submissions waiting their turn the turns they are owed (one a worker finished without handing on)."""
-    before = store.clock() - timedelta(seconds=requeue_after)
-    resent, held = [], publisher.waiting() or set()    # only waiting in a long queue: not lost, not resent
+    """Re-enqueue what the broker has really lost: an attempt whose worker stopped beating (its message is held
+    unacknowledged by a dead consumer), and what has waited in queued/running past `requeue_after` without a
+    message in the broker's queue; then give every student with submissions waiting their turn the turns they
+    are owed (one a worker finished without handing on)."""
+    clock = store.clock()
+    before = clock - timedelta(seconds=requeue_after)
+    resent = []
+    for submission_id, token, worker_id in store.abandoned(clock - timedelta(seconds=LIVE_WORKER_SECONDS)):
+        why = f"worker {worker_id} stopped beating mid-grading; taken over"
+        if store.return_attempt(submission_id, token, why, counted=True):
+            publisher.send(submission_id)
+            resent.append(submission_id)
+    held = publisher.waiting() or set()    # only waiting in a long queue: not lost, not resent
     for submission_id in store.stale(before):   # one sweeper wins each, even with several API processes
         if submission_id not in held and store.requeue_stale(submission_id, before):
             publisher.send(submission_id)
@@ -231,4 +251,21 @@ def _grade_claimed(store: Store, publisher: Publisher, settings: ServiceSettings
             return "returned"
         fail(store, claimed, error)
         return FAILED
-    return DONE if record(store, claimed, report.to_dict(), time.monotonic() - started) else "overtaken"
+    seconds, report_dict = time.monotonic() - started, report.to_dict()
+    recorded = _persisting(lambda: record(store, claimed, report_dict, seconds), patience=settings.requeue_after)
+    return DONE if recorded else "overtaken"
+
+
+def _persisting(write: Callable[[], bool], patience: float) -> bool:
+    """A finished attempt's write, tried again while the database is unreachable (a cut link) for up to `patience`
+    seconds: a late result of an attempt still the submission's is recorded, not graded again; one overtaken
+    meanwhile finds its token gone (False)."""
+    deadline, delay = time.monotonic() + patience, 1.0
+    while True:
+        try:
+            return write()
+        except UNREACHABLE:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 15.0)

@@ -1,5 +1,6 @@
-"""The records a course keeps: assignments, students, submissions (with their bytes), results, manual grades,
-upload attempts, workers; and the statuses a submission moves through (the moves are in service/lifecycle.py)."""
+"""The records the service keeps: courses (their roster, staff, offerings of assignments with dates, extensions,
+audit log), assignments, students, submissions (with their bytes), results, manual grades, upload attempts,
+workers; and the statuses a submission moves through (the moves are in service/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -105,15 +107,96 @@ class Credential(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
 
 
+DEFAULT_COURSE = "default"   # the course today's routes (no course in the path) answer for
+INSTRUCTOR_ROLE, TA_ROLE = "instructor", "ta"
+
+
+class Course(Base):
+    """A course in a term: its roster, staff and offerings; its dates are entered and shown in its time zone."""
+
+    __tablename__ = "courses"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)   # a slug
+    title: Mapped[str] = mapped_column(Text)
+    term: Mapped[str] = mapped_column(Text, default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    created_at: Mapped[datetime]
+
+
+class Enrollment(Base):
+    """A student on a course's roster."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (PrimaryKeyConstraint("course", "student", name="one_enrollment_per_course"),)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+
+
+class StaffMember(Base):
+    """A course's instructor or teaching assistant, with their own token (its hash only)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (PrimaryKeyConstraint("course", "id", name="one_staff_id_per_course"),)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))                    # INSTRUCTOR_ROLE | TA_ROLE
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Offering(Base):
+    """An assignment offered in a course, with its dates (UTC; None: no such limit) and its late-work policy
+    (service/lateness.py decides what they mean)."""
+
+    __tablename__ = "offerings"
+    __table_args__ = (PrimaryKeyConstraint("course", "assignment", name="one_offering_per_course"),)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"))
+    opens: Mapped[datetime | None]
+    due: Mapped[datetime | None]
+    late_until: Mapped[datetime | None]                              # the close; None: the due time
+    late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)   # fraction of the max per started day
+    counts: Mapped[str] = mapped_column(String(10), default="latest")          # latest|best
+    visible_before_opens: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Extension(Base):
+    """One student's own dates on an offering."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (PrimaryKeyConstraint("course", "assignment", "student", name="one_extension_per_student"),)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    due: Mapped[datetime | None]
+    late_until: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One state change staff made, appended and never edited: who, when, what, before -> after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))                  # admin | instructor:<id> | ta:<id>
+    action: Mapped[str] = mapped_column(String(40))                  # manual_grade, regrade, dates, ...
+    subject: Mapped[str] = mapped_column(Text, default="")           # what it changed (a submission, a student)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
 class Submission(Base):
     """One uploaded notebook and where it is in its life (see service/lifecycle.py)."""
 
     __tablename__ = "submissions"
     __table_args__ = (Index("submissions_per_student", "assignment", "student", "received_at", "id"),
-                      Index("submissions_in_queue", "status", "queued_at"))
+                      Index("submissions_in_queue", "status", "queued_at"),
+                      Index("submissions_per_course", "course", "assignment"))
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"), default=DEFAULT_COURSE)
     assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"), index=True)
     student: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+    late_days: Mapped[int] = mapped_column(Integer, default=0)    # at receipt, against the student's own due
     filename: Mapped[str] = mapped_column(Text)
     notebook: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)   # read only where it is graded or shown
     sha256: Mapped[str] = mapped_column(String(64))
@@ -229,3 +312,47 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     address: Mapped[str] = mapped_column(String(100), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LtiPlatform(Base):
+    """An LMS registered as an LTI 1.3 platform (service/lti): where its users sign in and where its keys are.
+    One issuer may register the tool more than once (one client id each)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="one_registration_per_client"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_url: Mapped[str] = mapped_column(Text)       # its OIDC authorization endpoint
+    token_url: Mapped[str] = mapped_column(Text)      # its OAuth2 token endpoint (AGS, NRPS)
+    jwks_url: Mapped[str] = mapped_column(Text)       # its public keys
+    added_at: Mapped[datetime]
+
+
+class LtiDeployment(Base):
+    """A deployment of the tool on a platform: a launch naming any other is refused."""
+
+    __tablename__ = "lti_deployments"
+    __table_args__ = (PrimaryKeyConstraint("platform_id", "deployment_id", name="lti_deployments_per_platform"),)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+
+class LtiLogin(Base):
+    """An OIDC login the tool started: its state and nonce, used once by the launch that answers it (or never)."""
+
+    __tablename__ = "lti_logins"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LtiUser(Base):
+    """Who a platform's user (`sub` at an issuer) is here: today a roster entry made at their first launch."""
+
+    __tablename__ = "lti_users"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "subject", name="lti_users_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))

@@ -151,20 +151,22 @@ def _signal_group(child: subprocess.Popen, sig: int) -> None:
         pass
 
 
-def redis_argv(directory: Path, port: int) -> list[str]:
-    """A private redis-server on a loopback port, its append-only file in `directory` (a restart keeps the queue),
-    its password in `redis.conf` there (see `redis_config`)."""
+def redis_argv(directory: Path, port: int, bind: tuple[str, ...] = ("127.0.0.1",)) -> list[str]:
+    """A private redis-server on `bind` (loopback unless told), its append-only file in `directory` (a restart
+    keeps the queue), its password in `redis.conf` there (see `redis_config`)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return ["redis-server", str(redis_config(directory)), "--bind", "127.0.0.1", "--port", str(port),
+    return ["redis-server", str(redis_config(directory)), "--bind", *bind, "--port", str(port),
             "--dir", str(directory), "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
             "--daemonize", "no", "--logfile", str(directory / "redis.log")]
 
 
-def start_redis(processes: Processes, directory: Path, port: int | None = None) -> str:
-    """A private redis-server (see `redis_argv`) on a free port; its URL (password included) once it answers."""
+def start_redis(processes: Processes, directory: Path, port: int | None = None,
+                bind: tuple[str, ...] = ("127.0.0.1",)) -> str:
+    """A private redis-server (see `redis_argv`) on a free port; its URL at its first address (password
+    included) once it answers."""
     port = port or free_port()
-    processes.start(redis_argv(directory, port))
-    url = redis_url(directory, port)
+    processes.start(redis_argv(directory, port, bind))
+    url = redis_url(directory, port, bind[0])
     wait_for_redis(url)
     return url
 
@@ -182,11 +184,11 @@ def redis_config(directory: Path) -> Path:
     return config
 
 
-def redis_url(directory: Path, port: int) -> str:
-    """The URL of the private redis-server of `directory`, its password included."""
+def redis_url(directory: Path, port: int, host: str = "127.0.0.1") -> str:
+    """The URL of the private redis-server of `directory` at `host`, its password included."""
     config = redis_config(directory).read_text().splitlines()
     password = next(line.split()[1] for line in config if line.startswith("requirepass "))
-    return f"redis://:{password}@127.0.0.1:{port}/0"
+    return f"redis://:{password}@{host}:{port}/0"
 
 
 def redacted(url: str) -> str:

@@ -133,7 +133,6 @@ def database(kind: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{folder / 'grader.sqlite3'}"
         return
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    require_service("PostgreSQL", "127.0.0.1", 5432)
     name = f"grader_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -155,11 +154,12 @@ def module_assignments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_assignments_dir(root: Path) -> Path:
-    """The real backprop assignment plus `tiny` (one cheap unit), for tests that need many gradings."""
+    """The real assignments (backprop, forward) plus `tiny` (one cheap unit), for tests that need many gradings."""
     folder = root / "assignments"
     (folder / "tiny").mkdir(parents=True)
     (folder / "tiny" / "assignment.toml").write_text(TINY_SPEC)
-    (folder / "backprop").symlink_to(ASSIGNMENTS_DIR / "backprop")
+    for name in ("backprop", "forward"):
+        (folder / name).symlink_to(ASSIGNMENTS_DIR / name)
     return folder
 
 
@@ -291,29 +291,36 @@ def stack_factory(tmp_path: Path, redis_server: RedisServer, assignments_dir: Pa
             stack.processes.stop(timeout=2)
 
 
-@pytest.fixture(scope="module")
-def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Stack]]:
-    """A running stack (API and a worker grading two at a time) per database kind, "sqlite" or "postgresql",
-    started on first use and shared by the module's tests whose behaviour does not depend on what else the
-    service holds: each uses students of its own and reads counts as differences."""
-    root = tmp_path_factory.mktemp("shared")
+@contextmanager
+def running_stacks(root: Path, **env: str) -> Iterator[Callable[[str], Stack]]:
+    """A running stack (API and a worker grading two at a time, `env` added to its settings) per database
+    kind, "sqlite" or "postgresql", started on first use; all stopped on leaving."""
     stacks: dict[str, Stack] = {}
     with ExitStack() as cleanup:
         folder = make_assignments_dir(root)
 
-        def shared(kind: str) -> Stack:
+        def running(kind: str) -> Stack:
             if kind not in stacks:
                 data_dir = root / kind
                 data_dir.mkdir()
                 redis = RedisServer(data_dir / "redis")     # a broker of its own: a worker takes any message
                 cleanup.callback(redis.stop)
                 url = cleanup.enter_context(database(kind, data_dir))
-                stack = stacks[kind] = Stack(service_env(data_dir, url, redis.url, folder), data_dir)
+                stack = stacks[kind] = Stack(service_env(data_dir, url, redis.url, folder, **env), data_dir)
                 cleanup.callback(stack.processes.stop, timeout=2)
                 stack.start_api(timeout=120)     # a loaded machine starts the API slowly
                 stack.start_worker(concurrency=2)
             return stacks[kind]
 
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Stack]]:
+    """A running stack per database kind (`running_stacks`), shared by the module's tests whose behaviour
+    does not depend on what else the service holds: each uses students of its own and reads counts as
+    differences."""
+    with running_stacks(tmp_path_factory.mktemp("shared")) as shared:
         yield shared
 
 

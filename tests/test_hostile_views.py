@@ -16,16 +16,14 @@ from sqlalchemy import delete, update
 
 from grader.languages import LANGUAGES
 from service.models import Rendering, Result
-from tests.conftest import require_module
 from tests.notebooks import solution_cells
 from tests.service_parts import Stack, submit
 from tests.test_notebook_view import CONCEALERS, FAKE_CELL, PIXEL
-from tests.web_parts import INSTRUCTOR, browser, new_page, screenshot, sign_in, stack, wait_graded  # noqa: F401
+from tests.web_parts import INSTRUCTOR, browser, expect, new_page, screenshot, sign_in, stack, wait_graded  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-expect = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright").expect
 HEADING = "# x" + " " * 100_000 + "y"
 BIG = 900     # empty code cells in the large notebook (intake refuses over 1,000 cells)
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -20,10 +19,9 @@ from tests.service_parts import (
     INSTRUCTOR,
     TINY_NOTEBOOK,
     TINY_SPEC,
-    RedisServer,
     Stack,
     database,
-    make_assignments_dir,
+    running_stacks,
     service_env,
     submit,
     wait_until,
@@ -35,26 +33,8 @@ WRONG_NOTEBOOK = TINY_NOTEBOOK.replace(b"/ y.shape[0]", b"* 2")
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Stack]]:
-    """Per database kind: `grader serve --workers 0` with the rate limit at 10 a minute, and one worker."""
-    root = tmp_path_factory.mktemp("integrity")
-    made: dict[str, Stack] = {}
-    with ExitStack() as cleanup:
-        folder = make_assignments_dir(root)
-
-        def stack(kind: str) -> Stack:
-            if kind not in made:
-                data_dir = root / kind
-                data_dir.mkdir()
-                redis = RedisServer(data_dir / "redis")
-                cleanup.callback(redis.stop)
-                url = cleanup.enter_context(database(kind, data_dir))
-                made[kind] = Stack(service_env(data_dir, url, redis.url, folder,
-                                               GRADER_SUBMISSIONS_PER_MINUTE=str(LIMIT)), data_dir)
-                cleanup.callback(made[kind].processes.stop, timeout=2)
-                made[kind].start_api()
-                made[kind].start_worker(concurrency=2)
-            return made[kind]
-
+    """Per database kind: the API with the rate limit at 10 a minute, and one worker."""
+    with running_stacks(tmp_path_factory.mktemp("integrity"), GRADER_SUBMISSIONS_PER_MINUTE=str(LIMIT)) as stack:
         yield stack
 
 

@@ -103,6 +103,9 @@ def test_serve_starts_everything_grades_the_demo_and_stops_everything(tmp_path: 
             return len(listed) == DEMO_NOTEBOOKS and all(s["status"] == "done" for s in listed)
 
         wait_until(demo_graded, 90, "the demo course to be graded", every=0.5)
+        rows = httpx.get(f"{serve.url}/api/courses/default/offerings/backprop/results", headers=headers,
+                         timeout=5).json()["results"]
+        assert {r["student"]: r["late_days"] for r in rows} == {"demo-alice": 0, "demo-bob": 1, "demo-chika": 0}
         alice = httpx.get(f"{serve.url}/api/submissions", timeout=5,
                           headers={"Authorization": f"Bearer {students['demo-alice']}"}).json()["submissions"]
         assert alice and {s["student"] for s in alice} == {"demo-alice"}

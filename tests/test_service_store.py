@@ -93,7 +93,7 @@ def _delta(seconds: float):
 def test_migrations_are_applied_at_start_and_again_harmlessly(settings: ServiceSettings) -> None:
     first = bootstrap.open_store(settings)
     second = bootstrap.open_store(settings)
-    assert [a.name for a in second.assignments()] == ["backprop", "tiny"]
+    assert [a.name for a in second.assignments()] == ["backprop", "forward", "tiny"]
     first.engine.dispose()
     second.engine.dispose()
 
@@ -154,6 +154,26 @@ def test_an_attempt_whose_worker_stopped_beating_is_taken_over_by_any_machine(
     again = lifecycle.claim(store, submission_id, live(store, "w"), settings)
     assert again is not None and store.submission(submission_id).worker_id == "w"
     assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, cut_off, report(0), 1)
+
+
+def test_the_reconciler_hands_on_at_once_an_attempt_whose_worker_stopped_beating(
+        store: Store, settings: ServiceSettings) -> None:
+    """A killed machine's message stays unacknowledged in Redis for its visibility timeout: the reconciler does not
+    wait for it, nor for GRADER_REQUEUE_AFTER, once the worker has missed three beats; a beating one keeps its own."""
+    dead, beating = queued(store), queued(store)
+    killed = lifecycle.claim(store, dead, live(store, "killed", machine="another-kernel"), settings)
+    lifecycle.claim(store, beating, live(store, "busy", machine="another-kernel"), settings)
+    with store.sessions.begin() as s:
+        s.execute(update(Worker).where(Worker.name == "killed").values(
+            seen_at=store.clock() - timedelta(seconds=LIVE_WORKER_SECONDS + 1)))
+    publisher = SentIds()
+    assert lifecycle.reconcile(store, publisher, settings.requeue_after, limit=100) == [dead] == publisher.sent
+    taken = store.submission(dead)
+    assert taken.status == "queued" and "killed stopped beating" in taken.error
+    assert store.submission(beating).status == "running"
+    assert lifecycle.reconcile(store, SentIds(), settings.requeue_after, limit=100) == []   # handed on once
+    again = lifecycle.claim(store, dead, live(store, "w"), settings)
+    assert lifecycle.record(store, again, report(1), 0.1) and not lifecycle.record(store, killed, report(0), 1)
 
 
 def test_concurrent_records_of_one_attempt_leave_one_result(store: Store, settings: ServiceSettings) -> None:

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import SHARED_EXAMPLES, require_module
+from tests.conftest import SHARED_EXAMPLES
 from tests.service_parts import Stack, submit
 from tests.web_parts import (  # noqa: F401 - fixtures
     INSTRUCTOR,
     browser,
     csv_rows,
+    expect,
     new_page,
     screenshot,
     sign_in,
@@ -23,7 +24,6 @@ from tests.web_parts import (  # noqa: F401 - fixtures
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-expect = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright").expect
 SEED = SHARED_EXAMPLES / "02_seed_as_submitted.ipynb"
 SCREEN = 900
 

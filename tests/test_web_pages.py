@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import SHARED_EXAMPLES, require_module
+from tests.conftest import SHARED_EXAMPLES
 from tests.service_parts import Stack, submit
 from tests.web_parts import (  # noqa: F401 - fixtures
     HOSTILE_HOST,
     INSTRUCTOR,
     browser,
     csv_rows,
+    expect,
     hostile_notebook,
     new_page,
     screenshot,
@@ -26,7 +27,6 @@ from tests.web_parts import (  # noqa: F401 - fixtures
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-expect = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright").expect
 WRONG_RELU = SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb"
 
 

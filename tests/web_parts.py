@@ -46,9 +46,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         redis.stop()
 
 
+sync_api = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright")
+expect = sync_api.expect
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    sync_api = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright")
     require(str(CHROMIUM), CHROMIUM.exists(), "`make install` installs Debian's chromium package")
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM))

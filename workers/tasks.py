@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from kombu.exceptions import OperationalError as BrokerError
-from sqlalchemy.exc import DisconnectionError, InterfaceError
-from sqlalchemy.exc import OperationalError as DatabaseError
 
 from service import lifecycle
+from service.db import UNREACHABLE
 from service.models import DONE
 from service.queue import TASK
 from service.web import prepared
 from workers.app import app, identity, publisher, settings, store
 
-INFRASTRUCTURE_ERRORS = (DatabaseError, InterfaceError, DisconnectionError, BrokerError, ConnectionError)
+INFRASTRUCTURE_ERRORS = (*UNREACHABLE, BrokerError, ConnectionError)
 
 
 @app.task(name=TASK, autoretry_for=INFRASTRUCTURE_ERRORS, retry_backoff=2, retry_backoff_max=60, max_retries=8,

@@ -1,7 +1,7 @@
 """The mutant catalogue derived from the reference: every operator edit of its source, as a mutant.
 
-The reference's modules are read as one program (their `from reference...`
-imports dropped, so a faulty `softmax` is also the one `SoftmaxWithLoss`
+The reference's modules are read as one program (their imports from the
+reference's top-level package dropped, so a faulty `softmax` is also the one `SoftmaxWithLoss`
 and the network call); each edit of it is compiled on first use into a
 namespace like the reference's. A mutant is tried on a unit only where the
 edited definition is part of what the unit runs (and, for the variant with
@@ -51,7 +51,7 @@ class Program:
         self.exports = importlib.import_module(reference).NAMESPACE
         modules = list(dict.fromkeys(inspect.getmodule(v) for v in self.exports.values()))
         body = [s for m in modules for s in ast.parse(inspect.getsource(m)).body
-                if not (isinstance(s, ast.ImportFrom) and (s.module or "").startswith(reference))]
+                if not (isinstance(s, ast.ImportFrom) and (s.module or "").split(".")[0] == reference.split(".")[0])]
         self.texts = [ast.unparse(s) for s in body]
         body = [ast.parse(text).body[0] for text in self.texts]
         self.tree = ast.Module(body=body, type_ignores=[])

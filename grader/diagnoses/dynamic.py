@@ -9,6 +9,7 @@ the check can tell that mutant from the reference on those inputs.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,6 +23,7 @@ BOTH = ("own", "reference_deps")
 MIN_FACTOR = 2   # an integer factor this large (or its inverse) on every value is ratio evidence
 CHEAP = 2_000    # input values in a probe cheap enough to run every candidate mutant on
 NUMERICAL_PASSES = 20   # a gradient check's cost per input value, relative to one forward pass
+Raised = bool | Callable[[list[str]], bool]   # whether an exception counts, or where it must have been raised
 
 
 def outputs(check: CheckSpec) -> tuple[str, ...]:
@@ -34,11 +36,11 @@ def outputs(check: CheckSpec) -> tuple[str, ...]:
     return ()  # training is too costly to rerun per mutant
 
 
-def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions: bool | str = True) -> bool:
+def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions: Raised = True) -> bool:
     """Same values within the check's tolerance (nan where nan, inf where inf), the same odd type
     (None where None), the same harness stop (a shape the harness refused), or, if `exceptions`
-    count, the same exception raised through the same functions (if `exceptions` names a
-    function, raised in it: where a derived mutant's edit is)."""
+    count, the same exception raised through the same functions (if `exceptions` is a test of
+    the mutant's chain of functions, one it passes: raised where a derived mutant's edit is)."""
     names = outputs(check)
     rtol = float(check.options.get("rtol", DEFAULT_RTOL))
     atol = float(check.options.get("atol", DEFAULT_ATOL))
@@ -53,20 +55,30 @@ def agrees(check: CheckSpec, got: ProbeOutcome, mutant: ProbeOutcome, exceptions
         if g.shape != m.shape or not np.allclose(g, m, rtol=rtol, atol=atol, equal_nan=True) \
                 or not np.array_equal(g == 0, m == 0):   # a zero is structural: tiny values are not zeros
             return False
-    return bool(names)
+    return bool(names) and not _skips_forward(got, mutant)
 
 
-def _same_failure(mine: Verdict, theirs: Verdict, exceptions: bool | str) -> bool:
+def _skips_forward(got: ProbeOutcome, mutant: ProbeOutcome) -> bool:
+    """The mutant's gradient() never ran the network forward where the student's did: whatever it
+    raises alike, it is not the student's mistake (the other way round is no evidence: a student
+    may run the layers' forward inline, not through loss() or predict())."""
+    return any(key.startswith("ran_forward") and value == 1 and mutant.values.get(key) == 0
+               for key, value in got.values.items())
+
+
+def _same_failure(mine: Verdict, theirs: Verdict, exceptions: Raised) -> bool:
     if mine.code != theirs.code:
         return False
     if mine.code == "wrong_type":
         return mine.facts.get("got_type") == theirs.facts.get("got_type")
     if mine.code != "raised":
         return False
+    chain = [[f[2] for f in v.facts.get("frames") or []] for v in (mine, theirs)]
+    if callable(exceptions) and not exceptions(chain[1]):
+        return False   # not where the mutant's edit is: even a harness stop may come from elsewhere
     if "stop" in mine.facts or "stop" in theirs.facts:
         return mine.facts.get("stop") == theirs.facts.get("stop")
-    chain = [[f[2] for f in v.facts.get("frames") or []] for v in (mine, theirs)]
-    if exceptions is False or isinstance(exceptions, str) and chain[1][-1:] != [exceptions]:
+    if exceptions is False:
         return False
     return (mine.facts.get("type"), mine.facts.get("message"), chain[0] if chain[1] else []) \
         == (theirs.facts.get("type"), theirs.facts.get("message"), chain[1])
@@ -160,10 +172,14 @@ class MutantRunner:
                 return True
         return False
 
-    def _by_exception(self, index: int, unit: str) -> bool | str:
+    def _by_exception(self, index: int, unit: str) -> Raised:
         """Whether the same exception is evidence for this mutant. For a derived one: raised in the
-        function it edits, or anywhere when every other definition the unit runs passed its own unit
-        (then the student's code raised it only because of the edited one), and only in the unit of
+        function it edits, or, when every other definition the unit runs passed its own unit (then
+        the student's code raised it only because of the edited one), anywhere if the edit is a
+        function of its own, and while the edited method ran if it is one method of a class (the
+        class's other methods are as likely a place for the student's mistake: a gradient() that
+        backpropagates from a fresh loss layer raises just as a loss() without its return would,
+        after loss() returned), and only in the unit of
         the definition it edits (beyond it, a static finding there may explain more); for a curated one only
         where it replaces the unit's own definition (one built on a faulty dependency raises what the
         student's own code may raise too)."""
@@ -174,7 +190,10 @@ class MutantRunner:
             return False
         spec = self.assignment.units[unit]
         homes = {self.home.get(d) for d in self.program.runs(spec, "own")} - {None, unit}
-        return True if not homes & self.failed_units else mutant.site.where.rpartition(".")[2]
+        name = mutant.site.where.rpartition(".")[2]
+        if homes & self.failed_units:
+            return lambda chain: chain[-1:] == [name]
+        return True if mutant.site.where == mutant.site.definition else lambda chain: name in chain
 
     def _applies(self, index: int, unit: UnitSpec, variant: str) -> bool:
         mutant = self.catalogue[index]
@@ -191,7 +210,7 @@ class MutantRunner:
         if key not in self.cache:
             replaces = self.catalogue[index].replaces
             self.cache[key] = None if replaces is None else probing.trusted_outcome(
-                asked.request(unit, probe), {**self.namespace, **replaces})
+                self.expected.with_data(asked.request(unit, probe)), {**self.namespace, **replaces})
         return self.cache[key]
 
 

@@ -17,7 +17,10 @@ import numpy as np
 from grader.diagnoses.operators import endless
 
 NUMPY_NAMES = frozenset(dir(np))
-_BATCH_NAME = re.compile(r"batch", re.I)
+# aliases of Python's own types that NumPy 1.24 removed (the book's code still writes `dtype=np.int`)
+REMOVED_ALIASES = {"int": "int", "float": "float", "bool": "bool", "object": "object", "complex": "complex",
+                   "str": "str", "long": "int", "unicode": "str"}
+_BATCH_NAME = re.compile(r"batch_?size", re.I)   # `batch_size`, `batchsize`; not `x_batch` (a batch itself)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ def _scan(tree: ast.Module, np_names: set[str]) -> Iterator[tuple[str, ast.AST, 
             yield "return_inside_loop", node, {}
         elif isinstance(node, ast.While) and endless(node):
             yield "loop_never_advances", node, {}
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in np_names \
+                and node.attr in REMOVED_ALIASES.keys() - NUMPY_NAMES:
+            yield "numpy_alias_removed", node, {"name": node.attr, "builtin": REMOVED_ALIASES[node.attr]}
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in np_names \
                 and node.attr not in NUMPY_NAMES:
             close = difflib.get_close_matches(node.attr, NUMPY_NAMES, n=1, cutoff=0.7)

@@ -1,4 +1,5 @@
-"""Probes of single definitions: a function call, a numerical gradient, a layer's forward and backward."""
+"""Probes of single definitions: a function call (also on a batch and on its rows one at a time), a
+numerical gradient, a layer's forward and backward."""
 
 from __future__ import annotations
 
@@ -34,9 +35,41 @@ def test_function(coef: dict[str, np.ndarray], shape: tuple[int, ...]) -> Callab
     return f
 
 
+def arguments(p: dict, inputs: dict) -> list:
+    """The call's arguments, fresh copies of the named inputs: a name under `dicts` is a dict of
+    inputs (`network = ["W1", "b1", ...]`, as the book's init_network() returns), and the inputs
+    under `take` are only the rows that the input named `rows` picks (positions in [0, 1) of
+    their length: a part of a data file, drawn from the seed)."""
+    if "take" in p:
+        positions = np.asarray(inputs[p["rows"]], dtype=float)
+        size = len(inputs[p["take"][0]])
+        picked = np.minimum((positions * size).astype(np.int64), size - 1)
+        inputs = {**inputs, **{name: inputs[name][picked] for name in p["take"]}}
+    dicts = p.get("dicts", {})
+    return [{k: np.array(inputs[k], copy=True) for k in dicts[a]} if isinstance(a, str) and a in dicts
+            else fresh([a], inputs)[0] for a in p["args"]]
+
+
 def call(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     with rec.stage("out"):
-        rec.put("out", ns[p["target"]](*fresh(p["args"], inputs)))
+        rec.put("out", ns[p["target"]](*arguments(p, inputs)))
+
+
+def batch_and_rows(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """The call on a whole batch (the argument named `batch`): `out`; then on each of its first
+    `rows_limit` rows alone, each call with fresh arguments: `out_rows`, stacked. Code for a batch
+    must give each row what the same code gives that row alone."""
+    target, position = ns[p["target"]], p["args"].index(p["batch"])
+    with rec.stage("out"):
+        rec.put("out", target(*arguments(p, inputs)))
+    with rec.stage("out_rows"):
+        args = arguments(p, inputs)
+        rows = []
+        for i in range(min(len(args[position]), int(p.get("rows_limit", len(args[position]))))):
+            args = arguments(p, inputs) if i else args
+            args[position] = np.array(args[position][i], copy=True)
+            rows.append(np.asarray(target(*args), dtype=float))
+        rec.put("out_rows", np.stack(rows))
 
 
 def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:

@@ -2,7 +2,9 @@
 
 Each writes the probe's parameters into the student's network first, so both sides start from
 the same numbers; `gradient` must be backpropagation, which the harness stops early when it
-plainly is not (too many forward passes, seconds per call: a wire.Stop).
+plainly is not (too many forward passes, seconds per call: a wire.Stop). Whether a gradient
+call ran the network's forward at all is recorded too (`ran_forward`): no check judges it, but it
+is evidence for or against a diagnosis that names a forward pass left out.
 """
 
 from __future__ import annotations
@@ -94,10 +96,12 @@ def _watch_forward_passes(net: Any, counts: dict[str, int]) -> None:
             pass
 
 
-def _gradient_fn(ns: dict, net: Any) -> Callable[[Any, np.ndarray, np.ndarray], dict]:
+def _gradient_fn(ns: dict, net: Any,
+                 counts: dict[str, int] | None = None) -> Callable[[Any, np.ndarray, np.ndarray], dict]:
     """The network's own `gradient` method, or else a free function `gradient(network, x, t)`;
-    either must be backpropagation, not a numerical gradient in disguise."""
-    counts = {"active": 0, "loss": 0, "predict": 0}
+    either must be backpropagation, not a numerical gradient in disguise (`counts`: the last
+    call's forward passes)."""
+    counts = {"active": 0, "loss": 0, "predict": 0} if counts is None else counts
     _watch_forward_passes(net, counts)
     if callable(getattr(net, "gradient", None)):
         def call(net: Any, x: np.ndarray, t: np.ndarray) -> dict:
@@ -122,14 +126,16 @@ def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
     names = tuple(f"grad_{k}" for k in PARAMS)
     calls = int(p.get("calls", 1))
     net = None
+    counts = {"active": 0, "loss": 0, "predict": 0}
     with rec.stage(*names):
         net = _network(ns, p, inputs)
-        gradient = _gradient_fn(ns, net)
+        gradient = _gradient_fn(ns, net, counts)
     for call in range(calls if net is not None else 0):
         these = tuple(nth(n, call) for n in names)
         grads = None
         with rec.stage(*these), call_deadline(p.get("max_call_seconds"), parameter_count(p["sizes"])):
             grads = gradient(net, *fresh(["x", "t"], inputs_of_call(inputs, call, ["x", "t"])))
+        rec.put(nth("ran_forward", call), int(counts["loss"] + counts["predict"] > 0))
         if grads is None:
             break
         for key, name in zip(PARAMS, these, strict=True):

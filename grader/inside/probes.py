@@ -17,6 +17,7 @@ from .recorder import Recorder
 
 PROBES: dict[str, Callable[[dict, dict, dict, Recorder], None]] = {
     "call": calls.call,
+    "batch_and_rows": calls.batch_and_rows,
     "numerical_grad": calls.numerical_grad,
     "layer": calls.layer,
     "network_gradient": network.network_gradient,

@@ -59,6 +59,13 @@ def sandbox_problem(settings: Settings) -> str | None:
 
 
 @functools.cache
+def bwrap() -> str:
+    """The bwrap on the grader's PATH, by its full path: the one checked is the one run (the sandbox's own
+    environment has no PATH)."""
+    return shutil.which("bwrap") or "bwrap"
+
+
+@functools.cache
 def _problem(uids: range | None) -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
@@ -69,7 +76,7 @@ def _problem(uids: range | None) -> str | None:
             identities.check_range(uids)
     except (seccomp.UnsupportedArch, ValueError) as exc:
         return str(exc)
-    probe = subprocess.run([*as_user, "bwrap", "--ro-bind", "/", "/", "--unshare-all", "--unshare-user",
+    probe = subprocess.run([*as_user, bwrap(), "--ro-bind", "/", "/", "--unshare-all", "--unshare-user",
                             "--die-with-parent", "true"], capture_output=True, text=True, env={})
     if probe.returncode != 0:
         return f"bwrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
@@ -114,7 +121,7 @@ def bwrap_argv(limits: Limits, fds: dict[str, int], staged: Path, python: str) -
     """The bwrap command: `fds` hold the harness files and the seccomp program (bwrap reads and
     closes them), `staged` is the runtime folder and `python` its interpreter inside. Data files
     are not mounted: their memfds are inherited and opened through /proc/self/fd."""
-    argv = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+    argv = [bwrap(), "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--clearenv", "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):

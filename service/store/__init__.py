@@ -1,10 +1,11 @@
 """The records' one data layer: every query and transaction of the service, each method one short transaction.
 
-By domain: people (roster, credentials), gradebook (assignments, results, standings, manual grades),
+By domain: courses (courses, staff, offerings and their dates, extensions, the audit log), people (roster,
+credentials), gradebook (assignments, results, standings, manual grades),
 submission_states (the stored notebooks and each status change as one conditional UPDATE), monitoring
 (worker heartbeats, what the queue looks like), artifacts (the renderings made once per submission),
 configuration (what every machine shares, the database's clock), sign_ins (session generations, failed
-token attempts).
+token attempts), lti (LTI platforms, logins in flight, platform users).
 Which status change happens when is decided in service/lifecycle.py; here each one is written atomically.
 """
 
@@ -15,18 +16,20 @@ from sqlalchemy import Engine
 from service.db import sessions
 from service.store.artifacts import RenderingRecords
 from service.store.configuration import SharedConfiguration
+from service.store.courses import CourseError, CourseRecords, NewStaff
 from service.store.gradebook import Attempt, Counted, GivenManualGrade, GradebookRecords, Standing
+from service.store.lti import LtiRecords, Platform
 from service.store.monitoring import HEARTBEAT_SECONDS, LIVE_WORKER_SECONDS, Monitoring
 from service.store.people import PeopleRecords, RosterEntry, RosterError
 from service.store.sign_ins import SignInRecords
 from service.store.submission_states import RunningAttempt, SubmissionStates
 
-__all__ = ["Store", "Attempt", "Counted", "GivenManualGrade", "Standing", "RosterEntry", "RosterError",
-           "RunningAttempt", "HEARTBEAT_SECONDS", "LIVE_WORKER_SECONDS"]
+__all__ = ["Store", "CourseError", "NewStaff", "Attempt", "Counted", "GivenManualGrade", "Standing", "RosterEntry",
+           "RosterError", "RunningAttempt", "Platform", "HEARTBEAT_SECONDS", "LIVE_WORKER_SECONDS"]
 
 
-class Store(PeopleRecords, GradebookRecords, SubmissionStates, Monitoring, RenderingRecords, SignInRecords,
-            SharedConfiguration):
+class Store(CourseRecords, PeopleRecords, GradebookRecords, SubmissionStates, Monitoring, RenderingRecords,
+            SignInRecords, SharedConfiguration, LtiRecords):
     """Every read and write of the records, on one engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -6,27 +6,46 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased, defer, sessionmaker, undefer
 
 from grader import spec
-from service.models import FAILED, Assignment, ManualGrade, Result, Student, Submission, now
+from service.models import (
+    DEFAULT_COURSE,
+    FAILED,
+    Assignment,
+    Enrollment,
+    ManualGrade,
+    Offering,
+    Result,
+    Student,
+    Submission,
+    now,
+)
+from service.store.courses import audit, ensure_default_course
 
 
 @dataclass(frozen=True)
 class Counted:
-    """The submission that counts for a student, with its result's summary (never the report)."""
+    """The submission that counts for a student, with its result's summary (never the report): `score` is what
+    it counts after the late penalty (service/lateness.py), `raw_score` what it was graded."""
 
     submission: str
     received: datetime
     filename: str
     seed: int
+    late_days: int
     score: float
+    raw_score: float
     max_score: float
     unit_scores: dict[str, float]
     unit_max_scores: dict[str, float]
     failing: list[str]
     error: str | None
+
+    @property
+    def penalty(self) -> float:
+        return self.raw_score - self.score
 
 
 @dataclass(frozen=True)
@@ -63,13 +82,19 @@ class GradebookRecords:
     # --- assignments -------------------------------------------------------------------------------
 
     def register_assignments(self, assignments: Iterable[spec.Assignment], versions: Mapping[str, str]) -> None:
-        """Insert or refresh assignments from their specs and versions (their policy, set by an instructor, is kept)."""
+        """Insert or refresh assignments from their specs and versions (their policy, set by an instructor, is
+        kept); course `default` offers each, without dates, as before courses."""
         with self.sessions.begin() as s:
+            ensure_default_course(s)
             for a in assignments:
                 row = s.get(Assignment, a.name) or Assignment(name=a.name, policy="latest")
                 row.title, row.max_score, row.units = a.title, a.max_score, list(a.units)
                 row.version = versions.get(a.name)
                 s.add(row)
+                s.flush()
+                if s.get(Offering, (DEFAULT_COURSE, a.name)) is None:
+                    s.add(Offering(course=DEFAULT_COURSE, assignment=a.name, late_penalty_per_day=0.0,
+                                   counts=row.policy, visible_before_opens=False))
 
     def assignment(self, name: str) -> Assignment | None:
         with self.sessions() as s:
@@ -79,9 +104,13 @@ class GradebookRecords:
         with self.sessions() as s:
             return list(s.scalars(select(Assignment).order_by(Assignment.name)))
 
-    def set_policy(self, name: str, policy: str) -> None:
+    def set_policy(self, name: str, policy: str, actor: str = "admin") -> None:
+        """Which submission counts on course `default` (today's route), audited."""
         with self.sessions.begin() as s:
-            s.get_one(Assignment, name).policy = policy
+            row = s.get_one(Assignment, name)
+            offering = s.get_one(Offering, (DEFAULT_COURSE, name))
+            audit(s, DEFAULT_COURSE, actor, "policy", name, {"counts": offering.counts}, {"counts": policy})
+            row.policy = offering.counts = policy
 
     # --- results -----------------------------------------------------------------------------------
 
@@ -90,29 +119,36 @@ class GradebookRecords:
         with self.sessions() as s:
             return s.scalar(select(Result).options(undefer(Result.report)).where(Result.submission_id == submission_id))
 
-    def standings(self, assignment: Assignment) -> list[Standing]:
-        """Every student on the roster, by id, with the graded submission that counts under the assignment's
-        policy (latest; or best, the earliest of the highest), chosen in SQL by a window over each student's
-        results, read from the results' summary columns (the roster joined here: SQLite would rescan the
-        counting rows for every student)."""
-        order = ((Result.score.desc(), Submission.received_at, Submission.id) if assignment.policy == "best"
+    def standings(self, assignment: Assignment, course: str = DEFAULT_COURSE) -> list[Standing]:
+        """Every student on the course's roster, by id, with the graded submission of theirs in the course that
+        counts under the offering's `counts` (latest; or best by the score after the late penalty, the earliest
+        of the highest), chosen in SQL by a window over each student's results, read from the results' summary
+        columns (the roster joined here: SQLite would rescan the counting rows for every student)."""
+        with self.sessions() as s:
+            offering = s.get(Offering, (course, assignment.name))
+        per_day = offering.late_penalty_per_day if offering else 0.0
+        after = Result.score - Submission.late_days * literal(per_day) * Result.max_score   # service/lateness.py
+        counted_score = case((after > 0, after), else_=literal(0.0)).label("counted")
+        order = ((counted_score.desc(), Submission.received_at, Submission.id)
+                 if (offering.counts if offering else assignment.policy) == "best"
                  else (Submission.received_at.desc(), Submission.id.desc()))
-        summary = (Result.score, Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing,
-                   Result.error)
-        ranked = (select(Submission.student, Submission.id, Submission.received_at, *summary,
+        summary = (Result.max_score, Result.unit_scores, Result.unit_max_scores, Result.failing, Result.error)
+        mine = and_(Submission.course == course, Submission.assignment == assignment.name)
+        ranked = (select(Submission.student, Submission.id, Submission.received_at, Submission.late_days,
+                         counted_score, Result.score, *summary,
                          func.row_number().over(partition_by=Submission.student, order_by=order).label("rank"))
-                  .join(Result, Result.submission_id == Submission.id)
-                  .where(Submission.assignment == assignment.name).subquery())
+                  .join(Result, Result.submission_id == Submission.id).where(mine).subquery())
         first = select(ranked).where(ranked.c.rank == 1).subquery()
         counted = aliased(Submission)    # file name and seed read for the counting rows only (after the notebook)
         query = (select(first.c.student, first.c.id, first.c.received_at, counted.filename, counted.seed,
-                        *(first.c[c.key] for c in summary)).join(counted, counted.id == first.c.id))
-        failed = (select(Submission.student).where(Submission.assignment == assignment.name,
-                                                   Submission.status == FAILED).distinct())
+                        first.c.late_days, first.c.counted, first.c.score, *(first.c[c.key] for c in summary))
+                 .join(counted, counted.id == first.c.id))
+        failed = select(Submission.student).where(mine, Submission.status == FAILED).distinct()
         with self.sessions() as s:
             chosen = {student: Counted(*row) for student, *row in s.execute(query)}
             failing = set(s.scalars(failed))
-            roster = s.execute(select(Student.id, Student.name).order_by(Student.id)).all()
+            roster = s.execute(select(Student.id, Student.name).join(Enrollment, Enrollment.student == Student.id)
+                               .where(Enrollment.course == course).order_by(Student.id)).all()
         return [Standing(sid, name, chosen.get(sid), sid in failing) for sid, name in roster]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
@@ -150,13 +186,19 @@ class GradebookRecords:
                                                      ManualGrade.student == mine.c.student))).one_or_none()
         return GivenManualGrade(*row) if row else None
 
-    def set_manual_grade(self, submission_id: str, score: float, comment: str) -> None:
-        """Give or replace the student's manual grade on the submission's assignment, as given on this attempt."""
+    def set_manual_grade(self, submission_id: str, score: float, comment: str, actor: str = "admin") -> None:
+        """Give or replace the student's manual grade on the submission's assignment, as given on this attempt;
+        audited in the submission's course with the grade before and after."""
         with self.sessions.begin() as s:
-            assignment, student = s.execute(select(Submission.assignment, Submission.student).where(
+            course, assignment, student = s.execute(select(Submission.course, Submission.assignment,
+                                                           Submission.student).where(
                 Submission.id == submission_id)).one()
+            old = s.get(ManualGrade, (assignment, student))
+            before = {"score": old.score, "comment": old.comment, "submission": old.submission_id} if old else None
             s.merge(ManualGrade(assignment=assignment, student=student, submission_id=submission_id, score=score,
                                 comment=comment, graded_at=now()))
+            audit(s, course, actor, "manual_grade", f"{assignment}/{student}", before,
+                  {"score": score, "comment": comment, "submission": submission_id})
 
 
 def _given():

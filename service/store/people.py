@@ -1,4 +1,5 @@
-"""People and their tokens: the roster (students, with only the hash of their token) and other credentials."""
+"""People and their tokens: the roster (students, with only the hash of their token, enrolled per course) and
+other credentials."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
-from service.models import Credential, Student
+from service.models import DEFAULT_COURSE, Credential, Enrollment, Student
+from service.store.courses import audit, ensure_default_course
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,16 @@ class RosterError(ValueError):
 class PeopleRecords:
     sessions: sessionmaker[Session]
 
-    def import_roster(self, csv_text: str) -> list[RosterEntry]:
-        """Add the roster's new students with fresh tokens; students already known keep theirs."""
+    def import_roster(self, csv_text: str, course: str = DEFAULT_COURSE, actor: str = "admin") -> list[RosterEntry]:
+        """Enroll the roster's students in the course, new ones with fresh tokens (students already known keep
+        theirs); audited with the ids it enrolled."""
         rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
         if not rows or not {"id", "name", "email"} <= set(rows[0]):
             raise RosterError("the roster must be CSV with the header id,name,email")
         entries = []
         with self.sessions.begin() as s:
+            if course == DEFAULT_COURSE:
+                ensure_default_course(s)
             for row in rows:
                 sid = (row.get("id") or "").strip()
                 if not sid:
@@ -48,7 +53,11 @@ class PeopleRecords:
                     student = Student(id=sid, token_hash=auth.token_hash(token))
                     s.add(student)
                 student.name, student.email = (row.get("name") or "").strip(), (row.get("email") or "").strip()
+                if s.get(Enrollment, (course, sid)) is None:
+                    s.add(Enrollment(course=course, student=sid))
                 entries.append(RosterEntry(sid, student.name, student.email, token))
+            audit(s, course, actor, "roster", "", None, {"students": [e.id for e in entries],
+                                                         "new": [e.id for e in entries if e.token]})
         return entries
 
     def student_by_token_hash(self, token_hash: str) -> Student | None:

@@ -24,6 +24,7 @@ from service.models import (
     Student,
     Submission,
     UploadAttempt,
+    Worker,
     db_now,
     now,
 )
@@ -84,6 +85,12 @@ class SubmissionStates:
         with self.sessions() as s:
             return list(s.scalars(query))
 
+    def statuses(self, ids: set[str]) -> dict[str, str]:
+        """The status of each of these submissions (one short query, by primary key: what long polls wait on)."""
+        with self.sessions() as s:
+            return {i: status for i, status in s.execute(
+                select(Submission.id, Submission.status).where(Submission.id.in_(ids)))}
+
     def running_attempt(self, submission_id: str) -> RunningAttempt | None:
         """The attempt token and worker of a running submission (None when it is not running)."""
         with self.sessions() as s:
@@ -117,6 +124,17 @@ class SubmissionStates:
         """Ids of the submissions in queued or running since before `before`."""
         with self.sessions() as s:
             return list(s.scalars(select(Submission.id).where(_stale(before))))
+
+    def abandoned(self, alive_since: datetime) -> list[tuple[str, str, str]]:
+        """(id, attempt token, worker id) of each running submission whose worker has not beaten since
+        `alive_since` (killed, or cut off from the database): the broker will not hand its message on for a
+        visibility timeout, so it is as good as lost."""
+        alive = select(Worker.name).where(Worker.seen_at >= alive_since)
+        with self.sessions() as s:
+            return [tuple(row) for row in s.execute(
+                select(Submission.id, Submission.attempt_token, Submission.worker_id).where(
+                    Submission.status == RUNNING, Submission.attempt_token.is_not(None),
+                    Submission.worker_id.is_not(None), Submission.worker_id.not_in(alive)))]
 
     # --- the transitions ---------------------------------------------------------------------------
 

@@ -54,14 +54,20 @@ def protect(response: Response, csp: str = PAGE_CSP) -> Response:
     return response
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A full page: the template in the request's language, with the session and the language switch."""
+def fragment(request: Request, template: str, **context: Any) -> str:
+    """A template in the request's language, with what every page's templates may use (the session, the form
+    token): a whole page, or the part of one a page swaps in."""
     lang = language(request)
     visit = signin.current(request)
-    body = templates(lang).get_template(template).render(
+    return templates(lang).get_template(template).render(
         request=request, lang=lang, languages=i18n.LANGUAGES, who=visit.principal,
         csrf=visit.csrf, csrf_field=signin.CSRF_FIELD, here=request.url.path, **context)
-    response = HTMLResponse(body, status_code=status)
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A full page: the template in the request's language, with the session and the language switch."""
+    response = HTMLResponse(fragment(request, template, **context), status_code=status)
+    visit = signin.current(request)
     if signin.is_new(request):
         signin.save(request, response, visit)
     return protect(response)

@@ -9,11 +9,12 @@ import functools
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from service import edges, grades, uploads
+from service import edges, grades, offerings, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
-from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING
+from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
 from service.services import Services, ServicesDep
 from service.status import submission_status
 from service.web import prepared, render, report_pane, signin
@@ -21,6 +22,8 @@ from service.web.signin import StudentViewer, UploadCsrf, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
 PHASES = (RECEIVED, QUEUED, RUNNING, DONE)   # the steps the result page shows while it waits
+WAIT_SECONDS = 20.0           # a long poll's longest wait while running (well within a proxy's idle timeout)
+WAIT_IN_LINE_SECONDS = 3.0    # ... while received or queued: its place in line is news too
 
 
 @router.get("/assignments")
@@ -42,9 +45,10 @@ def _assignment_page(request: Request, services: Services, who: Principal, name:
                      status: int = 200) -> Response:
     title = installed_assignment(services, name).title_in(render.language(request))
     max_bytes = services.settings.grader.max_notebook_bytes
+    attempts = services.store.attempts(student=who.student, assignment=name)
     return render.page(request, "assignment.html", status=status, name=name, title=title, error=error,
-                       attempts=services.store.attempts(student=who.student, assignment=name),
-                       max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1))
+                       attempts=attempts, max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1),
+                       dates=offerings.page_facts(services.store, DEFAULT_COURSE, name, who.student, attempts))
 
 
 @router.get("/assignments/{name}")
@@ -85,27 +89,47 @@ def _upload_error(exc: HTTPException, t) -> str:
     return t("err_upload", detail=exc.detail)
 
 
-@router.get("/submissions/{submission_id}")
-def result(submission_id: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
-    submission = visible_submission(services.store, who, submission_id)
+def _result_view(request: Request, services: Services, submission: Submission) -> dict:
+    """What the result page shows of a submission (its status, then its report): _result.html's context."""
     lang = render.language(request)
     title = installed_assignment(services, submission.assignment).title_in(lang)
     recorded = services.store.result(submission.id)
     report = recorded.report if recorded else None
     manual = grades.manual_mark(services.store.manual_grade(submission.id), submission.id,
                                 submission.received_at)
-    return render.page(request, "result.html", submission=submission, title=title,
-                       finished=submission.status in FINISHED, phases=PHASES, report=report,
-                       turn_limit=services.settings.max_active_per_student,
-                       turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
-                       **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
+    return dict(submission=submission, title=title, finished=submission.status in FINISHED, phases=PHASES,
+                report=report, turn_limit=services.settings.max_active_per_student,
+                turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
+                **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
+
+
+@router.get("/submissions/{submission_id}")
+def result(submission_id: str, request: Request, services: ServicesDep, who: Viewer) -> Response:
+    submission = visible_submission(services.store, who, submission_id)
+    return render.page(request, "result.html", **_result_view(request, services, submission))
 
 
 @router.get("/submissions/{submission_id}/status")
-def status(submission_id: str, services: ServicesDep, who: Viewer) -> Response:
-    """The API's status object (without the report), for the page's polling."""
-    submission = visible_submission(services.store, who, submission_id)
-    return render.protect(JSONResponse(submission_status(services.store, submission, with_report=False)))
+async def status(submission_id: str, request: Request, services: ServicesDep, who: Viewer,
+                 after: str | None = None) -> Response:
+    """The API's status object (without the report), for the result page. With `after` (the status the page
+    shows) a long poll: answered once the status is another, or after a bounded wait (`WAIT_SECONDS`; shorter
+    while it waits in line, whose place moves); once finished, with the result's HTML (`html`) for the page to
+    swap in at once. `waited`: `changed`, `timeout`, `busy` (answered at once: this user holds its share of waits,
+    so the page asks again a little later), or null (no wait asked, or none needed)."""
+    submission = await run_in_threadpool(visible_submission, services.store, who, submission_id)
+    outcome = None
+    if after is not None and submission.status == after and submission.status not in FINISHED:
+        seconds = WAIT_SECONDS if submission.status == RUNNING else WAIT_IN_LINE_SECONDS
+        outcome = await services.status_watch.wait(submission.id, who.key, after, seconds)
+        if outcome == "changed":
+            submission = await run_in_threadpool(visible_submission, services.store, who, submission_id)
+    view = await run_in_threadpool(submission_status, services.store, submission, False)
+    view["waited"] = outcome
+    if after is not None and submission.status in FINISHED:
+        view["html"] = await run_in_threadpool(
+            lambda: render.fragment(request, "_result.html", **_result_view(request, services, submission)))
+    return render.protect(JSONResponse(view))
 
 
 @router.get("/submissions/{submission_id}/plots/{kind}.svg")

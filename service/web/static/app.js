@@ -66,35 +66,43 @@ function setupStatus() {
   };
   paint(box.dataset.status);
   if (!box.dataset.poll) return;
+  const show = (data) => {
+    text.textContent = box.dataset["label" + data.status[0].toUpperCase() + data.status.slice(1)] || data.status;
+    box.dataset.status = data.status;
+    paint(data.status);
+    if (data.status === "queued" && data.queue_position !== null) {
+      detail.textContent = "— " + box.dataset.queue.replace("{position}", data.queue_position + 1)
+        .replace("{eta}", data.eta_seconds === null ? "?" : Math.round(data.eta_seconds));
+    } else if (data.status === "received" && data.turn) {
+      detail.textContent = "— " + box.dataset.turn.replace("{ahead}", data.turn.ahead);
+    } else {
+      detail.textContent = "";
+    }
+  };
+  // A long poll: the server answers when the status is no longer the one shown (or after a bounded wait), and
+  // once it is finished, with the result's HTML, swapped in here in the same instant.
   const poll = async () => {
+    let again = 2000;
     try {
-      const answer = await fetch(box.dataset.poll, {headers: {"Accept": "application/json"}, credentials: "same-origin"});
+      const url = box.dataset.poll + "?after=" + encodeURIComponent(box.dataset.status);
+      const answer = await fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"});
       if (answer.ok) {
         const data = await answer.json();
-        text.textContent = box.dataset["label" + data.status[0].toUpperCase() + data.status.slice(1)] || data.status;
-        box.dataset.status = data.status;
-        paint(data.status);
-        if (data.status === "queued" && data.queue_position !== null) {
-          detail.textContent = "— " + box.dataset.queue.replace("{position}", data.queue_position + 1)
-            .replace("{eta}", data.eta_seconds === null ? "?" : Math.round(data.eta_seconds));
-        } else if (data.status === "received" && data.turn) {
-          detail.textContent = "— " + box.dataset.turn.replace("{ahead}", data.turn.ahead);
-        } else {
-          detail.textContent = "";
-        }
-        if (data.status === "done" || data.status === "failed") { await showResult(); return; }
+        show(data);
+        if (typeof data.html === "string") { showResult(data.html); return; }
+        again = data.waited === "busy" ? 1000 : 0;   // busy: this user's other pages hold their share of waits
       }
-    } catch (err) { /* the next poll tries again */ }
-    window.setTimeout(poll, 700);
+    } catch (err) { /* asked again below */ }
+    window.setTimeout(poll, again);
   };
-  window.setTimeout(poll, 300);
+  poll();
 }
 
-async function showResult() {
+function showResult(html) {
   // The finished page's content replaces this one's in place: the result appears without a reload.
-  const answer = await fetch(window.location.href, {credentials: "same-origin"});
-  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
-  document.querySelector("main").replaceWith(document.adoptNode(fresh));
+  const fresh = new DOMParser().parseFromString(html, "text/html").body;
+  const main = document.querySelector("main");
+  main.replaceChildren(...Array.from(fresh.childNodes).map((node) => document.adoptNode(node)));
   setupStatus();
 }
 
