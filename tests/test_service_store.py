@@ -93,7 +93,7 @@ def _delta(seconds: float):
 def test_migrations_are_applied_at_start_and_again_harmlessly(settings: ServiceSettings) -> None:
     first = bootstrap.open_store(settings)
     second = bootstrap.open_store(settings)
-    assert [a.name for a in second.assignments()] == ["backprop", "forward", "tiny"]
+    assert [a.name for a in second.assignments()] == ["backprop", "tiny"]
     first.engine.dispose()
     second.engine.dispose()
 
