@@ -1,6 +1,6 @@
 """Where grading time goes: per notebook (intake, sandbox start, each unit) and for whole batches.
 
-Usage: python benchmarks/grade_examples.py [FOLDER]   (default: the bundled examples)
+Usage: python benchmarks/grade_examples.py [ASSIGNMENT [FOLDER]]   (default: every assignment, its bundled examples)
 Measures wall-clock on this machine; run it on an otherwise idle machine.
 """
 
@@ -37,20 +37,26 @@ def sandbox_start(settings: Settings, repeats: int = 10) -> float:
     return statistics.median(times)
 
 
-def command(*args: str) -> float:
+def command(assignment: str, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([GRADER, "grade", "--assignment", "backprop", *args], check=True,
+    subprocess.run([GRADER, "grade", "--assignment", assignment, *args], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "assignments" / "backprop" / "examples"
-    notebooks = sorted(folder.glob("*.ipynb"))
-    assignment, settings = spec.load("backprop"), Settings.from_env()
-    pipeline.grade_file(notebooks[0], assignment, settings, seed=1)  # warm the data cache
+    names = sys.argv[1:2] or spec.available()
+    settings = Settings.from_env()
+    for name in names:
+        folder = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "assignments" / name / "examples"
+        per_assignment(spec.load(name), sorted(folder.glob("*.ipynb")), folder, settings)
+    start = sandbox_start(settings)
+    print(f"\nsandbox start overhead (bwrap + interpreter + numpy, median of 10): {start:.3f} s per notebook")
 
-    print(f"per notebook (in-process, seed 1), seconds — {len(notebooks)} notebooks from {folder}")
+
+def per_assignment(assignment: spec.Assignment, notebooks: list[Path], folder: Path, settings: Settings) -> None:
+    pipeline.grade_file(notebooks[0], assignment, settings, seed=1)  # warm the data cache
+    print(f"\n{assignment.name}: per notebook (in-process, seed 1), seconds — {len(notebooks)} notebooks from {folder}")
     units = list(assignment.units)
     header = ["notebook", "intake", "start+load", *units, "checks", "(diagnosis)", "total"]
     print("  ".join(header))
@@ -60,18 +66,14 @@ def main() -> None:
         row = [t.get("intake", 0), t.get("sandbox_start_and_load", 0), *per_unit, t.get("checks", 0),
                t.get("diagnosis", 0), t["total"]]
         print("  ".join([path.name[:28].ljust(28), *(f"{x:.3f}" for x in row)]))
-
-    start = sandbox_start(settings)
     runs = sum(2 if u.substitute else 1 for u in assignment.units.values())
-    print(f"\nsandbox start overhead (bwrap + interpreter + numpy, median of 10): {start:.3f} s per notebook")
-    print(f"  one sandbox per submission, a fork per unit ({runs} runs): {start:.3f} s of start-up")
-    print(f"  one sandbox per unit run instead:                          {start * runs:.3f} s of start-up")
+    print(f"  one sandbox per submission, a fork per unit run ({runs} runs)")
 
-    one = command(str(notebooks[0]))
-    print(f"\nwhole `grader grade` command, 1 notebook: {one:.2f} s (aim < 1.5 s)")
+    one = command(assignment.name, str(notebooks[0]))
+    print(f"whole `grader grade` command, 1 notebook: {one:.2f} s (aim < 1.5 s)")
     ten = [notebooks[i % len(notebooks)] for i in range(10)]
     for jobs in (1, 2):
-        seconds = command("--jobs", str(jobs), *map(str, ten))
+        seconds = command(assignment.name, "--jobs", str(jobs), *map(str, ten))
         print(f"whole command, 10 notebooks, --jobs {jobs}: {seconds:.2f} s" + ("  (aim < 5 s)" if jobs == 2 else ""))
 
 

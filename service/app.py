@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from service import api, assignments, bootstrap, edges, metrics, web
 from service.lifecycle import Publisher
+from service.lti import keys as lti_keys
+from service.lti import routes as lti
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
@@ -24,6 +26,7 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     settings = settings or ServiceSettings.from_env()
     store, settings = bootstrap.open_shared(settings)
     token = bootstrap.ensure_instructor(store, settings)
+    lti_keys.ensure(settings.data_dir)
     if token:
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)
     publisher = publisher or CeleryPublisher(celery_app(settings))
@@ -48,6 +51,6 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                   form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
     edges.install(app, settings)
     app.state.services = services
-    for router in (*api.routers, web.router):
+    for router in (*api.routers, web.router, lti.router, lti.api):
         app.include_router(router)
     return app

@@ -15,6 +15,7 @@ from service.store import Counted, GivenManualGrade, Store
 
 CLI_COLUMNS = ["submission", "score", "max_score", "seed", "error"]   # `grader grade --format csv`, then units
 MANUAL_COLUMNS = ["manual_score", "manual_comment", "manual_given_on", "total"]
+LATE_COLUMNS = ["raw_score", "late_days", "penalty"]   # a course's gradebook: `score` is what counts after them
 
 
 @dataclass(frozen=True)
@@ -90,18 +91,22 @@ def _mark(given: GivenManualGrade | None, counted: Counted | None) -> ManualMark
     return manual_mark(given, counted.submission, counted.received)
 
 
-def to_csv(grades: list[GradeRow], units: list[str], with_manual: bool = False) -> str:
+def to_csv(grades: list[GradeRow], units: list[str], with_manual: bool = False, with_late: bool = False) -> str:
     """`student_id, student_name`, the CLI's CSV columns, a column per unit and the row's `status` (graded,
-    no submission, failed: every student on the roster has a line); `with_manual` adds the manual score, its
-    comment, the submission it was given on and the total (the instructor's gradebook)."""
+    no submission, failed: every student on the roster has a line); `with_late` adds the raw score, the late
+    days and the penalty (`score` is then what counts); `with_manual` the manual score, its comment, the
+    submission it was given on and the total (the instructor's gradebook)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    lines = [["student_id", "student_name", *CLI_COLUMNS, *units, "status", *(MANUAL_COLUMNS if with_manual else ())]]
+    lines = [["student_id", "student_name", *CLI_COLUMNS, *units, "status", *(LATE_COLUMNS if with_late else ()),
+              *(MANUAL_COLUMNS if with_manual else ())]]
     for r in grades:
         c = r.counted
         line = [r.student, r.name, *([c.filename, f"{c.score:g}", f"{c.max_score:g}", c.seed, c.error or ""]
                                      if c else [""] * len(CLI_COLUMNS)),
                 *(f"{c.unit_scores[u]:g}" if c and u in c.unit_scores else "" for u in units), r.status]
+        if with_late:
+            line += [f"{c.raw_score:g}", c.late_days, f"{c.penalty:g}"] if c else [""] * len(LATE_COLUMNS)
         if with_manual:
             line += [f"{r.manual.score:g}" if r.manual else "", r.manual.comment if r.manual else "",
                      r.manual.given_on if r.manual else "", f"{r.total:g}" if r.total is not None else ""]

@@ -103,18 +103,21 @@ def take_turns(store: Store, publisher: Publisher, student: str, limit: int) -> 
     return moved
 
 
-def regrade(store: Store, publisher: Publisher, submission_id: str) -> bool:
-    """done|failed -> queued (same seed); False if it is not finished. The result it has stays, in the
-    gradebook too, until the regrade records its replacement (`record`); a regrade that fails keeps it."""
+def regrade(store: Store, publisher: Publisher, submission_id: str, actor: str = "admin",
+            course: str = DEFAULT_COURSE) -> bool:
+    """done|failed -> queued (same seed), in the course's audit log under `actor`; False if it is not finished.
+    The result it has stays, in the gradebook too, until the regrade records its replacement (`record`); a
+    regrade that fails keeps it."""
     moved = store.requeue_finished(submission_id)
     if moved:
+        store.append_audit(course, actor, "regrade", submission_id)
         publisher.send(submission_id)
     return moved
 
 
-def regrade_latest(store: Store, publisher: Publisher, assignment: str) -> list[str]:
+def regrade_latest(store: Store, publisher: Publisher, assignment: str, actor: str = "admin") -> list[str]:
     """Regrade each student's latest submission on the assignment that is finished; the ids regraded."""
-    return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i)]
+    return [i for i in store.latest_submissions(assignment) if regrade(store, publisher, i, actor)]
 
 
 def reconcile(store: Store, publisher: Publisher, requeue_after: float, limit: int) -> list[str]:

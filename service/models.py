@@ -312,3 +312,47 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     address: Mapped[str] = mapped_column(String(100), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LtiPlatform(Base):
+    """An LMS registered as an LTI 1.3 platform (service/lti): where its users sign in and where its keys are.
+    One issuer may register the tool more than once (one client id each)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="one_registration_per_client"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    auth_url: Mapped[str] = mapped_column(Text)       # its OIDC authorization endpoint
+    token_url: Mapped[str] = mapped_column(Text)      # its OAuth2 token endpoint (AGS, NRPS)
+    jwks_url: Mapped[str] = mapped_column(Text)       # its public keys
+    added_at: Mapped[datetime]
+
+
+class LtiDeployment(Base):
+    """A deployment of the tool on a platform: a launch naming any other is refused."""
+
+    __tablename__ = "lti_deployments"
+    __table_args__ = (PrimaryKeyConstraint("platform_id", "deployment_id", name="lti_deployments_per_platform"),)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+
+
+class LtiLogin(Base):
+    """An OIDC login the tool started: its state and nonce, used once by the launch that answers it (or never)."""
+
+    __tablename__ = "lti_logins"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LtiUser(Base):
+    """Who a platform's user (`sub` at an issuer) is here: today a roster entry made at their first launch."""
+
+    __tablename__ = "lti_users"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "subject", name="lti_users_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))

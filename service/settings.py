@@ -75,6 +75,7 @@ class ServiceSettings:
     failed_sign_ins_per_minute: int = 10           # per client address; more are answered 429 untried
     failed_sign_ins_per_minute_total: int = 100    # from all addresses together (a guesser with many)
     metrics_token: str | None = None               # None: /metrics answers loopback clients only
+    public_url: str | None = None                  # the address platforms reach (LTI); None: the request's own
 
     def __post_init__(self) -> None:
         token = self.instructor_token
@@ -107,6 +108,7 @@ class ServiceSettings:
             failed_sign_ins_per_minute=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE", 10),
             failed_sign_ins_per_minute_total=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL", 100),
             metrics_token=os.environ.get("GRADER_METRICS_TOKEN") or None,
+            public_url=(os.environ.get("GRADER_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     def with_data_dir(self, data_dir: Path) -> ServiceSettings:

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from grader import feedback, intake, reports
-from service import lifecycle
-from service.models import QUEUED, Submission, now
+from service import lifecycle, offerings
+from service.models import DEFAULT_COURSE, QUEUED, Submission, now
 from service.services import Services
 
 NOTEBOOK_TYPES = {"", "application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain"}
@@ -28,10 +28,12 @@ def too_large(size: int, max_bytes: int, lang: str) -> HTTPException:
 
 
 async def accept(services: Services, request: Request, student: str, assignment: str, lang: str,
-                 form_check: Callable[[FormData], None] | None = None) -> Submission:
-    """The upload stored (`received`) and queued, once it passed every check; else the first check's 4xx
-    (HTTPException) and nothing is stored. The assignment is the caller's to have checked; `form_check`
-    sees the parsed form first (the page's CSRF token, when it came in the body)."""
+                 form_check: Callable[[FormData], None] | None = None, course: str = DEFAULT_COURSE) -> Submission:
+    """The upload stored (`received`, with its late days) and queued, once it passed every check; else the first
+    check's 4xx (HTTPException) and nothing is stored: the offering's dates for this student first (403 before
+    it opens or after its close, read before the body), then the rest. The assignment is the caller's to have
+    checked; `form_check` sees the parsed form first (the page's CSRF token, when it came in the body)."""
+    dates = await run_in_threadpool(offerings.admit, services.store, course, assignment, student, lang)
     await run_in_threadpool(check_rate, services, student)
     max_bytes = services.settings.grader.max_notebook_bytes
     filename, blob = await notebook_upload(request, max_bytes, lang, form_check)
@@ -39,7 +41,8 @@ async def accept(services: Services, request: Request, student: str, assignment:
         await services.upload_check.check(blob, max_bytes)     # off the event loop, with a time limit
     except intake.IntakeError as err:
         raise HTTPException(422, feedback.render(err.code, err.params, lang)) from None
-    submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob)
+    submission = await run_in_threadpool(lifecycle.receive, services.store, student, assignment, filename, blob,
+                                         course, dates)
     moved = await run_in_threadpool(lifecycle.take_turns, services.store, services.publisher, student,
                                     services.settings.max_active_per_student)
     if submission.id in moved:       # else it waits its turn, `received`

@@ -20,6 +20,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
+from grader import spec
 from grader.config import ASSIGNMENTS_DIR
 from service import lifecycle
 from service.models import Base
@@ -153,12 +154,14 @@ def module_assignments_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_assignments_dir(tmp_path_factory.mktemp("assignments"))
 
 
-def make_assignments_dir(root: Path) -> Path:
-    """The real backprop assignment plus `tiny` (one cheap unit), for tests that need many gradings."""
+def make_assignments_dir(root: Path, real: tuple[str, ...] = ("backprop",)) -> Path:
+    """Real assignments (backprop by default: a worker self-checks each one's solution when it starts) plus
+    `tiny` (one cheap unit), for tests that need many gradings."""
     folder = root / "assignments"
     (folder / "tiny").mkdir(parents=True)
     (folder / "tiny" / "assignment.toml").write_text(TINY_SPEC)
-    (folder / "backprop").symlink_to(ASSIGNMENTS_DIR / "backprop")
+    for name in real:
+        (folder / name).symlink_to(ASSIGNMENTS_DIR / name)
     return folder
 
 
@@ -291,12 +294,13 @@ def stack_factory(tmp_path: Path, redis_server: RedisServer, assignments_dir: Pa
 
 
 @contextmanager
-def running_stacks(root: Path, **env: str) -> Iterator[Callable[[str], Stack]]:
-    """A running stack (API and a worker grading two at a time, `env` added to its settings) per database
-    kind, "sqlite" or "postgresql", started on first use; all stopped on leaving."""
+def running_stacks(root: Path, real: tuple[str, ...] = ("backprop",), **env: str) -> Iterator[Callable[[str], Stack]]:
+    """A running stack (API and a worker grading two at a time, serving `real` assignments and tiny, `env`
+    added to its settings) per database kind, "sqlite" or "postgresql", started on first use; all stopped
+    on leaving."""
     stacks: dict[str, Stack] = {}
     with ExitStack() as cleanup:
-        folder = make_assignments_dir(root)
+        folder = make_assignments_dir(root, real)
 
         def running(kind: str) -> Stack:
             if kind not in stacks:
@@ -319,7 +323,7 @@ def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
     """A running stack per database kind (`running_stacks`), shared by the module's tests whose behaviour
     does not depend on what else the service holds: each uses students of its own and reads counts as
     differences."""
-    with running_stacks(tmp_path_factory.mktemp("shared")) as shared:
+    with running_stacks(tmp_path_factory.mktemp("shared"), tuple(spec.available())) as shared:   # every one shipped
         yield shared
 
 

@@ -32,6 +32,8 @@ SAMPLE_FACTS = {
     "eta": 12, "verdict": "ok", "s_first": "2.3", "s_last": "0.4", "r_first": "2.3", "r_last": "0.5",
     "s_acc": "0.9", "r_acc": "0.9", "count": 3, "low": 5, "high": 10, "twins": "large", "more": 8,
     "code": "np.sum(dout, axis=0)", "mutated": "np.sum(dout, axis=1)", "rows": 5, "builtin": "int",
+    "opens": "2027-01-13 17:00 JST", "closes": "2027-01-23 17:00 JST", "at": "2027-01-20 17:00 JST",
+    "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
 }
 
 

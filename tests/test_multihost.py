@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from grader.sandbox import cgroups
 from service.models import Result, Submission
 from service.processes import Processes
 from service.store import Store
@@ -156,6 +157,10 @@ def test_worker_machines_grade_as_the_api_machine_and_lose_nothing_to_a_kill_or_
     assert result_count == 30 and set(results.values()) == {1}                        # none doubled
     assert all(rows[i][1] == 1 for i in uploads if i not in lost), "graded twice, not taken over"
     assert cut_off and all(rows[i][2].startswith(f"{b.name}:") for i in cut_off), "the cut machine's result lost"
+    killed_pids = {rows[i][2].rpartition(":")[2] for i in lost}
+    assert not [p for pid in killed_pids for pattern in (f"{cgroups.PREFIX}-{pid}-*", f"*/{cgroups.PREFIX}-{pid}-*")
+                for p in Path("/sys/fs/cgroup").glob(pattern)], \
+        "the killed machine's sandbox cgroups were left behind (its restart removes them)"
     hosts = Counter(rows[i][2].rpartition(":")[0] for i in uploads)
     assert set(hosts) <= {a.name, b.name} and hosts[b.name] > 0 and hosts[a.name] > 0
     assert broken.name not in hosts and _worker(store, broken).state.startswith("not taking tasks")

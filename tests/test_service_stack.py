@@ -21,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from grader import spec
 from grader.config import ASSIGNMENTS_DIR
 from service.models import Result, Submission
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, TINY_SPEC, Stack, submit, wait_until
@@ -85,6 +86,27 @@ def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(sha
     graded = [row[0] for row in table[1:] if row[table[0].index("status")] == "graded"]
     assert graded == ["cli-ann"]          # one row per student on the roster; the latest submission counts
     assert token not in stack.logs() and INSTRUCTOR not in stack.logs()
+
+
+def test_each_assignments_solution_uploaded_through_the_api_scores_full_marks(shared_stacks) -> None:
+    """The service grades every shipped assignment with no code of its own for it: the solution's report
+    and its row in the results CSV."""
+    stack = shared_stacks("sqlite")
+    token = stack.roster("sol-sam")["sol-sam"]
+    names = spec.available()
+    with stack.client(token) as client:
+        ids = {submit(client, name, "solution.ipynb", (ASSIGNMENTS_DIR / name / "solution.ipynb").read_bytes()): name
+               for name in names}
+    final = stack.wait_finished(token, list(ids), timeout=120)
+    for submission_id, name in ids.items():
+        report = final[submission_id]["report"]
+        assert report["assignment"] == name and report["error"] is None
+        assert report["score"] == report["max_score"] == spec.load(name).max_score, name
+    with stack.client(INSTRUCTOR) as client:
+        for name in names:
+            table = list(csv.reader(io.StringIO(client.get(f"/api/assignments/{name}/results.csv").text)))
+            row = next(r for r in table[1:] if r[0] == "sol-sam")
+            assert float(row[table[0].index("score")]) == spec.load(name).max_score, name
 
 
 def test_a_worker_killed_while_grading_costs_a_delay_not_a_result(shared_stacks) -> None:

@@ -11,6 +11,7 @@ import uuid
 from celery import signals
 
 from grader import data, selfcheck
+from grader.sandbox import cgroups
 from service import assignments, shared
 from service.db import make_engine, unmigrated
 from service.lifecycle import WorkerIdentity, this_machine
@@ -119,10 +120,14 @@ def start_worker(concurrency: int) -> int:
     meanwhile), warm up, then run the Celery worker in this process (prefork pool of `concurrency`)."""
     current = prepared(store())
     _process["settings"] = current
+    if removed := cgroups.remove_orphans():
+        log.warning("removed %d sandbox cgroups left by graders killed mid-grading", removed)
     while problem := sandbox_problem(current):
         log.error("not taking tasks: %s (trying again in %g s)", problem, PROBE_RETRY_SECONDS)
-        beat(store(), 0, f"not taking tasks: {problem}")
-        time.sleep(PROBE_RETRY_SECONDS)
+        retry_at = time.monotonic() + PROBE_RETRY_SECONDS
+        while time.monotonic() < retry_at:     # alive meanwhile, in the worker list, saying why it takes nothing
+            beat(store(), 0, f"not taking tasks: {problem}")
+            time.sleep(HEARTBEAT_SECONDS)
     warm_up(current)      # only a machine that grades correctly spends the time
     _process.pop("store", None)   # the pool forks next: no connection shared with it
     app.worker_main(["worker", "--concurrency", str(concurrency), "--queues", QUEUE, "--loglevel", "INFO",

@@ -39,6 +39,37 @@ def _own_v1_paths() -> dict[str, str]:
     return found
 
 
+PREFIX = "nn-grader"
+ORPHAN_AGE_SECONDS = 10.0    # far older than a cgroup waiting for its sandbox's first process (milliseconds)
+
+
+def remove_orphans() -> int:
+    """Remove the empty sandbox cgroups a grader left when it was killed mid-grading (its PID, in the name, is
+    gone); how many. A grader's worker runs this at start, so killed machines do not pile them up."""
+    removed = 0
+    for parent in {ROOT} if (ROOT / "cgroup.controllers").exists() else {
+            ROOT / controller / own.lstrip("/") for controller, own in _own_v1_paths().items()}:
+        for path in parent.glob(f"{PREFIX}-*-*"):
+            pid = path.name.split("-")[2]
+            try:
+                if pid.isdigit() and not _alive(int(pid)) and time.time() - path.stat().st_mtime > ORPHAN_AGE_SECONDS:
+                    path.rmdir()       # fails while a process is still in it
+                    removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SandboxCgroups:
     """Cgroups made for one sandbox; `wrap` puts the sandbox's first process into them."""
 
@@ -53,7 +84,7 @@ class SandboxCgroups:
               "cpu": {"cpu.cfs_period_us": PERIOD_US, "cpu.cfs_quota_us": quota,
                       "cpu.shares": max(2, cpu_weight * 1024 // 100)},
               "cpuacct": {}}  # counts CPU time only: kept without a limit to write
-        name = f"nn-grader-{os.getpid()}-{time.monotonic_ns()}"
+        name = f"{PREFIX}-{os.getpid()}-{time.monotonic_ns()}"
         if (ROOT / "cgroup.controllers").exists():  # v2: one directory holds every controller
             self._make(ROOT / name, {"pids.max": max_processes, "memory.max": memory_bytes,
                                      "cpu.max": f"{quota} {PERIOD_US}", "cpu.weight": cpu_weight})

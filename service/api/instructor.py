@@ -13,7 +13,7 @@ from service import edges, grades, lifecycle
 from service.access import visible_submission
 from service.api.submissions import accepted
 from service.auth import Instructor
-from service.models import Assignment
+from service.models import DEFAULT_COURSE, Assignment
 from service.services import Services, ServicesDep
 from service.store import RosterError
 
@@ -22,8 +22,14 @@ router = APIRouter(prefix="/api", tags=["instructor"])
 
 @router.post("/roster", status_code=201)
 @edges.upload
-async def roster(request: Request, services: ServicesDep, _: Instructor) -> dict:
-    """CSV `id,name,email` (the body, or multipart field `file`): new students get a token, shown only now."""
+async def roster(request: Request, services: ServicesDep, who: Instructor) -> dict:
+    """CSV `id,name,email` (the body, or multipart field `file`) enrolled in course `default`: new students get
+    a token, shown only now."""
+    return await import_roster(request, services, DEFAULT_COURSE, who.actor)
+
+
+async def import_roster(request: Request, services: Services, course: str, actor: str) -> dict:
+    """The roster CSV of the request enrolled in the course (audited); the students, new tokens shown once."""
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         upload = (await edges.form(request)).get("file")
         if not isinstance(upload, UploadFile):
@@ -32,7 +38,7 @@ async def roster(request: Request, services: ServicesDep, _: Instructor) -> dict
     else:
         raw = await request.body()
     try:
-        entries = await run_in_threadpool(services.store.import_roster, raw.decode("utf-8"))
+        entries = await run_in_threadpool(services.store.import_roster, raw.decode("utf-8"), course, actor)
     except (UnicodeDecodeError, RosterError) as exc:
         raise HTTPException(400, f"bad roster: {exc}") from None
     return {"students": [{"id": e.id, "name": e.name, "email": e.email, **({"token": e.token} if e.token else {})}
@@ -57,11 +63,11 @@ class PolicyChoice(BaseModel):
 
 
 @router.put("/assignments/{assignment}/policy", openapi_extra=edges.openapi_body(PolicyChoice))
-def set_policy(assignment: str, services: ServicesDep, _: Instructor,
+def set_policy(assignment: str, services: ServicesDep, who: Instructor,
                choice: Annotated[PolicyChoice, Depends(edges.json_body(PolicyChoice))]) -> dict:
     """Which submission counts in the results: each student's latest (default) or best."""
     known_assignment(services, assignment)
-    services.store.set_policy(assignment, choice.policy)
+    services.store.set_policy(assignment, choice.policy, who.actor)
     return {"assignment": assignment, "policy": choice.policy}
 
 
@@ -101,14 +107,14 @@ def results_csv(assignment: str, services: ServicesDep, _: Instructor) -> Respon
 def regrade(submission_id: str, request: Request, services: ServicesDep, who: Instructor) -> dict:
     """Grade a finished submission again (same seed); its result stays until the new one replaces it."""
     submission = visible_submission(services.store, who, submission_id)
-    if not lifecycle.regrade(services.store, services.publisher, submission.id):
+    if not lifecycle.regrade(services.store, services.publisher, submission.id, who.actor, submission.course):
         raise HTTPException(409, f"submission is {submission.status}; only done or failed ones are regraded")
     return accepted(request, services, services.store.submission(submission.id))
 
 
 @router.post("/assignments/{assignment}/regrade", status_code=202)
-def regrade_all(assignment: str, services: ServicesDep, _: Instructor) -> dict:
+def regrade_all(assignment: str, services: ServicesDep, who: Instructor) -> dict:
     """Regrade every student's latest submission that is finished (the others are on their way anyway)."""
     known_assignment(services, assignment)
     return {"assignment": assignment, "regraded": lifecycle.regrade_latest(services.store, services.publisher,
-                                                                           assignment)}
+                                                                           assignment, who.actor)}

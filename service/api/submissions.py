@@ -28,7 +28,7 @@ def accepted(request: Request, services: ServicesDep, submission: Submission) ->
 @edges.upload
 async def submit(assignment: str, request: Request, response: Response, services: ServicesDep, who: Caller) -> dict:
     """Upload one notebook (multipart field `file`): 202 once its bytes are stored and it is queued."""
-    if who.is_instructor:
+    if not who.is_student:
         raise HTTPException(403, "submissions are made with a student's token")
     if assignment not in services.assignments or \
             await run_in_threadpool(services.store.assignment, assignment) is None:
@@ -42,13 +42,15 @@ async def submit(assignment: str, request: Request, response: Response, services
 @router.get("/submissions/{submission_id}", name="submission_status")
 def status(submission_id: str, services: ServicesDep, who: Caller) -> dict:
     """Status, the time of each phase, queue position and estimated wait, and the report once done."""
-    return submission_status(services.store, visible_submission(services.store, who, submission_id),
-                             staff=who.is_instructor)
+    submission = visible_submission(services.store, who, submission_id)
+    return submission_status(services.store, submission, staff=who.sees_course(submission.course))
 
 
 @router.get("/submissions")
 def listing(services: ServicesDep, who: Caller, assignment: str | None = None, student: str | None = None) -> dict:
-    """A student's own submissions; an instructor's view of all (filter by `student`). Newest first."""
+    """A student's own submissions; the administrator's view of all (filter by `student`). Newest first."""
+    if not who.is_instructor and not who.is_student:
+        raise HTTPException(403, "course staff list submissions by course: /api/courses/{course}/...")
     if not who.is_instructor:
         student = who.student
     rows = services.store.submissions(assignment=assignment, student=student)

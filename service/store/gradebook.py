@@ -14,7 +14,6 @@ from service.models import (
     DEFAULT_COURSE,
     FAILED,
     Assignment,
-    Course,
     Enrollment,
     ManualGrade,
     Offering,
@@ -23,7 +22,7 @@ from service.models import (
     Submission,
     now,
 )
-from service.store.courses import audit
+from service.store.courses import audit, ensure_default_course
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,8 @@ class Counted:
 
     @property
     def penalty(self) -> float:
-        return self.raw_score - self.score
+        """Points the late days took (rounded: 72 - 64.8 is 7.2, not 7.200000000000003)."""
+        return round(self.raw_score - self.score, 9)
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,7 @@ class GradebookRecords:
         """Insert or refresh assignments from their specs and versions (their policy, set by an instructor, is
         kept); course `default` offers each, without dates, as before courses."""
         with self.sessions.begin() as s:
-            if s.get(Course, DEFAULT_COURSE) is None:
-                s.add(Course(id=DEFAULT_COURSE, title="Default course", term="", time_zone="Asia/Tokyo",
-                             created_at=now()))
+            ensure_default_course(s)
             for a in assignments:
                 row = s.get(Assignment, a.name) or Assignment(name=a.name, policy="latest")
                 row.title, row.max_score, row.units = a.title, a.max_score, list(a.units)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
 from service.models import DEFAULT_COURSE, Credential, Enrollment, Student
-from service.store.courses import audit
+from service.store.courses import audit, ensure_default_course
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class PeopleRecords:
             raise RosterError("the roster must be CSV with the header id,name,email")
         entries = []
         with self.sessions.begin() as s:
+            if course == DEFAULT_COURSE:
+                ensure_default_course(s)
             for row in rows:
                 sid = (row.get("id") or "").strip()
                 if not sid:

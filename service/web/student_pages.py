@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service import edges, grades, uploads
+from service import edges, grades, offerings, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
-from service.models import DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
+from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
 from service.services import Services, ServicesDep
 from service.status import submission_status
 from service.web import prepared, render, report_pane, signin
@@ -45,9 +45,10 @@ def _assignment_page(request: Request, services: Services, who: Principal, name:
                      status: int = 200) -> Response:
     title = installed_assignment(services, name).title_in(render.language(request))
     max_bytes = services.settings.grader.max_notebook_bytes
+    attempts = services.store.attempts(student=who.student, assignment=name)
     return render.page(request, "assignment.html", status=status, name=name, title=title, error=error,
-                       attempts=services.store.attempts(student=who.student, assignment=name),
-                       max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1))
+                       attempts=attempts, max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1),
+                       dates=offerings.page_facts(services.store, DEFAULT_COURSE, name, who.student, attempts))
 
 
 @router.get("/assignments/{name}")

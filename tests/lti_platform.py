@@ -1,0 +1,177 @@
+"""A test LTI 1.3 platform, as a real one answers over HTTP on a free local port: its OIDC auth endpoint
+(which posts a signed id_token back to the tool, as a browser's auto-submitted form would), its JWKS, and
+its OAuth2 token endpoint (client credentials by a JWT assertion the tool signs, checked against the
+tool's own /lti/jwks). Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+from jwcrypto import jwk, jwt
+
+from service.lti.launch import CLAIM
+from service.processes import free_port
+
+DROP = object()      # a claim override that removes the claim
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+def new_key() -> jwk.JWK:
+    return jwk.JWK.generate(kty="RSA", size=2048, kid=secrets.token_hex(6), alg="RS256", use="sig")
+
+
+@dataclass
+class User:
+    sub: str
+    name: str
+    email: str
+    roles: list[str]
+
+
+@dataclass
+class LtiTestPlatform:
+    client_id: str = "grader-client"
+    deployment_id: str = "deployment-1"
+    tool_url: str = ""                 # the tool's base URL (redirect_uri and its JWKS are found there)
+    key: jwk.JWK = field(default_factory=new_key)
+    published: list[jwk.JWK] = field(default_factory=list)
+    users: dict[str, User] = field(default_factory=dict)      # by login_hint
+    jwks_stall: float = 0.0            # seconds /slow-jwks waits before answering
+    tokens_issued: list[dict] = field(default_factory=list)   # the assertions /token accepted
+
+    def __post_init__(self) -> None:
+        self.published = [self.key]
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def urls(self) -> dict[str, str]:
+        """Its registration, as `grader lti add-platform` takes it."""
+        return {"issuer": self.issuer, "client_id": self.client_id, "deployment_id": self.deployment_id,
+                "auth_url": f"{self.issuer}/auth", "token_url": f"{self.issuer}/token",
+                "jwks_url": f"{self.issuer}/jwks"}
+
+    def start(self) -> LtiTestPlatform:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def rotate(self) -> None:
+        """A new signing key, published beside the old one."""
+        self.key = new_key()
+        self.published.insert(0, self.key)
+
+    def claims(self, user: User, nonce: str) -> dict[str, Any]:
+        now = int(time.time())
+        return {"iss": self.issuer, "aud": self.client_id, "sub": user.sub, "exp": now + 300, "iat": now,
+                "nonce": nonce, "name": user.name, "email": user.email,
+                CLAIM + "deployment_id": self.deployment_id, CLAIM + "message_type": "LtiResourceLinkRequest",
+                CLAIM + "version": "1.3.0", CLAIM + "roles": user.roles,
+                CLAIM + "resource_link": {"id": "link-1", "title": "Backprop"},
+                CLAIM + "context": {"id": "course-1", "title": "Deep Learning 2026"},
+                CLAIM + "target_link_uri": f"{self.tool_url}/lti/launch",
+                CLAIM + "launch_presentation": {"locale": "ja"}}
+
+    def mint(self, user: User, login_nonce: str, key: jwk.JWK | None = None, kid: str | None = None,
+             **overrides: Any) -> str:
+        """An id_token for `user`, signed with `key` (the platform's own by default) under `kid`; a claim
+        overridden (names with '__' for the LTI claims' URL prefix) or dropped with DROP."""
+        claims = self.claims(user, login_nonce)
+        for name, value in overrides.items():
+            name = CLAIM + name[2:] if name.startswith("__") else name
+            if value is DROP:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        key = key or self.key
+        token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": kid or key["kid"]}, claims=claims)
+        token.make_signed_token(key)
+        return token.serialize()
+
+    def authorize(self, query: dict[str, str]) -> tuple[int, str]:
+        """The OIDC auth endpoint: checks the request as a platform must, answers the form_post page."""
+        expected = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post",
+                    "prompt": "none", "client_id": self.client_id, "redirect_uri": f"{self.tool_url}/lti/launch"}
+        wrong = [k for k, v in expected.items() if query.get(k) != v]
+        user = self.users.get(query.get("login_hint", ""))
+        if wrong or user is None or not query.get("state") or not query.get("nonce"):
+            return 400, f"bad authorization request: {wrong or 'login_hint, state or nonce'}"
+        fields = {"id_token": self.mint(user, query["nonce"]), "state": query["state"]}
+        inputs = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items())
+        return 200, (f'<form method="post" action="{html.escape(query["redirect_uri"])}">{inputs}</form>'
+                     "<script>document.forms[0].submit()</script>")
+
+    def token(self, form: dict[str, str]) -> tuple[int, dict]:
+        """OAuth2 client credentials with a JWT assertion signed by the tool (its key from the tool's JWKS)."""
+        if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") != \
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return 400, {"error": "unsupported_grant_type"}
+        tool_keys = jwk.JWKSet.from_json(httpx.get(f"{self.tool_url}/lti/jwks", timeout=5).content)
+        try:
+            assertion = jwt.JWT(jwt=form.get("client_assertion", ""), key=tool_keys, algs=["RS256"],
+                                check_claims={"iss": self.client_id, "sub": self.client_id,
+                                              "aud": f"{self.issuer}/token", "exp": None, "jti": None})
+        except Exception as exc:   # noqa: BLE001 - any refusal is the same OAuth2 error to the client
+            return 401, {"error": "invalid_client", "error_description": type(exc).__name__}
+        self.tokens_issued.append(json.loads(assertion.claims))
+        return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 3600,
+                     "scope": form.get("scope", "")}
+
+
+def form_of(page: str) -> tuple[str, dict[str, str]]:
+    """The action and hidden fields of a form_post page (what the browser would submit)."""
+    action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', page).group(1))
+    fields = {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page)}
+    return action, fields
+
+
+def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def answer(self, status: int, body: str | dict, kind: str = "text/html") -> None:
+            data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json" if isinstance(body, dict) else kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            url = urlparse(self.path)
+            if url.path in ("/jwks", "/slow-jwks"):
+                if url.path == "/slow-jwks":
+                    time.sleep(platform.jwks_stall)
+                self.answer(200, {"keys": [k.export_public(as_dict=True) for k in platform.published]})
+            elif url.path == "/auth":
+                self.answer(*platform.authorize({k: v[0] for k, v in parse_qs(url.query).items()}))
+            else:
+                self.answer(404, "not found")
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if urlparse(self.path).path == "/token":
+                self.answer(*platform.token({k: v[0] for k, v in parse_qs(body).items()}))
+            else:
+                self.answer(404, "not found")
+
+    return Handler

@@ -1,0 +1,53 @@
+"""Dates and late work on a student's pages, in a real browser (Playwright driving Debian's Chromium) against a
+real service stack: the due time and the close in the course's time zone, each attempt's late days and
+penalty, and a clear refusal after the close (dates set seconds from now)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tests.conftest import SHARED_EXAMPLES, require_module
+from tests.service_parts import Stack, submit
+from tests.web_parts import INSTRUCTOR, browser, new_page, screenshot, sign_in, stack, wait_graded  # noqa: F401
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+expect = require_module("playwright.sync_api", "`make install` installs the dev extra's playwright").expect
+WRONG_RELU = SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb"
+CLOSE_IN = 15     # seconds: the late upload below is taken well before
+
+
+def test_a_student_sees_their_dates_a_late_attempts_penalty_and_the_refusal_after_the_close(
+        browser: Browser, stack: Stack) -> None:  # noqa: F811
+    tokens = stack.roster("ann")
+    start = datetime.now(UTC)
+    close = start + timedelta(seconds=CLOSE_IN)
+    with stack.client(INSTRUCTOR) as admin:
+        assert admin.put("/api/courses/default/offerings/backprop", json={
+            "opens": (start - timedelta(days=1)).isoformat(), "due": (start - timedelta(hours=1)).isoformat(),
+            "late_until": close.isoformat(), "late_penalty_per_day": 0.1}).status_code == 200
+    with stack.client(tokens["ann"]) as ann:
+        late = submit(ann, "backprop", "late.ipynb", WRONG_RELU.read_bytes())
+    context, page = new_page(browser, stack)
+    sign_in(page, tokens["ann"])
+    page.goto("/assignments/backprop")
+    expect(page.locator("#due")).to_contain_text("10% of the maximum off per started day")
+    expect(page.locator("#closes")).to_contain_text("JST")   # Asia/Tokyo, the course's time zone
+    time.sleep(max(0.0, (close - datetime.now(UTC)).total_seconds()) + 0.5)
+    page.reload()
+    expect(page.locator("#due")).to_have_count(0)          # closed: only the close is said
+    page.get_by_label("Notebook file (.ipynb)").set_input_files(str(WRONG_RELU))
+    page.get_by_role("button", name="Submit", exact=True).click()
+    expect(page.locator("#upload-message")).to_contain_text("Submissions closed at")
+    expect(page.locator("#upload-message")).to_contain_text("nothing was stored")
+    report = wait_graded(stack, tokens["ann"], late)["report"]
+    page.reload()
+    assert page.locator("#history tbody tr").count() == 1
+    counted = max(0.0, report["score"] - 0.1 * report["max_score"])
+    expect(page.locator("#history tbody tr .lateness")).to_have_text(
+        f"1 d late: −{report['score'] - counted:g}, counts {counted:g}")
+    screenshot(page, "late_attempt")
+    context.close()
