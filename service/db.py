@@ -54,8 +54,9 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent; safe from several processes)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest Alembic revision, or to `revision` (a previous release's schema,
+    which the upgrade tests build); idempotent, safe from several processes."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect() as conn:
@@ -64,7 +65,7 @@ def migrate(engine: Engine) -> None:
             conn.commit()
         try:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
             conn.commit()
         finally:
             if conn.dialect.name == "postgresql":

@@ -8,8 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, insert, select, update
 
 from service import assignments, bootstrap, db, grades, lifecycle
@@ -80,12 +78,7 @@ def test_every_rostered_student_has_a_row_graded_failed_or_without_submission(cl
 
 def test_a_database_from_before_the_summaries_gets_them_from_its_reports(database_url: str) -> None:
     engine = db.make_engine(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(db.MIGRATIONS))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003_sessions")
-        conn.commit()
+    db.migrate(engine, "0003_sessions")
     store = Store(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO assignments (name, title, max_score, units, policy) "

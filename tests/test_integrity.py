@@ -196,19 +196,14 @@ def test_a_requeue_deadline_shorter_than_a_grading_is_refused_at_start(tmp_path:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_manual_grades_given_per_submission_move_to_their_student_and_assignment(kind: str, tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
-    from service.db import MIGRATIONS, make_engine, migrate
+    from service.db import make_engine, migrate
 
     with database(kind, tmp_path) as url:
         engine = make_engine(url)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        migrate(engine, "0002")
         with engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0002")
             conn.execute(text("INSERT INTO assignments VALUES ('tiny', 'Tiny', 1, '[]', 'latest')"))
             conn.execute(text("INSERT INTO students VALUES ('ann', 'Ann', '', 'h1'), ('ben', 'Ben', '', 'h2')"))
             for sid, student, day in (("s1", "ann", 1), ("s2", "ann", 2), ("s3", "ben", 1)):
