@@ -28,7 +28,8 @@ from tests.service_parts import TINY_NOTEBOOK, Stack, make_assignments_dir, serv
 PER_ADDRESS, TOTAL = 10, 25          # the guessing throttle's limits in this module
 FORMULA = tuple("=+-@\t\r")
 INSTRUCTOR_ROUTES = ("/instructor", "/metrics", "/api/roster", "/api/assignments/{assignment}/re",
-                     "/api/assignments/{assignment}/p", "/api/submissions/{submission_id}/regrade")
+                     "/api/assignments/{assignment}/p", "/api/submissions/{submission_id}/regrade", "/api/courses",
+                     "/api/lti")
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 
 
@@ -162,7 +163,8 @@ def test_no_malformed_header_on_any_route_answers_500(service: Stack, instructor
     body, headers = multipart("hw.ipynb", TINY_NOTEBOOK)
     with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {students['bob']}"}) as c:
         submission = c.post("/api/assignments/tiny/submissions", content=body, headers=headers).json()["id"]
-    values = {"assignment": "tiny", "name": "tiny", "submission_id": submission, "kind": "loss"}
+    values = {"assignment": "tiny", "name": "tiny", "submission_id": submission, "kind": "loss", "course": "default",
+              "student": "bob", "staff_id": "nobody"}
     requests, seen = 0, []
     users = {"student": Visitor(service), "instructor": Visitor(service)}
     users["student"].sign_in(students["bob"])

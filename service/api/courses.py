@@ -21,7 +21,7 @@ from service.auth import Caller, Instructor
 from service.models import INSTRUCTOR_ROLE, TA_ROLE, Assignment, Submission
 from service.services import Services, ServicesDep
 from service.store import CourseError
-from service.store.courses import offering_facts
+from service.store.course_records import offering_facts
 
 router = APIRouter(prefix="/api/courses", tags=["courses"])
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")     # fullmatch on a bounded string: no backtracking blow-up

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service import edges
 from service.auth import Instructor, client_address
-from service.lti import keys, launch, people
+from service.lti import keys, launch, launchers
 from service.lti.launch import Refused
 from service.lti.platform_keys import KeysUnavailable
 from service.services import Services, ServicesDep
@@ -122,7 +122,7 @@ async def launch_in(request: Request, services: ServicesDep) -> Response:
         if key is None:
             raise Refused("the id_token's key (kid) is not one the platform publishes")
         verified = launch.verify(token, key, platform, started.nonce, time.time())
-        principal = await run_in_threadpool(people.principal_for, services.store, verified)
+        principal = await run_in_threadpool(launchers.principal_for, services.store, verified)
     except (Refused, KeysUnavailable) as exc:
         return refused(request, str(exc), issuer)
     cookie = Response()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from service.db import sessions
 from service.store.artifacts import RenderingRecords
 from service.store.configuration import SharedConfiguration
-from service.store.courses import CourseError, CourseRecords, NewStaff
+from service.store.course_records import CourseError, CourseRecords, NewStaff
 from service.store.gradebook import Attempt, Counted, GivenManualGrade, GradebookRecords, Standing
 from service.store.lti import LtiRecords, Platform
 from service.store.monitoring import HEARTBEAT_SECONDS, LIVE_WORKER_SECONDS, Monitoring

@@ -22,7 +22,7 @@ from service.models import (
     Submission,
     now,
 )
-from service.store.courses import audit, ensure_default_course
+from service.store.course_records import audit, ensure_default_course
 
 
 @dataclass(frozen=True)

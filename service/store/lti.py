@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
 from service.models import Enrollment, LtiDeployment, LtiLogin, LtiPlatform, LtiUser, Student, now
-from service.store.courses import audit
+from service.store.course_records import audit
 
 LOGIN_LIFETIME = timedelta(minutes=10)   # a login the platform has not answered by then is refused
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
 from service.models import DEFAULT_COURSE, Credential, Enrollment, Student
-from service.store.courses import audit, ensure_default_course
+from service.store.course_records import audit, ensure_default_course
 
 
 @dataclass(frozen=True)
