@@ -68,8 +68,8 @@ def _standing(student: str, failed: list[str] | None, manual: float | None = Non
     report = {"score": 1, "max_score": 5, "units": {"SoftmaxWithLoss": {"score": 1, "max_score": 5, "checks": checks}}}
     summary = summaries.columns(report)
     score = summary["score"]
-    counted = Counted(f"sub-{student}", datetime.now(UTC), "hw.ipynb", 1, 0, score, score,
-                      summary["max_score"], summary["unit_scores"], summary["unit_max_scores"], summary["failing"], None)
+    counted = Counted(f"sub-{student}", datetime.now(UTC), "hw.ipynb", 1, 0, score, score, summary["max_score"],
+                      summary["unit_scores"], summary["unit_max_scores"], summary["failing"], None)
     return GradeRow(student, student.title(), grades.GRADED, counted, grade)
 
 
