@@ -31,7 +31,7 @@ def outputs(check: CheckSpec) -> tuple[str, ...]:
     if check.kind == "gradient_check":
         param = check.options["param"]
         return f"grad_{param}", f"lplus_{param}", f"lminus_{param}"
-    if check.kind in {"close", "scalar"}:
+    if check.kind in {"close", "scalar", "steps", "statistics"}:   # draws agree value by value: seeded alike
         return (check.output,)
     return ()  # training is too costly to rerun per mutant
 
