@@ -130,6 +130,10 @@ class CourseRecords:
         with self.sessions() as s:
             return s.scalar(select(StaffMember).where(StaffMember.token_hash == token_hash))
 
+    def staff_member(self, course: str, staff_id: str) -> StaffMember | None:
+        with self.sessions() as s:
+            return s.get(StaffMember, (course, staff_id))
+
     def staff(self, course: str) -> list[StaffMember]:
         with self.sessions() as s:
             return list(s.scalars(select(StaffMember).where(StaffMember.course == course).order_by(StaffMember.id)))
