@@ -76,7 +76,15 @@ def audit_rows(entries: list[AuditEntry], staff: list[StaffMember], zone: str) -
     """The audit log's entries as the page lists them, newest first as stored."""
     names = {f"{m.role}:{m.id}": m.name for m in staff}
     return [AuditRow(shown(e.at, zone), f"{names[e.actor]} ({e.actor})" if e.actor in names else e.actor,
-                     e.action, e.subject, _compact(e.before), _compact(e.after)) for e in entries]
+                     e.action, e.subject, *map(_compact, changed(e.before, e.after))) for e in entries]
+
+
+def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
+    """Of a change's before and after, the fields it changed (both whole when either is not a record)."""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return before, after
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
 def _compact(facts: dict | None) -> str:
