@@ -5,6 +5,7 @@ form and a forged post is refused; a student sees their courses with their own d
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -73,6 +74,7 @@ def test_an_instructor_switches_course_sets_dates_reads_their_consequences_and_f
     page.locator("#grant-extension").click()
     expect(page.locator("#extension-list")).to_contain_text("Ken Sato")
     expect(page.locator("#extension-list")).to_contain_text("2027-01-25 17:00 JST")
+    screenshot(page, "staff_offering")
     page.locator("#audit-link").click()
     newest = page.locator("#audit tbody tr").first
     expect(newest).to_contain_text("Ito Aoi (instructor:ito)")
@@ -91,7 +93,7 @@ def _forged_post(page: Page, path: str, fields: dict[str, str]) -> int:
         body: new URLSearchParams(fields)})).status""", [path, {**fields, "csrf_token": csrf}])
 
 
-def test_a_ta_sees_no_dates_or_extension_form_and_a_forged_post_is_refused(
+def test_a_ta_sees_no_dates_or_extension_form_a_forged_post_is_refused_and_a_new_token_ends_the_session(
         browser: Browser, stack: Stack, course: dict[str, str]) -> None:  # noqa: F811
     with stack.client(INSTRUCTOR) as admin:
         before = admin.get(f"/api/courses/{ML}/offerings").json()
@@ -109,6 +111,9 @@ def test_a_ta_sees_no_dates_or_extension_form_and_a_forged_post_is_refused(
     assert page.goto(f"/staff/{NN}").status == 404                          # not their course
     with stack.client(INSTRUCTOR) as admin:
         assert admin.get(f"/api/courses/{ML}/offerings").json() == before
+        assert admin.post(f"/api/courses/{ML}/staff/tan/token").status_code == 201   # a new token for Tan ...
+    page.goto(OFFERING)
+    expect(page).to_have_url(re.compile(r"/signin$"))                          # ... ends the old one's session
     context.close()
 
 
