@@ -1,4 +1,5 @@
-"""Student pages: assignments with best and latest score, upload with live status, results, history.
+"""Student pages: their courses with their dates, assignments with best and latest score, upload with live status,
+results, history.
 
 A student sees only their own submissions: anything else answers 404, exactly as a missing id does.
 """
