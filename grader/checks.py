@@ -147,7 +147,9 @@ def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Prob
 def same_as(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
             ctx: CheckContext) -> Verdict:
     """One of the student's outputs against another of their own (`like`), no reference needed: a
-    batch's result against the same rows computed one at a time (`batch_and_rows`), within `rtol`/`atol`."""
+    batch's result against the same rows computed one at a time (`batch_and_rows`), within `rtol`/`atol`;
+    `code` names what a difference means where it is not that (the arrays an optimizer was given
+    against the parameters it left)."""
     like = check.options["like"]
     for name in (check.output, like):
         if (why := absent(got, name)) is not None:
@@ -158,7 +160,7 @@ def same_as(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Pro
                       float(check.options.get("atol", DEFAULT_ATOL)))
     if verdict.passed or verdict.code == "wrong_shape":
         return verdict
-    return Verdict(False, "batch_differs", {**verdict.facts, "rows": len(theirs)})
+    return Verdict(False, check.options.get("code", "batch_differs"), {**verdict.facts, "rows": len(theirs)})
 
 
 def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -43,10 +43,19 @@ def test_an_optimizer_that_forgets_its_state_is_right_at_the_first_step_and_wron
 
 
 def test_new_arrays_in_params_keep_the_trajectory_but_leave_the_arrays_handed_in_unchanged():
+    class Rebinds(REFERENCE["SGD"]):
+        def update(self, params, grads):
+            for key in params:
+                params[key] = params[key] - self.lr * grads[key]
+
     expected = outcome("SGD", "network", REFERENCE)
-    rebinds = outcome("SGD", "network", mutant("optimizer_rebinds_params", "SGD"))
+    rebinds = outcome("SGD", "network", {"SGD": Rebinds})
     assert verdict("SGD", "network_steps_defaults", rebinds, expected).passed
-    assert not verdict("SGD", "updates_arrays_in_place", rebinds, expected).passed
+    v = verdict("SGD", "updates_arrays_in_place", rebinds, expected)
+    assert not v.passed and v.code == "arrays_not_updated"
+    assert verdict("SGD", "updates_arrays_in_place", expected, expected).passed
+    wrong_rule = outcome("SGD", "network", mutant("optimizer_ascends", "SGD"))   # in place, only wrong
+    assert verdict("SGD", "updates_arrays_in_place", wrong_rule, expected).passed
 
 
 @pytest.mark.parametrize("probe", ["std_001", "xavier", "sigmoid", "he", "relu"])

@@ -25,11 +25,12 @@ def current(params: object, key: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def optimizer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """`target(**init)` then `steps` updates: `trail` is the parameters after each step (one row per
-    step, the keys' values flattened in order), `arrays_after` the very arrays given in `params`
-    after the last step (the book's layers hold them: an update must write into them, not rebind)."""
+    step, the keys' values flattened in order), `final` its last row, `arrays_after` the very arrays
+    given in `params` after the last step (the book's layers hold them: an update must write into
+    them, not put new ones in the dict)."""
     keys = list(p["params"])
     shapes = {k: np.shape(inputs[k]) for k in keys}
-    with rec.stage("trail", "arrays_after"):
+    with rec.stage("trail", "final", "arrays_after"):
         opt = ns[p["target"]](**p.get("init", {}))
         params = {k: np.array(inputs[k], dtype=float, copy=True) for k in keys}
         given = dict(params)
@@ -39,4 +40,5 @@ def optimizer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             opt.update(params, grads)
             trail.append(np.concatenate([current(params, k, shapes[k]).astype(float).ravel() for k in keys]))
         rec.put("trail", np.stack(trail))
+        rec.put("final", trail[-1])
         rec.put("arrays_after", np.concatenate([given[k].ravel() for k in keys]))
