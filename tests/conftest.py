@@ -17,7 +17,8 @@ from grader.config import Settings
 REPO = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = REPO.parent / "shared" / "examples"
 
-pytest_plugins = ["tests.service_parts"]   # fixtures of the service tests: Redis, PostgreSQL, processes
+# fixtures of the service tests (Redis, PostgreSQL, processes) and of the hostile suites (the sandbox, short limits)
+pytest_plugins = ["tests.service_parts", "tests.hostile"]
 
 
 @pytest.fixture(scope="session")
