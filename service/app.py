@@ -26,7 +26,7 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     settings = settings or ServiceSettings.from_env()
     store, settings = bootstrap.open_shared(settings)
     token = bootstrap.ensure_instructor(store, settings)
-    lti_keys.ensure(settings.data_dir)
+    lti_keys.ensure(store, settings.data_dir)
     if token:
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)
     publisher = publisher or CeleryPublisher(celery_app(settings))

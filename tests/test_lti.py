@@ -11,14 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from jwcrypto import jwk
 
-from service.lti import platform_keys, service_token
+from service.lti import keys, platform_keys, service_token
 from service.lti.routes import STATE_COOKIE
 from tests.lti_platform import DROP, INSTRUCTOR, LEARNER, LtiTestPlatform, User, form_of, new_key
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
@@ -114,8 +112,7 @@ def test_the_tool_publishes_its_endpoints_and_public_keys_only(lti_stack) -> Non
     assert config["jwks_url"] == f"{stack.url}/lti/jwks"
     published = httpx.get(config["jwks_url"]).json()["keys"]
     assert published and all(k["kty"] == "RSA" and "d" not in k and "p" not in k for k in published)
-    kept = Path(stack.env["GRADER_DATA_DIR"]) / "lti-tool-keys.json"
-    assert kept.stat().st_mode & 0o777 == 0o600
+    assert [k["kid"] for k in published] == [keys.current(stack.store())["kid"]]   # the shared configuration's
 
 
 def test_the_instructor_registers_a_second_platform_through_the_api(lti_stack) -> None:
@@ -237,31 +234,16 @@ def test_a_silent_platform_jwks_holds_no_other_request(lti_stack) -> None:
     platform.jwks_stall = 0
 
 
-def test_a_tool_key_is_its_private_half_kept(tmp_path: Path) -> None:
-    from service.lti import keys
-
-    keys.ensure(tmp_path)
-    first = keys.current(tmp_path)["kid"]
-    keys.ensure(tmp_path)
-    assert keys.current(tmp_path)["kid"] == first                     # a restart keeps it
-    second = keys.rotate(tmp_path)
-    assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [second, first]
-    third = keys.rotate(tmp_path)
-    assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [third, second]
-    assert isinstance(keys.current(tmp_path), jwk.JWK) and keys.current(tmp_path).has_private
-
-
 def test_the_tool_gets_a_service_token_with_an_assertion_signed_by_its_published_key(lti_stack) -> None:
     stack, platform = lti_stack
-    data_dir = Path(stack.env["GRADER_DATA_DIR"])
     [registered] = [p for p in stack.store().platforms(platform.issuer) if p.client_id == platform.client_id]
     scope = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))
+    assert asyncio.run(service_token.access_token(registered, stack.store(), [scope]))
     rotated = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "rotate-key"], env=stack.env,
                              capture_output=True, text=True, timeout=120)
     assert rotated.returncode == 0, rotated.stderr
-    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))   # the new key is published
+    assert asyncio.run(service_token.access_token(registered, stack.store(), [scope]))   # the new key is published
     assert [a["iss"] for a in platform.tokens_issued[-2:]] == [platform.client_id] * 2
     stranger = dataclasses.replace(registered, client_id="not-this-client")
     with pytest.raises(service_token.TokenRefused, match="401"):
-        asyncio.run(service_token.access_token(stranger, data_dir, [scope]))
+        asyncio.run(service_token.access_token(stranger, stack.store(), [scope]))

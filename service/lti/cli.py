@@ -67,6 +67,8 @@ def list_platforms(args: argparse.Namespace) -> int:
 def rotate_key(args: argparse.Namespace) -> int:
     from service.lti import keys
 
-    settings = _settings()
-    print(f"new tool key {keys.rotate(settings.data_dir)}; the previous one stays published at /lti/jwks")
+    store = _store()
+    keys.ensure(store, _settings().data_dir)
+    print(f"new tool key {keys.rotate(store)}, on every machine; the previous one stays published at /lti/jwks "
+          f"for {keys.GRACE.days} days")
     return 0

@@ -58,7 +58,7 @@ def config(request: Request, services: ServicesDep) -> dict:
 
 @router.get("/lti/jwks")
 def jwks(services: ServicesDep) -> dict:
-    return keys.public_jwks(services.settings.data_dir)
+    return keys.public_jwks(services.store)
 
 
 def refused(request: Request, reason: str, issuer: object = None) -> HTMLResponse:
