@@ -356,3 +356,30 @@ class LtiUser(Base):
     issuer: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(255))
     student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+
+
+class LtiContext(Base):
+    """A platform's course (an LTI context) and the course it is here: made at its first instructor launch, or
+    linked to an existing course by the administrator; with its Advantage service URLs as the last launch
+    named them (NRPS memberships, AGS line items)."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "context_id", name="lti_contexts_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    memberships_url: Mapped[str | None] = mapped_column(Text)
+    lineitems_url: Mapped[str | None] = mapped_column(Text)
+
+
+class LtiResourceLink(Base):
+    """A platform's link to the tool (a resource link) and the offering it opens."""
+
+    __tablename__ = "lti_resource_links"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "link_id", name="lti_resource_links_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    lineitem_url: Mapped[str | None] = mapped_column(Text)       # its AGS line item, once found or created

@@ -17,7 +17,7 @@ from grader.config import Settings
 REPO = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = REPO.parent / "shared" / "examples"
 
-pytest_plugins = ["tests.service_parts"]   # fixtures of the service tests: Redis, PostgreSQL, processes
+pytest_plugins = ["tests.service_parts", "tests.lti_parts"]   # fixtures: Redis, PostgreSQL, processes; LTI
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """A test LTI 1.3 platform, as a real one answers over HTTP on a free local port: its OIDC auth endpoint
-(which posts a signed id_token back to the tool, as a browser's auto-submitted form would), its JWKS, and
+(which posts a signed id_token back to the tool, as a browser's auto-submitted form would), its JWKS,
 its OAuth2 token endpoint (client credentials by a JWT assertion the tool signs, checked against the
-tool's own /lti/jwks). Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
+tool's own /lti/jwks) and its deep-linking return URL (the tool's signed LtiDeepLinkingResponse, checked the
+same way). Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from service.processes import free_port
 DROP = object()      # a claim override that removes the claim
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+TEACHING_ASSISTANT = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
 
 
 def new_key() -> jwk.JWK:
@@ -49,6 +51,7 @@ class LtiTestPlatform:
     users: dict[str, User] = field(default_factory=dict)      # by login_hint
     jwks_stall: float = 0.0            # seconds /slow-jwks waits before answering
     tokens_issued: list[dict] = field(default_factory=list)   # the assertions /token accepted
+    deep_links: list[dict] = field(default_factory=list)      # the LtiDeepLinkingResponses /deep-link-return took
 
     def __post_init__(self) -> None:
         self.published = [self.key]
@@ -119,14 +122,33 @@ class LtiTestPlatform:
         return 200, (f'<form method="post" action="{html.escape(query["redirect_uri"])}">{inputs}</form>'
                      "<script>document.forms[0].submit()</script>")
 
+    def deep_linking_claims(self, data: str = "platform-opaque-data") -> dict[str, Any]:
+        """The claims that make a launch an LtiDeepLinkingRequest (mint's overrides), returning to this platform."""
+        return {"__message_type": "LtiDeepLinkingRequest", "__resource_link": DROP,
+                "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                    "deep_link_return_url": f"{self.issuer}/deep-link-return", "accept_types": ["ltiResourceLink"],
+                    "accept_presentation_document_targets": ["iframe", "window"], "data": data}}
+
+    def _tool_keys(self) -> jwk.JWKSet:
+        return jwk.JWKSet.from_json(httpx.get(f"{self.tool_url}/lti/jwks", timeout=5).content)
+
+    def deep_link_return(self, form: dict[str, str]) -> tuple[int, str]:
+        """The deep_link_return_url: the tool's response, verified with its published key as a platform must."""
+        try:
+            answer = jwt.JWT(jwt=form.get("JWT", ""), key=self._tool_keys(), algs=["RS256"],
+                             check_claims={"iss": self.client_id, "aud": self.issuer, "exp": None, "nonce": None})
+        except Exception as exc:   # noqa: BLE001 - any refusal is the same answer
+            return 400, f"bad deep linking response: {type(exc).__name__}"
+        self.deep_links.append(json.loads(answer.claims))
+        return 200, "<p>linked</p>"
+
     def token(self, form: dict[str, str]) -> tuple[int, dict]:
         """OAuth2 client credentials with a JWT assertion signed by the tool (its key from the tool's JWKS)."""
         if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") != \
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
             return 400, {"error": "unsupported_grant_type"}
-        tool_keys = jwk.JWKSet.from_json(httpx.get(f"{self.tool_url}/lti/jwks", timeout=5).content)
         try:
-            assertion = jwt.JWT(jwt=form.get("client_assertion", ""), key=tool_keys, algs=["RS256"],
+            assertion = jwt.JWT(jwt=form.get("client_assertion", ""), key=self._tool_keys(), algs=["RS256"],
                                 check_claims={"iss": self.client_id, "sub": self.client_id,
                                               "aud": f"{self.issuer}/token", "exp": None, "jti": None})
         except Exception as exc:   # noqa: BLE001 - any refusal is the same OAuth2 error to the client
@@ -169,8 +191,11 @@ def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            form = {k: v[0] for k, v in parse_qs(body).items()}
             if urlparse(self.path).path == "/token":
-                self.answer(*platform.token({k: v[0] for k, v in parse_qs(body).items()}))
+                self.answer(*platform.token(form))
+            elif urlparse(self.path).path == "/deep-link-return":
+                self.answer(*platform.deep_link_return(form))
             else:
                 self.answer(404, "not found")
 

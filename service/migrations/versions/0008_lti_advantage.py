@@ -1,0 +1,42 @@
+"""LTI Advantage: a platform's contexts as courses (with their service URLs), resource links as offerings.
+
+Revision ID: 0008_lti_advantage
+Revises: 0007_lti
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008_lti_advantage"
+down_revision = "0007_lti"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "lti_contexts",
+        sa.Column("issuer", sa.String(255), nullable=False),
+        sa.Column("context_id", sa.String(255), nullable=False),
+        sa.Column("course", sa.String(100), sa.ForeignKey("courses.id"), nullable=False),
+        sa.Column("platform_id", sa.Integer(), sa.ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("memberships_url", sa.Text(), nullable=True),
+        sa.Column("lineitems_url", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("issuer", "context_id", name="lti_contexts_per_issuer"),
+    )
+    op.create_index("ix_lti_contexts_course", "lti_contexts", ["course"])
+    op.create_table(
+        "lti_resource_links",
+        sa.Column("issuer", sa.String(255), nullable=False),
+        sa.Column("link_id", sa.String(255), nullable=False),
+        sa.Column("course", sa.String(100), nullable=False),
+        sa.Column("assignment", sa.String(100), nullable=False),
+        sa.Column("lineitem_url", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("issuer", "link_id", name="lti_resource_links_per_issuer"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("lti_resource_links")
+    op.drop_index("ix_lti_contexts_course", "lti_contexts")
+    op.drop_table("lti_contexts")
