@@ -383,3 +383,15 @@ class LtiResourceLink(Base):
     course: Mapped[str] = mapped_column(String(100))
     assignment: Mapped[str] = mapped_column(String(100))
     lineitem_url: Mapped[str | None] = mapped_column(Text)       # its AGS line item, once found or created
+
+
+class LtiMembership(Base):
+    """A platform's student in a course as its roster service (NRPS) last listed them: `left_at` set when they
+    were no longer listed as active; the student and their work are never deleted."""
+
+    __tablename__ = "lti_memberships"
+    __table_args__ = (PrimaryKeyConstraint("course", "student", name="lti_memberships_per_course"),)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    synced_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]

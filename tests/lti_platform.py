@@ -1,8 +1,9 @@
 """A test LTI 1.3 platform, as a real one answers over HTTP on a free local port: its OIDC auth endpoint
 (which posts a signed id_token back to the tool, as a browser's auto-submitted form would), its JWKS,
 its OAuth2 token endpoint (client credentials by a JWT assertion the tool signs, checked against the
-tool's own /lti/jwks) and its deep-linking return URL (the tool's signed LtiDeepLinkingResponse, checked the
-same way). Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
+tool's own /lti/jwks), its deep-linking return URL (the tool's signed LtiDeepLinkingResponse, checked the
+same way) and its NRPS 2.0 membership service (paged by Link: rel="next", bearer tokens from /token only).
+Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from service.lti.launch import CLAIM
 from service.processes import free_port
 
 DROP = object()      # a claim override that removes the claim
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+NRPS_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 TEACHING_ASSISTANT = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
@@ -52,6 +55,9 @@ class LtiTestPlatform:
     jwks_stall: float = 0.0            # seconds /slow-jwks waits before answering
     tokens_issued: list[dict] = field(default_factory=list)   # the assertions /token accepted
     deep_links: list[dict] = field(default_factory=list)      # the LtiDeepLinkingResponses /deep-link-return took
+    members: list[dict] = field(default_factory=list)         # the course's NRPS membership entries
+    page_size: int = 2                 # members per page of /memberships (the rest behind Link: rel="next")
+    access_tokens: dict[str, str] = field(default_factory=dict)   # bearer token -> the scopes it was issued for
 
     def __post_init__(self) -> None:
         self.published = [self.key]
@@ -91,6 +97,8 @@ class LtiTestPlatform:
                 CLAIM + "resource_link": {"id": "link-1", "title": "Backprop"},
                 CLAIM + "context": {"id": "course-1", "title": "Deep Learning 2026"},
                 CLAIM + "target_link_uri": f"{self.tool_url}/lti/launch",
+                "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
+                    "context_memberships_url": f"{self.issuer}/memberships", "service_versions": ["2.0"]},
                 CLAIM + "launch_presentation": {"locale": "ja"}}
 
     def mint(self, user: User, login_nonce: str, key: jwk.JWK | None = None, kid: str | None = None,
@@ -154,8 +162,29 @@ class LtiTestPlatform:
         except Exception as exc:   # noqa: BLE001 - any refusal is the same OAuth2 error to the client
             return 401, {"error": "invalid_client", "error_description": type(exc).__name__}
         self.tokens_issued.append(json.loads(assertion.claims))
-        return 200, {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 3600,
+        access = secrets.token_urlsafe(16)
+        self.access_tokens[access] = form.get("scope", "")
+        return 200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
                      "scope": form.get("scope", "")}
+
+    def authorized(self, header: str | None, scope: str) -> bool:
+        """Whether a request's bearer token was issued by /token for this scope."""
+        scheme, _, token = (header or "").partition(" ")
+        return scheme == "Bearer" and scope in self.access_tokens.get(token, "").split()
+
+    def memberships(self, query: dict[str, str], authorization: str | None, accept: str | None) -> tuple:
+        """NRPS 2.0: one page of the membership container; (status, body, headers)."""
+        if not self.authorized(authorization, NRPS_SCOPE):
+            return 401, {"error": "invalid_token"}, {}
+        if accept != NRPS_MEDIA_TYPE:
+            return 406, {"error": "not acceptable"}, {}
+        start = int(query.get("from", "0"))
+        page = self.members[start:start + self.page_size]
+        headers = {"Content-Type": NRPS_MEDIA_TYPE}
+        if start + self.page_size < len(self.members):
+            headers["Link"] = f'<{self.issuer}/memberships?from={start + self.page_size}>; rel="next"'
+        return 200, {"id": f"{self.issuer}/memberships", "context": {"id": "course-1", "title": "Deep Learning 2026"},
+                     "members": page}, headers
 
 
 def form_of(page: str) -> tuple[str, dict[str, str]]:
@@ -170,10 +199,12 @@ def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def answer(self, status: int, body: str | dict, kind: str = "text/html") -> None:
-            data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+        def answer(self, status: int, body: str | dict | list, headers: dict[str, str] | None = None) -> None:
+            data = (body if isinstance(body, str) else json.dumps(body)).encode()
+            headers = {"Content-Type": "text/html" if isinstance(body, str) else "application/json", **(headers or {})}
             self.send_response(status)
-            self.send_header("Content-Type", "application/json" if isinstance(body, dict) else kind)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -186,6 +217,9 @@ def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
                 self.answer(200, {"keys": [k.export_public(as_dict=True) for k in platform.published]})
             elif url.path == "/auth":
                 self.answer(*platform.authorize({k: v[0] for k, v in parse_qs(url.query).items()}))
+            elif url.path == "/memberships":
+                self.answer(*platform.memberships({k: v[0] for k, v in parse_qs(url.query).items()},
+                                                  self.headers.get("Authorization"), self.headers.get("Accept")))
             else:
                 self.answer(404, "not found")
 

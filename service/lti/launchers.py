@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from service.auth import STAFF, STUDENT, Principal
 from service.lti.launch import DEEP_LINKING_REQUEST, Launch, Refused
 from service.models import INSTRUCTOR_ROLE, TA_ROLE
-from service.store import Store
+from service.store import Context, Store
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTRUCTOR_SUBROLES = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#"   # TeachingAssistant, ...
@@ -40,8 +40,12 @@ class Arrival:
     """A launch as the tool takes it: who is signed in, in which course, which offering the link opens."""
 
     principal: Principal
-    course: str
+    context: Context
     assignment: str | None
+
+    @property
+    def course(self) -> str:
+        return self.context.course
 
     def landing(self) -> str:
         """The page the launch lands on: the offering's (a student's own page of it), or the course's LTI
@@ -72,7 +76,7 @@ def arrive(store: Store, launch: Launch, platform_id: int) -> Arrival:
     else:
         principal = Principal(STUDENT, store.lti_student(launch.issuer, launch.subject, launch.name, launch.email,
                                                          context.course))
-    return Arrival(principal, context.course, _offering(store, launch, context.course))
+    return Arrival(principal, context, _offering(store, launch, context.course))
 
 
 def _offering(store: Store, launch: Launch, course: str) -> str | None:

@@ -24,9 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from grader import languages
 from service import edges
 from service.auth import client_address
-from service.lti import deep_linking, keys, launch, launchers
+from service.lti import deep_linking, keys, launch, launchers, roster_sync
 from service.lti.launch import Refused
 from service.lti.platform_keys import KeysUnavailable
+from service.models import INSTRUCTOR_ROLE
 from service.services import Services, ServicesDep
 from service.store import Platform
 from service.store.lti import LOGIN_LIFETIME
@@ -131,6 +132,8 @@ async def launch_in(request: Request, services: ServicesDep) -> Response:
         arrival = await run_in_threadpool(launchers.arrive, services.store, verified, platform.id)
     except (Refused, KeysUnavailable) as exc:
         return refused(request, exc, issuer, locale)
+    if arrival.principal.staff_role == INSTRUCTOR_ROLE and arrival.context.memberships_url:
+        roster_sync.sync_later(services.store, arrival.context)
     cookie = Response()
     signin.sign_in(request, cookie, arrival.principal)
     lang = languages.normalise(verified.locale) or render.language(request)

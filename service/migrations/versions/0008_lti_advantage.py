@@ -1,4 +1,5 @@
-"""LTI Advantage: a platform's contexts as courses (with their service URLs), resource links as offerings.
+"""LTI Advantage: a platform's contexts as courses (with their service URLs), resource links as offerings, the
+roster service's memberships (who left).
 
 Revision ID: 0008_lti_advantage
 Revises: 0007_lti
@@ -34,9 +35,18 @@ def upgrade() -> None:
         sa.Column("lineitem_url", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("issuer", "link_id", name="lti_resource_links_per_issuer"),
     )
+    op.create_table(
+        "lti_memberships",
+        sa.Column("course", sa.String(100), sa.ForeignKey("courses.id"), nullable=False),
+        sa.Column("student", sa.String(100), sa.ForeignKey("students.id"), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("course", "student", name="lti_memberships_per_course"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("lti_memberships")
     op.drop_table("lti_resource_links")
     op.drop_index("ix_lti_contexts_course", "lti_contexts")
     op.drop_table("lti_contexts")
