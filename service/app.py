@@ -14,6 +14,7 @@ from service.lti import keys as lti_keys
 from service.lti import registration as lti_registration
 from service.lti import routes as lti
 from service.lti import staff_pages as lti_staff_pages
+from service.lti.score_sender import ScoreSender
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
@@ -37,14 +38,17 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                         upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store))
     reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
                             settings.max_active_per_student)
+    score_sender = ScoreSender(store)      # LTI scores to the platforms, from the outbox (service/lti)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.upload_check.start()
         if reconcile:
             reconciler.start()
+            score_sender.start()
         yield
         if reconcile:
+            await score_sender.stop()
             reconciler.stop()
         services.upload_check.stop()
 

@@ -371,6 +371,7 @@ class LtiContext(Base):
     platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
     memberships_url: Mapped[str | None] = mapped_column(Text)
     lineitems_url: Mapped[str | None] = mapped_column(Text)
+    scores_sent_at: Mapped[datetime | None]                      # the platform last took a score
 
 
 class LtiResourceLink(Base):
@@ -395,3 +396,20 @@ class LtiMembership(Base):
     student: Mapped[str] = mapped_column(ForeignKey("students.id"))
     synced_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
+
+
+class LtiScoreChange(Base):
+    """A student's counted score on an LTI-linked offering changed (a result, a manual grade, an offering's
+    penalty or an extension): appended in the change's own transaction, removed once the platform took the
+    score (service/lti/score_sender.py), retried with backoff until then. `student` "" is every student."""
+
+    __tablename__ = "lti_score_changes"
+    __table_args__ = (Index("lti_score_changes_due", "next_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime]
+    next_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,8 @@
 (which posts a signed id_token back to the tool, as a browser's auto-submitted form would), its JWKS,
 its OAuth2 token endpoint (client credentials by a JWT assertion the tool signs, checked against the
 tool's own /lti/jwks), its deep-linking return URL (the tool's signed LtiDeepLinkingResponse, checked the
-same way) and its NRPS 2.0 membership service (paged by Link: rel="next", bearer tokens from /token only).
+same way), its NRPS 2.0 membership service (paged by Link: rel="next") and its AGS 2.0 line items and scores
+(bearer tokens from /token only, for their scopes).
 Real RSA keys and JOSE by jwcrypto; the test mints bad tokens through `mint`."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from service.lti.launch import CLAIM
 from service.processes import free_port
 
 DROP = object()      # a claim override that removes the claim
+AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 NRPS_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
@@ -58,6 +60,9 @@ class LtiTestPlatform:
     members: list[dict] = field(default_factory=list)         # the course's NRPS membership entries
     page_size: int = 2                 # members per page of /memberships (the rest behind Link: rel="next")
     access_tokens: dict[str, str] = field(default_factory=dict)   # bearer token -> the scopes it was issued for
+    lineitems: list[dict] = field(default_factory=list)       # the context's AGS line items
+    scores: list[tuple[str, dict]] = field(default_factory=list)   # (line item id, score) as /scores took them
+    refuse_scores: int = 0             # the next this many score posts are answered 503
 
     def __post_init__(self) -> None:
         self.published = [self.key]
@@ -97,6 +102,8 @@ class LtiTestPlatform:
                 CLAIM + "resource_link": {"id": "link-1", "title": "Backprop"},
                 CLAIM + "context": {"id": "course-1", "title": "Deep Learning 2026"},
                 CLAIM + "target_link_uri": f"{self.tool_url}/lti/launch",
+                "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": {
+                    "scope": [AGS_SCOPE + "lineitem", AGS_SCOPE + "score"], "lineitems": f"{self.issuer}/lineitems"},
                 "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice": {
                     "context_memberships_url": f"{self.issuer}/memberships", "service_versions": ["2.0"]},
                 CLAIM + "launch_presentation": {"locale": "ja"}}
@@ -172,6 +179,39 @@ class LtiTestPlatform:
         scheme, _, token = (header or "").partition(" ")
         return scheme == "Bearer" and scope in self.access_tokens.get(token, "").split()
 
+    def list_lineitems(self, query: dict[str, str], authorization: str | None) -> tuple:
+        """AGS 2.0: the line items, filtered by resource_link_id, resource_id and tag as the query says."""
+        if not self.authorized(authorization, AGS_SCOPE + "lineitem"):
+            return 401, {"error": "invalid_token"}, {}
+        names = {"resource_link_id": "resourceLinkId", "resource_id": "resourceId", "tag": "tag"}
+        found = [i for i in self.lineitems if all(i.get(names[k]) == v for k, v in query.items() if k in names)]
+        return 200, found, {"Content-Type": "application/vnd.ims.lis.v2.lineitemcontainer+json"}
+
+    def add_lineitem(self, body: dict, authorization: str | None) -> tuple:
+        if not self.authorized(authorization, AGS_SCOPE + "lineitem"):
+            return 401, {"error": "invalid_token"}, {}
+        if not isinstance(body.get("scoreMaximum"), int | float) or not body.get("label"):
+            return 400, {"error": "a line item needs scoreMaximum and label"}, {}
+        item = {**body, "id": f"{self.issuer}/lineitems/{len(self.lineitems) + 1}"}
+        self.lineitems.append(item)
+        return 201, item, {"Content-Type": "application/vnd.ims.lis.v2.lineitem+json"}
+
+    def post_score(self, path: str, body: dict, authorization: str | None, kind: str | None) -> tuple:
+        """AGS 2.0 scores: the line item's, with the fields the spec requires."""
+        lineitem = f"{self.issuer}{path.removesuffix('/scores')}"
+        if not self.authorized(authorization, AGS_SCOPE + "score"):
+            return 401, {"error": "invalid_token"}, {}
+        if kind != "application/vnd.ims.lis.v1.score+json" or lineitem not in {i["id"] for i in self.lineitems}:
+            return 400 if lineitem in {i["id"] for i in self.lineitems} else 404, {"error": "bad score post"}, {}
+        required = ("userId", "activityProgress", "gradingProgress", "timestamp")
+        if any(k not in body for k in required) or ("scoreGiven" in body) != ("scoreMaximum" in body):
+            return 400, {"error": "missing fields"}, {}
+        if self.refuse_scores > 0:
+            self.refuse_scores -= 1
+            return 503, {"error": "try later"}, {}
+        self.scores.append((lineitem, body))
+        return 200, {}, {}
+
     def memberships(self, query: dict[str, str], authorization: str | None, accept: str | None) -> tuple:
         """NRPS 2.0: one page of the membership container; (status, body, headers)."""
         if not self.authorized(authorization, NRPS_SCOPE):
@@ -217,6 +257,9 @@ def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
                 self.answer(200, {"keys": [k.export_public(as_dict=True) for k in platform.published]})
             elif url.path == "/auth":
                 self.answer(*platform.authorize({k: v[0] for k, v in parse_qs(url.query).items()}))
+            elif url.path == "/lineitems":
+                self.answer(*platform.list_lineitems({k: v[0] for k, v in parse_qs(url.query).items()},
+                                                     self.headers.get("Authorization")))
             elif url.path == "/memberships":
                 self.answer(*platform.memberships({k: v[0] for k, v in parse_qs(url.query).items()},
                                                   self.headers.get("Authorization"), self.headers.get("Accept")))
@@ -226,7 +269,13 @@ def _handler(platform: LtiTestPlatform) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             form = {k: v[0] for k, v in parse_qs(body).items()}
-            if urlparse(self.path).path == "/token":
+            path, bearer = urlparse(self.path).path, self.headers.get("Authorization")
+            if path == "/lineitems":
+                self.answer(*platform.add_lineitem(json.loads(body or "{}"), bearer))
+            elif path.startswith("/lineitems/") and path.endswith("/scores"):
+                self.answer(*platform.post_score(path, json.loads(body or "{}"), bearer,
+                                                 self.headers.get("Content-Type")))
+            elif urlparse(self.path).path == "/token":
                 self.answer(*platform.token(form))
             elif urlparse(self.path).path == "/deep-link-return":
                 self.answer(*platform.deep_link_return(form))

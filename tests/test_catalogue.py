@@ -35,7 +35,7 @@ SAMPLE_FACTS = {
     "opens": "2027-01-13 17:00 JST", "closes": "2027-01-23 17:00 JST", "at": "2027-01-20 17:00 JST",
     "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
     "types": "LtiResourceLinkRequest", "version": "1.3.0", "claim": "sub", "course": "DL 2026", "active": 40,
-    "joined": 3,
+    "joined": 3, "waiting": 2,
 }
 
 

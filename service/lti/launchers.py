@@ -2,7 +2,8 @@
 (made at its first instructor launch; a learner's launch for a context the tool does not know is refused,
 and creates nothing); its user is that course's student (Learner) or staff (Instructor -> instructor,
 TeachingAssistant -> ta) by the roles claim, named as the platform names them; its resource link opens an
-offering (the one our deep link put in its custom parameters, remembered at its first launch)."""
+offering (the one our deep link put in its custom parameters, remembered at its first launch, with the AGS
+line item the platform names for it)."""
 
 from __future__ import annotations
 
@@ -85,10 +86,13 @@ def _offering(store: Store, launch: Launch, course: str) -> str | None:
     if launch.resource_link_id is None:
         return None
     link = store.resource_link(launch.issuer, launch.resource_link_id)
-    if link is not None and link.course == course:
-        return link.assignment
     named = launch.custom.get(OFFERING_PARAMETER)
-    if named and store.offering(course, named) is not None:
+    if link is not None and link.course == course:
+        named = link.assignment
+    elif named and store.offering(course, named) is not None:
         store.link_resource(launch.issuer, launch.resource_link_id, course, named)
-        return named
-    return None
+    else:
+        return None
+    if launch.lineitem_url and (link is None or link.lineitem_url != launch.lineitem_url):
+        store.set_lineitem(launch.issuer, launch.resource_link_id, launch.lineitem_url)   # the platform's own
+    return named

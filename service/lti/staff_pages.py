@@ -1,5 +1,6 @@
 """The course's LTI page for its staff, where an instructor's launch lands: the course's offerings, its roster
-as the platform lists it (who left), and a roster sync now. The administrator sees every course's."""
+as the platform lists it (who left), a roster sync now, and how grades are flowing back ("grades sent 12 min
+ago; 2 waiting"). The administrator sees every course's."""
 
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ def _page(request: Request, services: Services, course: str, said: tuple[str, di
     roster = services.store.roster(course)
     departed = services.store.lti_departed(course)
     syncable = any(c.memberships_url for c in services.store.lti_contexts(course))
+    sent_at, waiting = services.store.score_sending(course)
+    minutes = int((services.store.clock() - sent_at).total_seconds() // 60) if sent_at else None
     return render.page(request, "lti_course.html", course=row, offerings=services.store.offerings(course),
+                       minutes=minutes, waiting=waiting,
                        active=len(roster) - len(departed & {s.id for s in roster}),
                        departed=[s for s in roster if s.id in departed], syncable=syncable, said=said)
 

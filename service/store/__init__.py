@@ -6,7 +6,7 @@ submission_states (the stored notebooks and each status change as one conditiona
 (worker heartbeats, what the queue looks like), artifacts (the renderings made once per submission),
 configuration (what every machine shares, the database's clock), sign_ins (session generations, failed
 token attempts), lti (LTI platforms, logins in flight), lti_courses (platforms' contexts, users and links),
-lti_rosters (rosters as the platforms list them).
+lti_rosters (rosters as the platforms list them), lti_scores (scores waiting for the platforms).
 Which status change happens when is decided in service/lifecycle.py; here each one is written atomically.
 """
 
@@ -22,6 +22,7 @@ from service.store.gradebook import Attempt, Counted, GivenManualGrade, Gradeboo
 from service.store.lti import LtiRecords, Platform
 from service.store.lti_courses import Context, LtiCourseRecords
 from service.store.lti_rosters import LtiRosterRecords, Member, Synced
+from service.store.lti_scores import LtiScoreRecords, watch_score_changes
 from service.store.monitoring import HEARTBEAT_SECONDS, LIVE_WORKER_SECONDS, Monitoring
 from service.store.people import PeopleRecords, RosterEntry, RosterError
 from service.store.sign_ins import SignInRecords
@@ -33,9 +34,11 @@ __all__ = ["Store", "CourseError", "NewStaff", "Attempt", "Counted", "GivenManua
 
 
 class Store(CourseRecords, PeopleRecords, GradebookRecords, SubmissionStates, Monitoring, RenderingRecords,
-            SignInRecords, SharedConfiguration, LtiRecords, LtiCourseRecords, LtiRosterRecords):
+            SignInRecords, SharedConfiguration, LtiRecords, LtiCourseRecords, LtiRosterRecords,
+            LtiScoreRecords):
     """Every read and write of the records, on one engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessions(engine)
+        watch_score_changes(self.sessions)
