@@ -63,6 +63,7 @@ class LtiTestPlatform:
     lineitems: list[dict] = field(default_factory=list)       # the context's AGS line items
     scores: list[tuple[str, dict]] = field(default_factory=list)   # (line item id, score) as /scores took them
     refuse_scores: int = 0             # the next this many score posts are answered 503
+    message_hints: dict[str, dict] = field(default_factory=dict)   # lti_message_hint -> the launch's overrides
 
     def __post_init__(self) -> None:
         self.published = [self.key]
@@ -132,7 +133,8 @@ class LtiTestPlatform:
         user = self.users.get(query.get("login_hint", ""))
         if wrong or user is None or not query.get("state") or not query.get("nonce"):
             return 400, f"bad authorization request: {wrong or 'login_hint, state or nonce'}"
-        fields = {"id_token": self.mint(user, query["nonce"]), "state": query["state"]}
+        overrides = self.message_hints.get(query.get("lti_message_hint", ""), {})
+        fields = {"id_token": self.mint(user, query["nonce"], **overrides), "state": query["state"]}
         inputs = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items())
         return 200, (f'<form method="post" action="{html.escape(query["redirect_uri"])}">{inputs}</form>'
                      "<script>document.forms[0].submit()</script>")

@@ -31,7 +31,7 @@ from service.models import INSTRUCTOR_ROLE
 from service.services import Services, ServicesDep
 from service.store import Platform
 from service.store.lti import LOGIN_LIFETIME
-from service.web import render, signin
+from service.web import i18n, render, signin
 
 log = logging.getLogger("grader.lti")
 router = APIRouter(include_in_schema=False)
@@ -142,6 +142,8 @@ async def launch_in(request: Request, services: ServicesDep) -> Response:
     else:
         response = render.page(request, "lti_launched.html", lang=lang, landing=arrival.landing())
     response.headers.append("set-cookie", cookie.headers["set-cookie"])
+    if languages.normalise(verified.locale):      # the pages after it speak the LMS's language too
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="strict")
     response.delete_cookie(STATE_COOKIE + state, path="/lti/", secure=True, httponly=True, samesite="none")
     log.info("LTI %s from %s: %s signed in to %s", verified.message_type, issuer, arrival.principal.key,
              arrival.course)
