@@ -36,6 +36,7 @@ SAMPLE_FACTS = {
     "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
     "types": "LtiResourceLinkRequest", "version": "1.3.0", "claim": "sub", "course": "DL 2026", "active": 40,
     "joined": 3, "waiting": 2,
+    "zone": "Asia/Tokyo", "pct": "10",
 }
 
 
