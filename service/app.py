@@ -10,10 +10,10 @@ from fastapi import FastAPI
 
 from service import api, assignments, bootstrap, edges, metrics, web
 from service.lifecycle import Publisher
+from service.lti import course_page as lti_course_page
 from service.lti import keys as lti_keys
 from service.lti import registration as lti_registration
 from service.lti import routes as lti
-from service.lti import staff_pages as lti_staff_pages
 from service.lti.score_sender import ScoreSender
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
@@ -57,6 +57,6 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                   form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
     edges.install(app, settings)
     app.state.services = services
-    for router in (*api.routers, web.router, lti.router, lti_staff_pages.router, lti_registration.api):
+    for router in (*api.routers, web.router, lti.router, lti_course_page.router, lti_registration.api):
         app.include_router(router)
     return app

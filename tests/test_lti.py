@@ -35,6 +35,8 @@ def test_an_instructor_launch_makes_the_course_and_signs_them_in_as_its_instruct
     [bob] = stack.store().staff(course.id)
     assert (bob.name, bob.role) == (BOB.name, "instructor")
     assert BOB.name not in {s.name for s in stack.store().students()}
+    assert session_get(stack, answer, f"/lti/courses/{course.id}").status_code == 200   # signed in as its staff
+    assert session_get(stack, answer, f"/staff/{course.id}").status_code == 200
     assert session_get(stack, answer, "/instructor").status_code != 200     # course staff, not the administrator
     assert launch(stack, platform, "bob").status_code == 200                 # the next launch: the same records
     assert [c.id for c in stack.store().courses()].count(course.id) == 1 and len(stack.store().staff(course.id)) == 1
@@ -46,8 +48,8 @@ def test_a_learner_launch_signs_in_a_roster_entry_of_the_contexts_course(lti_sta
     course = stack.store().lti_context(platform.issuer, "course-1").course
     answer = launch(stack, platform, "ann")
     assert answer.status_code == 200, answer.text
-    assert 'http-equiv="refresh" content="0; url=/assignments"' in answer.text
-    assert session_get(stack, answer, "/assignments").status_code == 200
+    assert 'http-equiv="refresh" content="0; url=/courses"' in answer.text     # their courses, this one listed
+    assert session_get(stack, answer, "/courses").status_code == 200
     assert session_get(stack, answer, "/instructor").status_code == 404     # a learner is no instructor
     ann = [s for s in stack.store().students() if s.name == ANN.name]
     assert len(ann) == 1 and ann[0].email == ANN.email and stack.store().enrolled(course, ann[0].id)

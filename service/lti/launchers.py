@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from service.auth import STAFF, STUDENT, Principal
 from service.lti.launch import DEEP_LINKING_REQUEST, Launch, Refused
-from service.models import INSTRUCTOR_ROLE, TA_ROLE
+from service.models import DEFAULT_COURSE, INSTRUCTOR_ROLE, TA_ROLE
 from service.store import Context, Store
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -49,11 +49,15 @@ class Arrival:
         return self.context.course
 
     def landing(self) -> str:
-        """The page the launch lands on: the offering's (a student's own page of it), or the course's LTI
-        page for staff (offerings, the deep-link picker, roster and grade sync)."""
+        """The page the launch lands on: for staff the offering's staff page (else the course's LTI page:
+        offerings, roster sync, grades sent); for a student the offering's page, which is course `default`'s
+        assignment page, else their courses' page (the student pages take no other course yet)."""
         if self.principal.role == STAFF:
-            return f"/lti/courses/{self.course}"
-        return f"/assignments/{self.assignment}" if self.assignment else "/assignments"
+            return f"/staff/{self.course}/offerings/{self.assignment}" if self.assignment else \
+                f"/lti/courses/{self.course}"
+        if self.assignment and self.course == DEFAULT_COURSE:
+            return f"/assignments/{self.assignment}"
+        return "/courses"
 
 
 def arrive(store: Store, launch: Launch, platform_id: int) -> Arrival:
