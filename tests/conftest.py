@@ -17,8 +17,9 @@ from grader.config import Settings
 REPO = Path(__file__).resolve().parent.parent
 SHARED_EXAMPLES = REPO.parent / "shared" / "examples"
 
-# fixtures of the service tests (Redis, PostgreSQL, processes) and of the hostile suites (the sandbox, short limits)
-pytest_plugins = ["tests.service_parts", "tests.hostile"]
+# fixtures of the service tests (Redis, PostgreSQL, processes), of the hostile suites (the sandbox, short limits)
+# and of the LTI tests (a platform over HTTP)
+pytest_plugins = ["tests.service_parts", "tests.hostile", "tests.lti_parts"]
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,8 @@ SAMPLE_FACTS = {
     "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
     "step": 2, "n": 80000, "mean": 0.001, "std": 0.07, "expected_mean": 0.0, "expected_std": 0.1, "std_rtol": 0.05,
     "mean_atol": 0.05,
+    "types": "LtiResourceLinkRequest", "version": "1.3.0", "claim": "sub", "course": "DL 2026", "active": 40,
+    "joined": 3, "waiting": 2,
     "zone": "Asia/Tokyo", "pct": "10",
 }
 
