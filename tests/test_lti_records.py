@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import MetaData, Table, insert
 
 from service import db
-from service.models import now
+from service.clocks import now
 from service.store import Store
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import SharedSetting, db_now
+from service.clocks import db_now
+from service.models import SharedSetting
 
 
 class SharedConfiguration:

@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import LtiDeployment, LtiLogin, LtiPlatform, now
+from service.clocks import now
+from service.models import LtiDeployment, LtiLogin, LtiPlatform
 
 LOGIN_LIFETIME = timedelta(minutes=10)   # a login the platform has not answered by then is refused
 

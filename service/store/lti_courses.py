@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
+from service.clocks import now
 from service.models import (
     Course,
     Enrollment,
@@ -21,7 +22,6 @@ from service.models import (
     LtiUser,
     StaffMember,
     Student,
-    now,
 )
 from service.store.course_records import CourseError, audit
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import Enrollment, LtiMembership, LtiUser, now
+from service.clocks import now
+from service.models import Enrollment, LtiMembership, LtiUser
 
 
 @dataclass(frozen=True)

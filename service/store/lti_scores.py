@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.clocks import now
 from service.models import (
     Enrollment,
     Extension,
@@ -23,7 +24,6 @@ from service.models import (
     Offering,
     Result,
     Submission,
-    now,
 )
 
 EVERYONE = ""            # a change's student for every student of the offering (its penalty changed)
