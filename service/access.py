@@ -59,14 +59,20 @@ class CourseRole:
         self.need = need
 
     def __call__(self, course: str, services: ServicesDep, who: Annotated[Principal, Depends(caller)]) -> InCourse:
-        row = services.store.course(course)
-        mine = row is not None and (who.is_instructor or who.course == course or
-                                    (who.is_student and services.store.enrolled(course, who.student)))
-        if not mine:
-            raise HTTPException(404, f"no course {course!r}")
-        if not may(who, course, self.need):
-            raise HTTPException(403, f"a {who.staff_role or who.role} may not do this in course {course!r}")
-        return InCourse(who, row)
+        return in_course(services.store, who, course, self.need)
+
+
+def in_course(store: Store, who: Principal | None, course: str, need: str) -> InCourse:
+    """The course if it is the caller's (404 otherwise, as for one that does not exist), and 403 when the caller
+    is there but may not do `need`: the API's `CourseRole` and the staff pages ask the same."""
+    row = store.course(course)
+    mine = row is not None and who is not None and (
+        who.is_instructor or who.course == course or (who.is_student and store.enrolled(course, who.student)))
+    if not mine:
+        raise HTTPException(404, f"no course {course!r}")
+    if not may(who, course, need):
+        raise HTTPException(403, f"a {who.staff_role or who.role} may not do this in course {course!r}")
+    return InCourse(who, row)
 
 
 Viewer = Annotated[InCourse, Depends(CourseRole(VIEW))]

@@ -35,6 +35,12 @@ def own_dates(offering: Dates, due: datetime | None = None, late_until: datetime
     return Dates(offering.opens, new_due, close)
 
 
+def in_order(*moments: datetime | None) -> bool:
+    """Whether the dates that are set come in order (opens <= due <= late_until)."""
+    present = [m for m in moments if m is not None]
+    return present == sorted(present)
+
+
 def phase(at: datetime, dates: Dates) -> str:
     """BEFORE the opening, OPEN until due, LATE until the close, then CLOSED."""
     if dates.opens is not None and at < dates.opens:

@@ -5,14 +5,17 @@ and the pages show them (ISO 8601 UTC; the course's time zone for people)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 
 from grader import catalogue
 from service import lateness
-from service.models import DEFAULT_COURSE, Offering
+from service.models import DEFAULT_COURSE, Extension, Offering
 from service.store import Store
+
+OUT_OF_ORDER = "the dates must come in order: opens <= due <= late_until"
 
 
 def dates(offering: Offering) -> lateness.Dates:
@@ -79,6 +82,27 @@ def admit(store: Store, course: str, assignment: str, student: str, lang: str) -
     if phase == lateness.BEFORE:
         raise HTTPException(403, _said("offering_not_open", lang, opens=shown(mine.opens, zone)))
     raise HTTPException(403, _said("offering_closed", lang, closes=shown(mine.closes, zone)))
+
+
+def change_dates(store: Store, course: str, assignment: str, actor: str, **fields: Any) -> Offering:
+    """Set an offering's dates and policy (the API's and the staff pages' one way to): 422 when the dates are
+    out of order; audited under `actor`."""
+    if not lateness.in_order(fields.get("opens"), fields.get("due"), fields.get("late_until")):
+        raise HTTPException(422, OUT_OF_ORDER)
+    return store.set_offering(course, assignment, actor, **fields)
+
+
+def grant_extension(store: Store, course: str, assignment: str, student: str, actor: str,
+                    due: datetime | None, late_until: datetime | None) -> Extension:
+    """A student's own due time and close on an offering: 404 for an offering or a student not in the course,
+    422 when out of order; audited under `actor`."""
+    if store.offering(course, assignment) is None:
+        raise HTTPException(404, f"no assignment {assignment!r} in course {course!r}")
+    if not store.enrolled(course, student):
+        raise HTTPException(404, f"no student {student!r} in course {course!r}")
+    if not lateness.in_order(due, late_until):
+        raise HTTPException(422, OUT_OF_ORDER)
+    return store.set_extension(course, assignment, student, actor, due=due, late_until=late_until)
 
 
 def _said(key: str, lang: str, **facts: str) -> str:

@@ -29,7 +29,7 @@ PER_ADDRESS, TOTAL = 10, 25          # the guessing throttle's limits in this mo
 FORMULA = tuple("=+-@\t\r")
 INSTRUCTOR_ROUTES = ("/instructor", "/metrics", "/api/roster", "/api/assignments/{assignment}/re",
                      "/api/assignments/{assignment}/p", "/api/submissions/{submission_id}/regrade", "/api/courses",
-                     "/api/lti")
+                     "/api/lti", "/staff")
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 
 

@@ -5,7 +5,6 @@ the audit log. Who may do what is `service.access.CourseRole`'s; every change is
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,12 +75,6 @@ class ExtensionDates(BaseModel):
 class ManualGradeBody(BaseModel):
     score: float
     comment: str = Field("", max_length=5000)
-
-
-def _ordered(*moments: datetime | None) -> None:
-    present = [m for m in moments if m is not None]
-    if present != sorted(present):
-        raise HTTPException(422, "the dates must come in order: opens <= due <= late_until")
 
 
 def _offered(services: Services, assignment: str) -> Assignment:
@@ -160,8 +153,7 @@ def set_offering(assignment: str, here: Manager, services: ServicesDep,
                  body: Annotated[OfferingDates, Depends(edges.json_body(OfferingDates))]) -> dict:
     """Offer an assignment in the course with its dates and late-work policy (or change them)."""
     _offered(services, assignment)
-    _ordered(body.opens, body.due, body.late_until)
-    row = services.store.set_offering(here.course.id, assignment, here.who.actor, **body.model_dump())
+    row = offerings.change_dates(services.store, here.course.id, assignment, here.who.actor, **body.model_dump())
     return offering_facts(row) | {"assignment": assignment, "course": here.course.id}
 
 
@@ -169,12 +161,8 @@ def set_offering(assignment: str, here: Manager, services: ServicesDep,
 def set_extension(assignment: str, student: str, here: Manager, services: ServicesDep,
                   body: Annotated[ExtensionDates, Depends(edges.json_body(ExtensionDates))]) -> dict:
     """A student's own due time and close on an offering."""
-    if services.store.offering(here.course.id, assignment) is None:
-        raise HTTPException(404, f"no assignment {assignment!r} in course {here.course.id!r}")
-    if not services.store.enrolled(here.course.id, student):
-        raise HTTPException(404, f"no student {student!r} in course {here.course.id!r}")
-    _ordered(body.due, body.late_until)
-    row = services.store.set_extension(here.course.id, assignment, student, here.who.actor, **body.model_dump())
+    row = offerings.grant_extension(services.store, here.course.id, assignment, student, here.who.actor,
+                                    body.due, body.late_until)
     return {"assignment": assignment, "student": student, "due": row.due.isoformat() if row.due else None,
             "late_until": row.late_until.isoformat() if row.late_until else None}
 

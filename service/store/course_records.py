@@ -22,6 +22,7 @@ from service.models import (
     Student,
     now,
 )
+from service.store.sign_ins import end_sessions
 
 OFFERING_FIELDS = ("opens", "due", "late_until", "late_penalty_per_day", "counts", "visible_before_opens")
 
@@ -116,19 +117,25 @@ class CourseRecords:
         return NewStaff(member, token)
 
     def rotate_staff_token(self, course: str, staff_id: str, actor: str) -> str | None:
-        """A fresh token for a staff account (the old one stops working); None if there is no such account."""
+        """A fresh token for a staff account (the old one stops working, and so do the page sessions it signed
+        in); None if there is no such account."""
         token = auth.new_token()
         with self.sessions.begin() as s:
             member = s.get(StaffMember, (course, staff_id))
             if member is None:
                 return None
             member.token_hash = auth.token_hash(token)
+            end_sessions(s, auth.Principal(auth.STAFF, course=course, staff=staff_id).key)   # its pages' too
             audit(s, course, actor, "token_rotation", staff_id)
         return token
 
     def staff_by_token_hash(self, token_hash: str) -> StaffMember | None:
         with self.sessions() as s:
             return s.scalar(select(StaffMember).where(StaffMember.token_hash == token_hash))
+
+    def staff_member(self, course: str, staff_id: str) -> StaffMember | None:
+        with self.sessions() as s:
+            return s.get(StaffMember, (course, staff_id))
 
     def staff(self, course: str) -> list[StaffMember]:
         with self.sessions() as s:

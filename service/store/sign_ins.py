@@ -12,6 +12,15 @@ from service.auth import FAILURE_WINDOW
 from service.models import SessionGeneration, SignInFailure, now
 
 
+def end_sessions(s: Session, principal: str) -> int:
+    """Raise the principal's generation inside the caller's transaction (a new token ends the old sessions
+    together with it)."""
+    row = s.get(SessionGeneration, principal) or SessionGeneration(principal=principal, generation=0)
+    row.generation += 1
+    s.add(row)
+    return row.generation
+
+
 class SignInRecords:
     sessions: sessionmaker[Session]
 
@@ -23,10 +32,7 @@ class SignInRecords:
     def end_sessions(self, principal: str) -> int:
         """Raise the principal's generation: every session cookie issued before is refused from now on."""
         with self.sessions.begin() as s:
-            row = s.get(SessionGeneration, principal) or SessionGeneration(principal=principal, generation=0)
-            row.generation += 1
-            s.add(row)
-            return row.generation
+            return end_sessions(s, principal)
 
     def recent_failures(self, address: str) -> tuple[list[datetime], list[datetime]]:
         """When the failed attempts of the last minute were made: from `address`, and from everywhere

@@ -1,5 +1,6 @@
 """Instructor pages: the class matrix, histogram and common failures, a student's report beside their
 notebook, manual grades for written parts, regrades, the gradebook CSV, the roster, the service's health.
+The administrator's; a submission's page (its report, manual grade, regrade) is also its course staff's.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from starlette.datastructures import UploadFile
 
 from service import edges, grades, lifecycle, status
 from service.access import installed_assignment, visible_submission
-from service.models import FAILED, IN_PROGRESS, Assignment
+from service.auth import Principal
+from service.models import FAILED, IN_PROGRESS, Assignment, Submission
 from service.services import Services, ServicesDep
 from service.store import RosterError
 from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written
-from service.web.signin import Csrf, InstructorViewer, UploadCsrf
+from service.web.signin import BrowserSession, Csrf, InstructorViewer, StaffSession, UploadCsrf
 
 router = APIRouter(prefix="/instructor", route_class=render.PageRoute, include_in_schema=False)
 NOTEBOOK_CSS = (render.HERE / "static" / "notebook.css").read_text(encoding="utf-8")
@@ -114,10 +116,20 @@ def regrade_all(name: str, services: ServicesDep, _: InstructorViewer, __: Csrf)
     return render.redirect(f"/instructor/assignments/{name}?message={len(ids)}")
 
 
+def _staff_submission(services: Services, visit: BrowserSession, submission_id: str) -> tuple[Submission, Principal]:
+    """The submission and who the session is in its course (the administrator, or its course's staff); 404 for
+    anyone else, as for an id that does not exist."""
+    found = services.store.submission(submission_id)
+    who = visit.in_course(found.course) if found else None
+    if who is None:
+        raise HTTPException(404, "no such submission")
+    return visible_submission(services.store, who, submission_id), who
+
+
 @router.get("/submissions/{submission_id}")
-def submission(submission_id: str, request: Request, services: ServicesDep, who: InstructorViewer,
+def submission(submission_id: str, request: Request, services: ServicesDep, visit: StaffSession,
                message: str = "") -> Response:
-    sub = visible_submission(services.store, who, submission_id)
+    sub, _ = _staff_submission(services, visit, submission_id)
     lang = render.language(request)
     spec = installed_assignment(services, sub.assignment)
     recorded = services.store.result(sub.id)
@@ -134,9 +146,9 @@ def submission(submission_id: str, request: Request, services: ServicesDep, who:
 
 
 @router.get("/submissions/{submission_id}/notebook")
-def notebook(submission_id: str, request: Request, services: ServicesDep, who: InstructorViewer) -> Response:
+def notebook(submission_id: str, request: Request, services: ServicesDep, visit: StaffSession) -> Response:
     """The notebook, sanitised, as its own document for the sandboxed iframe: no script, nothing external."""
-    sub = visible_submission(services.store, who, submission_id)
+    sub, _ = _staff_submission(services, visit, submission_id)
     recorded = services.store.result(sub.id)
     t = render.translate(request)
     marks = notebook_view.Marks(report_view.failed_cells(recorded.report) if recorded else {}, t("failed_cell"))
@@ -157,19 +169,19 @@ class ManualGrade(BaseModel):
 
 
 @router.post("/submissions/{submission_id}/manual")
-def manual(submission_id: str, services: ServicesDep, who: InstructorViewer, __: Csrf,
+def manual(submission_id: str, services: ServicesDep, visit: StaffSession, __: Csrf,
            grade: Annotated[ManualGrade, Depends(edges.form_fields(ManualGrade))]) -> Response:
     score, comment = grade.score, grade.comment
-    sub = visible_submission(services.store, who, submission_id)
+    sub, who = _staff_submission(services, visit, submission_id)
     points = installed_assignment(services, sub.assignment).manual.points
     if not 0 <= score <= points:
         raise HTTPException(422, f"0 ≤ score ≤ {points:g}")
-    services.store.set_manual_grade(sub.id, score, comment.strip()[:5000])
+    services.store.set_manual_grade(sub.id, score, comment.strip()[:5000], who.actor)
     return render.redirect(f"/instructor/submissions/{sub.id}?message=saved")
 
 
 @router.post("/submissions/{submission_id}/regrade")
-def regrade(submission_id: str, services: ServicesDep, who: InstructorViewer, __: Csrf) -> Response:
-    sub = visible_submission(services.store, who, submission_id)
-    lifecycle.regrade(services.store, services.publisher, sub.id)
+def regrade(submission_id: str, services: ServicesDep, visit: StaffSession, __: Csrf) -> Response:
+    sub, who = _staff_submission(services, visit, submission_id)
+    lifecycle.regrade(services.store, services.publisher, sub.id, who.actor, sub.course)
     return render.redirect(f"/instructor/submissions/{sub.id}")

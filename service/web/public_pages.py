@@ -23,7 +23,12 @@ def home(request: Request) -> Response:
     who = signin.current(request).principal
     if who is None:
         return render.redirect("/signin")
-    return render.redirect("/instructor" if who.is_instructor else "/assignments")
+    return render.redirect(_start(who))
+
+
+def _start(who: auth.Principal) -> str:
+    """Where a signed-in user's pages begin."""
+    return "/instructor" if who.is_instructor else "/assignments" if who.is_student else "/staff"
 
 
 @router.get("/signin")
@@ -54,7 +59,7 @@ async def sign_in(request: Request, _: Csrf,
         return answer
     if principal is None:
         return render.page(request, "signin.html", status=401, error=render.translate(request)("bad_token"))
-    response = render.redirect("/instructor" if principal.is_instructor else "/assignments")
+    response = render.redirect(_start(principal))
     signin.sign_in(request, response, principal)
     return response
 

@@ -1,10 +1,13 @@
 """Signing in to the pages: a signed browser-session cookie, CSRF tokens, and who may see a page.
 
-The cookie (HttpOnly, Secure, SameSite=Strict, path /, 12 h) carries only the role, the student id, the
-principal's session generation and a CSRF token, signed (HMAC-SHA256) and timestamped by itsdangerous under
-the service's cookie key (GRADER_WEB_SECRET, or a random key kept in the data directory); a cookie that is
-malformed, forged, older than 12 h or of an older generation is an anonymous visitor. Signing out (and a new
-instructor token) raises the generation in the database, so a copy of the cookie dies with the session.
+The cookie (HttpOnly, Secure, SameSite=Strict, path /, 12 h) carries only the role, the student id (or a
+staff member's course accounts: a staff token signs in to its one course, and signing in with another
+course's token adds that course to the session), the principal's session generation and a CSRF token,
+signed (HMAC-SHA256) and timestamped by itsdangerous under the service's cookie key (GRADER_WEB_SECRET, or a
+random key kept in the data directory); a cookie that is malformed, forged, older than 12 h or of an older
+generation is an anonymous visitor. Signing out (and a new instructor token) raises the generation in the
+database, so a copy of the cookie dies with the session. A staff member's role in each course is read from
+the records on every request.
 Tokens from the roster are posted once to sign in and never kept in the browser.
 Every form and every upload carries the session's CSRF token, in a header or in the body, never in the URL.
 """
@@ -32,10 +35,20 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SALT = "grader.browser-session"
 
 
+MAX_STAFF_COURSES = 20       # course accounts one session holds at most
+
+
 @dataclass(frozen=True)
 class BrowserSession:
     csrf: str
     principal: Principal | None = None   # None: not signed in (the session exists for the sign-in form's CSRF)
+    staff: tuple[Principal, ...] = ()    # a staff member's accounts, one per course (principal: the first)
+
+    def in_course(self, course: str) -> Principal | None:
+        """Who the session is in a course: the administrator in every one, a staff member with an account there."""
+        if self.principal is not None and self.principal.is_instructor:
+            return self.principal
+        return next((m for m in self.staff if m.course == course), None)
 
 
 class SignInRequired(Exception):
@@ -59,10 +72,32 @@ def _read(request: Request) -> BrowserSession | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("csrf"), str):
         return None
     role, student = payload.get("role"), payload.get("student")
+    if role == auth.STAFF:
+        staff = _staff_accounts(request, payload.get("staff"))
+        return BrowserSession(payload["csrf"], staff[0], staff) if staff else None
     principal = Principal(role, student) if role in (auth.STUDENT, auth.INSTRUCTOR) else None
     if principal is not None and payload.get("gen") != _generation(request, principal):
         return None
     return BrowserSession(payload["csrf"], principal)
+
+
+def _staff_accounts(request: Request, listed: object) -> tuple[Principal, ...]:
+    """The cookie's staff accounts (course, id, generation) that still exist and are of the current
+    generation, each with its role as the records say now."""
+    if not isinstance(listed, list):
+        return ()
+    store = request.app.state.services.store
+    accounts = []
+    for entry in listed[:MAX_STAFF_COURSES]:
+        if not (isinstance(entry, list) and len(entry) == 3 and all(isinstance(x, str) for x in entry[:2])):
+            continue
+        member = store.staff_member(entry[0], entry[1])
+        if member is None:
+            continue
+        account = Principal(auth.STAFF, course=member.course, staff=member.id, staff_role=member.role)
+        if entry[2] == _generation(request, account):
+            accounts.append(account)
+    return tuple(accounts)
 
 
 def _generation(request: Request, principal: Principal) -> int:
@@ -91,22 +126,27 @@ def save(request: Request, response: Response, visit: BrowserSession) -> None:
     """Write the session cookie (always HttpOnly, SameSite=Strict, Secure)."""
     who = visit.principal
     payload = {"csrf": visit.csrf, "role": who.role if who else None, "student": who.student if who else None,
-               "gen": _generation(request, who) if who else None}
+               "gen": _generation(request, who) if who else None,
+               "staff": [[m.course, m.staff, _generation(request, m)] for m in visit.staff]}
     response.set_cookie(COOKIE, _serializer(request).dumps(payload), max_age=LIFETIME, httponly=True, secure=True,
                         samesite="strict", path="/")
 
 
 def sign_in(request: Request, response: Response, principal: Principal) -> None:
-    """A new session (new CSRF token) for a signed-in user, so no pre-sign-in token survives."""
-    visit = BrowserSession(csrf=secrets.token_urlsafe(24), principal=principal)
+    """A new session (new CSRF token) for a signed-in user, so no pre-sign-in token survives. A staff token
+    joins the session's other staff accounts (its course first; an account of the same course is replaced)."""
+    staff: tuple[Principal, ...] = ()
+    if principal.role == auth.STAFF:
+        staff = (principal, *(m for m in current(request).staff if m.course != principal.course))
+    visit = BrowserSession(csrf=secrets.token_urlsafe(24), principal=principal, staff=staff[:MAX_STAFF_COURSES])
     request.state.browser_session = visit
     save(request, response, visit)
 
 
 def sign_out(request: Request, response: Response) -> None:
     """End the principal's sessions (every copy of the cookie, on every device) and drop this one."""
-    who = current(request).principal
-    if who is not None:
+    visit = current(request)
+    for who in visit.staff or ([visit.principal] if visit.principal else []):
         request.app.state.services.store.end_sessions(who.key)
     response.delete_cookie(COOKIE, path="/", httponly=True, secure=True, samesite="strict")
 
@@ -157,7 +197,7 @@ def signed_in(request: Request) -> Principal:
 
 
 def student_only(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
-    if principal.is_instructor:
+    if not principal.is_student:
         raise HTTPException(404)
     return principal
 
@@ -168,8 +208,17 @@ def instructor_only(principal: Annotated[Principal, Depends(signed_in)]) -> Prin
     return principal
 
 
+def staff_only(request: Request, principal: Annotated[Principal, Depends(signed_in)]) -> BrowserSession:
+    """The staff pages' session: the administrator's, or a staff member's (a course's own rights are asked per
+    course, `service.access.in_course`)."""
+    if principal.is_student:
+        raise HTTPException(404)
+    return current(request)
+
+
 Viewer = Annotated[Principal, Depends(signed_in)]
 StudentViewer = Annotated[Principal, Depends(student_only)]
 InstructorViewer = Annotated[Principal, Depends(instructor_only)]
+StaffSession = Annotated[BrowserSession, Depends(staff_only)]
 Csrf = Annotated[BrowserSession, Depends(csrf_checked)]
 UploadCsrf = Annotated[BrowserSession, Depends(csrf_in_upload)]

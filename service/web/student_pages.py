@@ -1,4 +1,5 @@
-"""Student pages: assignments with best and latest score, upload with live status, results, history.
+"""Student pages: their courses with their dates, assignments with best and latest score, upload with live status,
+results, history.
 
 A student sees only their own submissions: anything else answers 404, exactly as a missing id does.
 """
@@ -11,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service import edges, grades, offerings, uploads
+from service import edges, grades, lateness, offerings, uploads
 from service.access import installed_assignment, visible_submission
 from service.auth import Principal
 from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
@@ -39,6 +40,25 @@ def assignments(request: Request, services: ServicesDep, who: StudentViewer) -> 
                       "best": max(scores) if scores else None, "latest": latest.result.score if latest else None,
                       "latest_status": mine[0].submission.status if mine else None})
     return render.page(request, "assignments.html", items=items)
+
+
+@router.get("/courses")
+def my_courses(request: Request, services: ServicesDep, who: StudentViewer) -> Response:
+    """The student's courses and, per offering they see, their dates as the assignment page says them."""
+    lang = render.language(request)
+    listed = []
+    for course in services.store.courses(student=who.student):
+        shown = []
+        for o in services.store.offerings(course.id):
+            if o.assignment not in services.assignments or not offerings.shown_to(services.store, o, who.student):
+                continue
+            attempts = services.store.attempts(student=who.student, assignment=o.assignment)
+            dates = offerings.page_facts(services.store, course.id, o.assignment, who.student, attempts)
+            shown.append({"name": o.assignment, "title": services.assignments[o.assignment].title_in(lang),
+                          "dates": dates, "phase": (dates or {}).get("phase", lateness.OPEN),
+                          "page": f"/assignments/{o.assignment}" if course.id == DEFAULT_COURSE else None})
+        listed.append({"id": course.id, "title": course.title, "term": course.term, "offerings": shown})
+    return render.page(request, "courses.html", courses=listed)
 
 
 def _assignment_page(request: Request, services: Services, who: Principal, name: str, error: str | None = None,
