@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import nbformat
 from nbformat.reader import get_version
-from nbformat.validator import get_validator
+from nbformat.validator import get_validator, normalize
 
 from grader.languages import detect_notebook
 
@@ -86,11 +86,13 @@ def read_bytes(data: bytes, max_bytes: int, size: int | None = None) -> Notebook
 
 
 def _as_version_4(raw: dict) -> nbformat.NotebookNode:
-    """The parsed document as an nbformat 4 notebook, converted if older: what `nbformat.reads`
-    does, without parsing the text a second time nor validating it with the slower validator
-    (read_bytes validates once, with fastjsonschema)."""
+    """The parsed document as an nbformat 4 notebook, converted if older and normalized as `nbformat.reads`
+    normalizes it (a 4.5 cell without its `id`, as hand-merged notebooks have, gets one), without parsing the
+    text a second time nor validating it with the slower validator (read_bytes validates once, with
+    fastjsonschema)."""
     major, minor = get_version(raw)
-    return nbformat.convert(nbformat.versions[major].to_notebook_json(raw, minor=minor), 4)
+    converted = nbformat.convert(nbformat.versions[major].to_notebook_json(raw, minor=minor), 4)
+    return nbformat.from_dict(normalize(converted)[1])
 
 
 def _refuse_absurd(raw: dict) -> None:

@@ -31,6 +31,16 @@ def test_sources_as_lists_of_lines_are_joined():
     assert read_bytes(json.dumps(nb).encode(), LIMIT).code_cells[0].source == "def f(x):\n    return x\n"
 
 
+def test_a_cell_without_its_id_in_a_4_5_notebook_is_read_as_jupyter_reads_it():
+    """Hand-merged notebooks and some tools leave 4.5 cells without an `id`; nbformat (and Jupyter) repair it."""
+    nb = json.loads(notebook_bytes("x = 1"))
+    nb["nbformat_minor"] = 5
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                        "source": ["def f():\n", "    return 2"]})
+    nb["cells"][-1].pop("id", None)
+    assert [c.source for c in read_bytes(json.dumps(nb).encode(), LIMIT).code_cells][-1] == "def f():\n    return 2"
+
+
 def test_nbformat_v3_notebooks_are_converted():
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
         {"cell_type": "code", "input": "def f():\n    return 1", "language": "python", "outputs": [],
