@@ -34,7 +34,7 @@ SAMPLE_FACTS = {
     "code": "np.sum(dout, axis=0)", "mutated": "np.sum(dout, axis=1)", "rows": 5, "builtin": "int",
     "opens": "2027-01-13 17:00 JST", "closes": "2027-01-23 17:00 JST", "at": "2027-01-20 17:00 JST",
     "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
-    "zone": "Asia/Tokyo", "pct": "10",
+    "zone": "Asia/Tokyo", "pct": "10", "field": "due", "reasons": "“due” is missing.",
 }
 
 
