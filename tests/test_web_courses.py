@@ -86,6 +86,10 @@ def test_a_student_opens_a_second_courses_offering_from_their_courses_uploads_an
     with stack.client(INSTRUCTOR) as admin:
         [row] = admin.get("/api/courses/dl-2027/offerings/backprop/results").json()["results"]
     assert (row["student"], row["submission"], row["late_days"]) == ("mia", submission, 1)
+    with stack.client(INSTRUCTOR) as admin:      # not open yet, and not shown before: no such page
+        assert admin.put("/api/courses/dl-2027/offerings/backprop",
+                         json={"opens": (start + timedelta(days=1)).isoformat()}).status_code == 200
+    assert page.goto("/courses/dl-2027/assignments/backprop").status == 404
     context.close()
     context, page = new_page(browser, stack)
     sign_in(page, outsider)
