@@ -17,45 +17,29 @@ scale (it should grow linearly with the submissions). Wall-clock on this machine
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
-import shutil
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import psycopg
+from parts import REPO, database, percentile, serve
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from grader import pipeline  # noqa: E402
-from grader.config import Settings  # noqa: E402
-from service import assignments, db, lifecycle  # noqa: E402
-from service.processes import Processes, free_port, start_redis  # noqa: E402
-from service.settings import ServiceSettings  # noqa: E402
-from service.store import Store  # noqa: E402
+from grader import pipeline
+from grader.config import Settings
+from service import assignments, db, lifecycle
+from service.processes import Processes
+from service.settings import ServiceSettings
+from service.store import Store
 
 SEED_NOTEBOOK = REPO.parent / "shared" / "examples" / "02_seed_as_submitted.ipynb"
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 TOKEN = "class-scale-instructor-token"
-GRADER = str(Path(sys.executable).with_name("grader"))
 ASSIGNMENT = "backprop"
 WORKER = lifecycle.WorkerIdentity("class-scale")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def synthesise(real: dict, attempt: int, attempts: int, rng: random.Random) -> dict:
@@ -65,30 +49,6 @@ def synthesise(real: dict, attempt: int, attempts: int, rng: random.Random) -> d
     units = {name: {**unit, "score": unit["max_score"], "checks": [{**c, "passed": True} for c in unit["checks"]]}
              if rng.random() < repair else unit for name, unit in real["units"].items()}
     return {**real, "units": units, "score": sum(u["score"] for u in units.values())}
-
-
-@contextmanager
-def database(kind: str, keep: bool) -> Iterator[tuple[Path, str]]:
-    """A fresh directory and an empty database's URL; both removed afterwards unless `keep` (to time again)."""
-    directory = Path(tempfile.mkdtemp(prefix="class-scale-"))
-    name = f"class_scale_{uuid.uuid4().hex[:8]}"
-    if kind == "sqlite":
-        url = f"sqlite:///{directory / 'grader.sqlite3'}"
-    else:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    directory.joinpath("database-url").write_text(url)
-    try:
-        yield directory, url
-    finally:
-        if keep:
-            print(f"kept {directory} (time it again: --again {directory})", flush=True)
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
-            if kind != "sqlite":
-                with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def size_bytes(url: str) -> int:
@@ -157,23 +117,10 @@ def timings(http: httpx.Client, urls: dict[str, tuple[str, dict]], n: int) -> di
 def measure(url: str, directory: Path, n: int) -> dict[str, tuple[float, float]]:
     """`grader serve` on the filled database, and the timings of each page over HTTP."""
     processes = Processes()
-    port = free_port()
-    env = {**os.environ, "GRADER_DATA_DIR": str(directory), "GRADER_DATABASE_URL": url,
-           "GRADER_BROKER_URL": start_redis(processes, directory / "redis"), "GRADER_INSTRUCTOR_TOKEN": TOKEN}
     try:
-        processes.start([GRADER, "serve", "--port", str(port), "--workers", "0", "--no-demo"], env=env,
-                        log=directory / "serve.log")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
-            deadline = time.monotonic() + 300   # a loaded machine migrates a large database slowly
-            while True:
-                try:
-                    if http.get("/metrics").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the service did not come up")
-                time.sleep(0.2)
+        address, _ = serve(processes, directory, {"GRADER_DATABASE_URL": url, "GRADER_INSTRUCTOR_TOKEN": TOKEN},
+                           timeout=300)    # a loaded machine migrates a large database slowly
+        with httpx.Client(base_url=address, timeout=120) as http:
             api = {"Authorization": f"Bearer {TOKEN}"}
             student_token = directory.joinpath("student-token").read_text()
             instructor, student = signed_in(http, TOKEN), signed_in(http, student_token)

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from parts import REPO, percentile
 from playwright.sync_api import sync_playwright
-from service_load import Service, notebooks, percentile
+from service_load import Service, notebooks
 
-REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CORRECT = REPO / "assignments" / "backprop" / "solution.ipynb"
 

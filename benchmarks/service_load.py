@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,16 +25,13 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from parts import GRADER, REPO, percentile, serve, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from service.processes import Processes, free_port, start_redis, worker_argv  # noqa: E402
-from service.settings import sqlite_url  # noqa: E402
+from service.processes import Processes, worker_argv
+from service.settings import sqlite_url
 
 EXAMPLES = sorted((REPO / "assignments" / "backprop" / "examples").glob("*.ipynb"))
 TOKEN = "benchmark-instructor-token"
-GRADER = str(Path(sys.executable).with_name("grader"))
 
 
 def notebooks(n: int, sources: list[Path] = EXAMPLES) -> list[tuple[str, bytes]]:
@@ -49,24 +45,13 @@ def notebooks(n: int, sources: list[Path] = EXAMPLES) -> list[tuple[str, bytes]]
     return out
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 class Service:
     def __init__(self, directory: Path) -> None:
         self.processes = Processes()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        broker = start_redis(self.processes, directory / "redis")
-        self.env = {**os.environ, "GRADER_DATA_DIR": str(directory), "GRADER_BROKER_URL": broker,
-                    "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000",
-                    "GRADER_DATABASE_URL": sqlite_url(directory)}
-        self.processes.start([GRADER, "serve", "--port", str(self.port), "--workers", "0", "--no-demo"],
-                             env=self.env, log=directory / "serve.log")
+        self.url, self.env = serve(self.processes, directory, {
+            "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000",
+            "GRADER_DATABASE_URL": sqlite_url(directory)})
         self.http = httpx.Client(base_url=self.url, timeout=60)
-        self._wait(lambda: self.http.get("/metrics").status_code == 200)
         roster = self.http.post("/api/roster", content="id,name,email\nbench,Bench,b@x.org\n",
                                 headers=self._auth(TOKEN) | {"Content-Type": "text/csv"}).json()
         self.student = roster["students"][0]["token"]
@@ -75,25 +60,13 @@ class Service:
     def _auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    def _wait(self, condition, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if condition():
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not come up")
-            time.sleep(0.1)
-
     def use_workers(self, concurrency: int, log: Path) -> None:
         if self.worker is not None:
             os.killpg(self.worker.pid, 15)
             self.worker.wait()
         self.worker = self.processes.start(worker_argv(concurrency), env=self.env, log=log)   # beside serve: its SQLite
-        self._wait(lambda: self.http.get("/healthz").status_code == 200 and
-                   f"grader_worker_slots {concurrency}" in self.http.get("/metrics").text)
+        wait_for(lambda: self.http.get("/healthz").status_code == 200 and
+                 f"grader_worker_slots {concurrency}" in self.http.get("/metrics").text, 60, "the workers")
 
     def submit(self, name: str, blob: bytes) -> str:
         answer = self.http.post("/api/assignments/backprop/submissions", headers=self._auth(self.student),

@@ -80,10 +80,53 @@ def close(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Probe
     if expected is None or (ref := absent(expected, check.output)) is not None:
         raise RuntimeError(f"reference has no output {check.output!r} for probe {probe.name}: {ref}")
     value = got.values[check.output]
+    return compare(value, expected.values[check.output], *tolerances(check, value))
+
+
+def tolerances(check: CheckSpec, value: np.ndarray | float) -> tuple[float, float]:
+    """The check's rtol and atol for this value (its float32 ones where it was computed in float32)."""
     single = "rtol_float32" in check.options and single_precision(value)
     rtol = check.options["rtol_float32" if single else "rtol"] if single or "rtol" in check.options else DEFAULT_RTOL
     atol = check.options["atol_float32" if single else "atol"] if single or "atol" in check.options else DEFAULT_ATOL
-    return compare(value, expected.values[check.output], float(rtol), float(atol))
+    return float(rtol), float(atol)
+
+
+def steps(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+          ctx: CheckContext) -> Verdict:
+    """`close` on a trajectory, one row per step (an optimizer's parameters after each update()):
+    where it fails, the first step whose row differs, and how many steps there were."""
+    verdict = close(check, probe, got, expected, ctx)
+    if verdict.passed or verdict.code not in {"mismatch", "not_finite"}:
+        return verdict
+    value = got.values[check.output]
+    g, e = np.asarray(value, dtype=float), np.asarray(expected.values[check.output], dtype=float)
+    rtol, atol = tolerances(check, value)
+    rows = ~np.isclose(g, e, rtol=rtol, atol=atol).reshape(len(g), -1).all(axis=1)
+    return Verdict(False, "step_mismatch", {**verdict.facts, "step": int(np.argmax(rows)) + 1, "steps": len(g)})
+
+
+def statistics(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
+               ctx: CheckContext) -> Verdict:
+    """Random draws judged by their statistics, not their values: the mean and standard deviation
+    of all the student's values against those of the reference's draws, |std / std_ref - 1| <=
+    `std_rtol` and |mean - mean_ref| <= `mean_atol` * std_ref (the spec says why its bounds hold
+    for every seed of a correct draw and fail a wrong scale)."""
+    if (why := absent(got, check.output)) is not None:
+        return why
+    g, e = (np.asarray(o.values[check.output], dtype=float) for o in (got, expected))
+    if g.shape != e.shape:
+        return Verdict(False, "wrong_shape", {"got_shape": list(g.shape), "expected_shape": list(e.shape)})
+    std_rtol, mean_atol = float(check.options["std_rtol"]), float(check.options["mean_atol"])
+    facts = {"n": int(g.size), "mean": float(np.mean(g)), "std": float(np.std(g)),
+             "expected_mean": float(np.mean(e)), "expected_std": float(np.std(e)),
+             "std_rtol": std_rtol, "mean_atol": mean_atol}
+    if not np.isfinite(g).all():
+        return Verdict(False, "not_finite", {**facts, "wrong": int((~np.isfinite(g)).sum()), "total": int(g.size),
+                                             "max_abs_error": float("inf"), "index": [], "rtol": std_rtol,
+                                             "atol": mean_atol})
+    spread = abs(facts["std"] / facts["expected_std"] - 1) <= std_rtol if facts["expected_std"] else facts["std"] == 0
+    centred = abs(facts["mean"] - facts["expected_mean"]) <= mean_atol * facts["expected_std"]
+    return Verdict(bool(spread and centred), "ok" if spread and centred else "statistics_off", facts)
 
 
 def single_precision(value: np.ndarray | float) -> bool:
@@ -104,7 +147,9 @@ def scalar(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Prob
 def same_as(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
             ctx: CheckContext) -> Verdict:
     """One of the student's outputs against another of their own (`like`), no reference needed: a
-    batch's result against the same rows computed one at a time (`batch_and_rows`), within `rtol`/`atol`."""
+    batch's result against the same rows computed one at a time (`batch_and_rows`), within `rtol`/`atol`;
+    `code` names what a difference means where it is not that (the arrays an optimizer was given
+    against the parameters it left)."""
     like = check.options["like"]
     for name in (check.output, like):
         if (why := absent(got, name)) is not None:
@@ -115,7 +160,7 @@ def same_as(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: Pro
                       float(check.options.get("atol", DEFAULT_ATOL)))
     if verdict.passed or verdict.code == "wrong_shape":
         return verdict
-    return Verdict(False, "batch_differs", {**verdict.facts, "rows": len(theirs)})
+    return Verdict(False, check.options.get("code", "batch_differs"), {**verdict.facts, "rows": len(theirs)})
 
 
 def gradient_check(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
@@ -264,8 +309,10 @@ CHECK_KINDS: dict[str, CheckFn] = {
     "close": close,
     "scalar": scalar,
     "same_as": same_as,
+    "steps": steps,
+    "statistics": statistics,
     "gradient_check": gradient_check,
     "backprop": backprop,
     "heldout_accuracy": heldout_accuracy,
 }
-NEEDS_REFERENCE = {"close", "gradient_check", "backprop", "heldout_accuracy"}
+NEEDS_REFERENCE = {"close", "steps", "statistics", "gradient_check", "backprop", "heldout_accuracy"}

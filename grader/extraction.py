@@ -63,40 +63,48 @@ def extract(cells: tuple[Cell, ...], mode: str = "definitions") -> Program:
     skipped: list[Skipped] = []
     modules: dict[str, list[tuple[Cell, str]]] = {}
     imported: set[str] = set()
-    needed = _needed_setup(cells) if mode == "definitions" else set()
-    for cell in cells:
-        written = written_module(cell.source)
+    parsed = [_parsed(cell) for cell in cells]   # each cell parsed once, for set-up and for statements
+    needed = _needed_setup(parsed) if mode == "definitions" else set()
+    for cell, written, text, chunks in parsed:
         if written is not None:  # `%%writefile layers.py`: a module for the notebook's imports, never a file
-            name, append, text = written
-            modules[name] = [*(modules.get(name, []) if append else []), (cell, text)]
+            name, append, body = written
+            modules[name] = [*(modules.get(name, []) if append else []), (cell, body)]
             continue
-        text = strip_magics(cell.source)
         if text is None:
             skipped.append(Skipped(cell, 1, "magic_cell", cell.source.splitlines()[0]))
             continue
-        _cell(cell, text, mode, statements, skipped, modules, imported, needed)
+        _cell(cell, text, mode, statements, skipped, modules, imported, needed, chunks)
     for name, parts in modules.items():
         if name not in imported:
             skipped.extend(Skipped(cell, 1, "magic_cell", cell.source.lstrip().splitlines()[0]) for cell, _ in parts)
     return Program(tuple(statements), tuple(skipped))
 
 
-def _needed_setup(cells: tuple[Cell, ...]) -> set[tuple[int, int]]:
+Chunks = list[tuple[int, ast.Module | None, str | None]]   # (first line, tree or None, syntax error or None)
+
+
+def _parsed(cell: Cell) -> tuple[Cell, tuple[str, bool, str] | None, str | None, Chunks]:
+    """A cell as a written module, or its text without magics (None: a magic cell) and its chunks."""
+    written = written_module(cell.source)
+    text = None if written is not None else strip_magics(cell.source)
+    return cell, written, text, _parse_chunks(text, text.splitlines()) if text is not None else []
+
+
+def _needed_setup(parsed: list[tuple[Cell, object, str | None, Chunks]]) -> set[tuple[int, int]]:
     """(cell index, line) of the top-level statements that run as set-up a definition needs."""
-    nodes: list[tuple[Cell, ast.stmt]] = []
-    for cell in cells:
-        text = None if written_module(cell.source) is not None else strip_magics(cell.source)
-        for _, tree, _ in _parse_chunks(text, text.splitlines()) if text is not None else ():
-            nodes += [(cell, node) for node in tree.body] if tree is not None else []
+    nodes = [(cell, node) for cell, _, _, chunks in parsed for _, tree, _ in chunks if tree is not None
+             for node in tree.body]
     chosen = setup([node for _, node in nodes], lambda node: classify(node) in KEPT)
     return {(cell.index, node.lineno) for cell, node in nodes if id(node) in chosen}
 
 
 def _cell(cell: Cell, text: str, mode: str, statements: list[Statement], skipped: list[Skipped],
-          modules: dict[str, list[tuple[Cell, str]]], imported: set[str], needed: set[tuple[int, int]]) -> None:
-    """A cell's statements; `from m import ...` of a %%writefile module brings in that module's statements."""
+          modules: dict[str, list[tuple[Cell, str]]], imported: set[str], needed: set[tuple[int, int]],
+          chunks: Chunks | None = None) -> None:
+    """A cell's statements (its `chunks` parsed already, or parsed here); `from m import ...` of a
+    %%writefile module brings in that module's statements."""
     lines = text.splitlines()
-    for first_line, tree, error in _parse_chunks(text, lines):
+    for first_line, tree, error in _parse_chunks(text, lines) if chunks is None else chunks:
         if error is not None:
             skipped.append(Skipped(cell, first_line, "syntax_error", error,
                                    tuple(_DEF_NAME.findall(_chunk_text(lines, first_line)))))
@@ -246,7 +254,7 @@ def _imports(node: ast.stmt) -> dict[str, str]:
     return found
 
 
-def _parse_chunks(text: str, lines: list[str]) -> list[tuple[int, ast.Module | None, str | None]]:
+def _parse_chunks(text: str, lines: list[str]) -> Chunks:
     """Parse a cell; if it has a syntax error, salvage the top-level blocks that do parse."""
     tree, error = _parse(text)
     if tree is not None:

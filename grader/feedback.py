@@ -122,9 +122,16 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
     if kind == "numerical_grad":
         f = "lambda W: f(x)" if params.get("closure") else "f"
         return f"{target}({f}, x {shapes.get('x')})"
-    if kind == "layer":
+    if kind == "draws":
+        kwargs = "".join(f", {k}={v!r}" for k, v in params.get("kwargs", {}).items())
+        return f"{params.get('repeat', 1)} × {target}({args(params.get('args', []))}{kwargs})"
+    if kind in {"layer", "layer_gradient"}:
         return (f"{target}({args(params.get('init', []))}).forward({args(params.get('forward', []))})"
                 f" / .backward({args(params.get('backward', []))})")
+    if kind == "optimizer":
+        init = ", ".join(f"{k}={v!r}" for k, v in params.get("init", {}).items())
+        keys = ", ".join(f"'{k}' {shapes.get(k)}" for k in params.get("params", []))
+        return f"{target}({init}).update(params {{{keys}}}, grads) × {params.get('steps')}"
     sizes = tuple(params.get("sizes", ()))
     if kind == "train":
         steps, batch = shapes.get("batches") or ("?", "?")

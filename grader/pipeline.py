@@ -11,7 +11,7 @@ from pathlib import Path
 from grader import curves, data, explaining, feedback, languages, scoring, trajectory
 from grader.checks import CHECK_KINDS, NEEDS_REFERENCE, CheckContext, Verdict
 from grader.config import Settings
-from grader.diagnoses import Diagnoser
+from grader.diagnoses import Diagnoser, Diagnosis
 from grader.expected import Expected
 from grader.explaining import Explainer
 from grader.extraction import Program, extract
@@ -123,15 +123,19 @@ class _Judge:
         started = time.monotonic()
         found = self.diagnoser.unit(unit, scored.checks, runs, self.asked, self.expected) if self.diagnoser else {}
         self.diagnosis_seconds += time.monotonic() - started
-        explain = self.explainer
-        checks = tuple(CheckReport(c.name, c.variant, c.passed, c.score, c.max_score,
-                                   explain.message(unit, c, lang, own_fault.get(c.name)),
-                                   d.render(lang) if (d := found.get((c.name, c.variant))) else None,
-                                   measured=explaining.measured(c.verdict.facts), where=explain.where(unit, c),
-                                   messages={other: explain.message(unit, c, other, own_fault.get(c.name))
-                                             for other in languages.LANGUAGES})
+        checks = tuple(self._check_report(unit, c, lang, own_fault.get(c.name), found.get((c.name, c.variant)))
                        for c in scored.checks)
         return UnitReport(scored.score, scored.max_score, checks)
+
+    def _check_report(self, unit: UnitSpec, c: scoring.ScoredCheck, lang: str, own_fault: Verdict | None,
+                      diagnosis: Diagnosis | None) -> CheckReport:
+        """A check's report: its message in every language, the report's own among them (worded once)."""
+        messages = {other: self.explainer.message(unit, c, other, own_fault) for other in languages.LANGUAGES}
+        message = messages[lang] if lang in messages else self.explainer.message(unit, c, lang, own_fault)
+        return CheckReport(c.name, c.variant, c.passed, c.score, c.max_score, message,
+                           diagnosis.render(lang) if diagnosis else None,
+                           measured=explaining.measured(c.verdict.facts), where=self.explainer.where(unit, c),
+                           messages=messages)
 
     def _judge(self, unit: UnitSpec, check: CheckSpec, outcome: ProbeOutcome) -> Verdict:
         probe = unit.probes[check.probe]

@@ -8,6 +8,7 @@ is computed once and cached on disk (plain .npz, no pickle).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -79,5 +80,11 @@ def _digest(request: ProbeRequest, assignment: Assignment, files: dict[str, Path
     for name, path in sorted(files.items()):
         h.update(f"{name}={path}:{path.stat().st_size}".encode())
     for name, obj in sorted(assignment.reference_namespace.items()):
-        h.update(name.encode() + inspect.getsource(obj).encode())
+        h.update(name.encode() + _source(obj))
     return h.hexdigest()[:24]
+
+
+@functools.cache
+def _source(definition: object) -> bytes:
+    """A reference definition's source, read once per process (inspect re-tokenizes its file each time)."""
+    return inspect.getsource(definition).encode()

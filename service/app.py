@@ -10,8 +10,11 @@ from fastapi import FastAPI
 
 from service import api, assignments, bootstrap, edges, metrics, web
 from service.lifecycle import Publisher
+from service.lti import course_page as lti_course_page
 from service.lti import keys as lti_keys
+from service.lti import registration as lti_registration
 from service.lti import routes as lti
+from service.lti.score_sender import ScoreSender
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
 from service.services import Services
@@ -26,7 +29,7 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     settings = settings or ServiceSettings.from_env()
     store, settings = bootstrap.open_shared(settings)
     token = bootstrap.ensure_instructor(store, settings)
-    lti_keys.ensure(settings.data_dir)
+    lti_keys.ensure(store, settings.data_dir)
     if token:
         print(f"instructor token (shown once, keep it): {token}", file=sys.stderr, flush=True)
     publisher = publisher or CeleryPublisher(celery_app(settings))
@@ -35,14 +38,17 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                         upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store))
     reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
                             settings.max_active_per_student)
+    score_sender = ScoreSender(store)      # LTI scores to the platforms, from the outbox (service/lti)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.upload_check.start()
         if reconcile:
             reconciler.start()
+            score_sender.start()
         yield
         if reconcile:
+            await score_sender.stop()
             reconciler.stop()
         services.upload_check.stop()
 
@@ -51,6 +57,6 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                   form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
     edges.install(app, settings)
     app.state.services = services
-    for router in (*api.routers, web.router, lti.router, lti.api):
+    for router in (*api.routers, web.router, lti.router, lti_course_page.router, lti_registration.api):
         app.include_router(router)
     return app

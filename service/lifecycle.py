@@ -34,8 +34,9 @@ from typing import Protocol
 
 from grader import pipeline
 from service import assignments, lateness, summaries
+from service.clocks import now
 from service.db import UNREACHABLE
-from service.models import DEFAULT_COURSE, DONE, FAILED, QUEUED, RECEIVED, Result, Submission, now
+from service.models import DEFAULT_COURSE, DONE, FAILED, QUEUED, RECEIVED, Result, Submission
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RunningAttempt, Store
 

@@ -4,12 +4,11 @@ workers; and the statuses a submission moves through (the moves are in service/l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -18,54 +17,11 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.functions import FunctionElement
 
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes on both databases (SQLite keeps no time zone, so it stores naive UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def now() -> datetime:
-    """This machine's clock: for what only this machine compares (an upload's own timing, a page's dates)."""
-    return datetime.now(UTC)
-
-
-class db_now(FunctionElement):  # noqa: N801 - reads as the SQL function it is
-    """The database's clock, for every time that machines write and other machines compare (queued, started,
-    finished, a worker's last beat): one clock for all of them, whatever each host's own says."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-
-
-@compiles(db_now)
-def _db_now(element, compiler, **kw) -> str:
-    return "statement_timestamp()"
-
-
-@compiles(db_now, "sqlite")
-def _db_now_sqlite(element, compiler, **kw) -> str:
-    # SQLite is one machine's file: its clock is the database's. Written as SQLAlchemy writes a bound datetime
-    # (six fraction digits): SQLite compares the text, and "…01.123" would sort before "…01.123000", itself.
-    return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
-
+from service.clocks import UTCDateTime
 
 RECEIVED, QUEUED, RUNNING, DONE, FAILED = "received", "queued", "running", "done", "failed"
 STATUSES = (RECEIVED, QUEUED, RUNNING, DONE, FAILED)
@@ -356,3 +312,60 @@ class LtiUser(Base):
     issuer: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(255))
     student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+
+
+class LtiContext(Base):
+    """A platform's course (an LTI context) and the course it is here: made at its first instructor launch, or
+    linked to an existing course by the administrator; with its Advantage service URLs as the last launch
+    named them (NRPS memberships, AGS line items)."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "context_id", name="lti_contexts_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"), index=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platforms.id", ondelete="CASCADE"))
+    memberships_url: Mapped[str | None] = mapped_column(Text)
+    lineitems_url: Mapped[str | None] = mapped_column(Text)
+    scores_sent_at: Mapped[datetime | None]                      # the platform last took a score
+
+
+class LtiResourceLink(Base):
+    """A platform's link to the tool (a resource link) and the offering it opens."""
+
+    __tablename__ = "lti_resource_links"
+    __table_args__ = (PrimaryKeyConstraint("issuer", "link_id", name="lti_resource_links_per_issuer"),)
+    issuer: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[str] = mapped_column(String(255))
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    lineitem_url: Mapped[str | None] = mapped_column(Text)       # its AGS line item, once found or created
+
+
+class LtiMembership(Base):
+    """A platform's student in a course as its roster service (NRPS) last listed them: `left_at` set when they
+    were no longer listed as active; the student and their work are never deleted."""
+
+    __tablename__ = "lti_memberships"
+    __table_args__ = (PrimaryKeyConstraint("course", "student", name="lti_memberships_per_course"),)
+    course: Mapped[str] = mapped_column(ForeignKey("courses.id"))
+    student: Mapped[str] = mapped_column(ForeignKey("students.id"))
+    synced_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class LtiScoreChange(Base):
+    """A student's counted score on an LTI-linked offering changed (a result, a manual grade, an offering's
+    penalty or an extension): appended in the change's own transaction, removed once the platform took the
+    score (service/lti/score_sender.py), retried with backoff until then. `student` "" is every student."""
+
+    __tablename__ = "lti_score_changes"
+    __table_args__ = (Index("lti_score_changes_due", "next_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime]
+    next_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,6 +1,7 @@
 """What must be equal on every machine, from the shared configuration in the database: the training probe's key
 (reports), the pages' session secret, the notebook size limit, the upload rate, the requeue deadline, the attempts,
-a student's turns at once and the MNIST location. No machine keeps a file of its own for any of these.
+a student's turns at once and the MNIST location (and, kept beside them by service/lti/keys.py, the LTI tool's
+key pair). No machine keeps a file of its own for any of these.
 
 The API side (`grader serve`, the API app, `grader migrate`) writes them at start from its environment; the
 training key and the session secret are written once (at first start: GRADER_TRAINING_KEY / GRADER_WEB_SECRET if

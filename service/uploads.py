@@ -13,7 +13,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from grader import feedback, intake, reports
 from service import lifecycle, offerings
-from service.models import DEFAULT_COURSE, QUEUED, Submission, now
+from service.clocks import now
+from service.models import DEFAULT_COURSE, QUEUED, Submission
 from service.services import Services
 
 NOTEBOOK_TYPES = {"", "application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain"}

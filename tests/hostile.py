@@ -1,4 +1,5 @@
-"""Helpers for the adversarial suite: the solution notebook with hostile code injected, graded fast.
+"""Helpers for the adversarial and hardening suites: the solution notebook with hostile code injected,
+graded fast, and their fixtures (a plugin of tests/conftest.py: `sandboxed`, `fast`).
 
 Every hostile notebook starts from the definitions of assignments/backprop/solution.ipynb, so
 whatever the injected code does not break must still earn full marks.
@@ -6,21 +7,31 @@ whatever the injected code does not break must still earn full marks.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import re
 import socket
 import textwrap
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
+
 from grader import pipeline
 from grader.config import Settings
 from grader.reports import SubmissionReport
+from grader.sandbox import sandbox_problem
 from grader.types import Assignment
 from tests.notebooks import notebook_bytes, solution_cells
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20240611
+# the suites of hostile notebooks (their tests use `sandboxed`): run one after another, never side by side
+HOSTILE_SUITES = ("test_adversarial", "test_exfiltration", "test_tampering", "test_hostile_notebooks",
+                  "test_hardening", "test_syscall_filter")
+LIBC = ctypes.CDLL(None, use_errno=True)   # the host's, for the calls the hardening suites make from outside
+LIBC.syscall.restype = ctypes.c_long
 
 # Unit time limits for the suite: short where student code may hang, generous for training.
 STATEMENT_SECONDS = 2.0
@@ -30,6 +41,20 @@ ACCURACY_SECONDS = 20.0
 # Sandbox start, loading, every unit that finishes normally and the checks take ~1.5 s; a
 # loaded machine (2 CPUs shared with a spinning hostile process) may need several times that.
 BASE_SECONDS = 12.0
+
+
+@pytest.fixture(scope="session")
+def sandboxed(settings: Settings) -> None:
+    """The hostile suites judge the real sandbox: never run them without it."""
+    assert not settings.unsafe_no_sandbox, "the hostile suites must run with the sandbox"
+    problem = sandbox_problem(settings)
+    assert problem is None, problem
+
+
+@pytest.fixture(name="fast", scope="session")
+def fast_backprop(backprop: Assignment) -> Assignment:
+    """backprop with the suites' short limits (`fast`)."""
+    return fast(backprop)
 
 
 def inject(cells: list[str], anchor: str, code: str) -> list[str]:
@@ -52,6 +77,19 @@ def inject(cells: list[str], anchor: str, code: str) -> list[str]:
 def in_numerical_grad(code: str) -> list[str]:
     """The solution with `code` run first thing in numerical_grad, which only its own unit calls."""
     return inject(solution_cells(), "def numerical_grad(f, x):", code)
+
+
+def in_class_body(code: str) -> list[str]:
+    """The solution plus a class whose body runs `code` in the harness process while loading."""
+    body = "\n".join("    " + line for line in textwrap.dedent(code).strip("\n").splitlines())
+    return [*solution_cells(), "class Hostile:\n" + body]
+
+
+def printed(report: SubmissionReport, tag: str) -> dict:
+    """The JSON a hostile class body printed after `tag` (the report's output is its only channel)."""
+    match = re.search(rf"^{tag} (.*)$", report.output, re.M)
+    assert match, (report.output[:2000], report.notes)
+    return json.loads(match.group(1))
 
 
 def substitute(cells: list[str], old: str, new: str) -> list[str]:

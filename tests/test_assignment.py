@@ -25,12 +25,17 @@ def assignment(request) -> spec.Assignment:
 def test_spec_lists_the_eight_graded_units(backprop):
     assert list(backprop.units) == ["cross_entropy_error", "numerical_grad", "Relu", "Affine", "SoftmaxWithLoss",
                                     "gradient", "gradient_check", "accuracy"]
-    assert {"backprop", "forward"} <= set(spec.available())
+    assert {"backprop", "forward", "learning"} <= set(spec.available())
 
 
 def test_forward_grades_chapter_3_unit_by_unit():
     assert list(spec.load("forward").units) == ["step_function", "sigmoid", "relu", "identity_function", "softmax",
                                                 "forward", "predict", "accuracy"]
+
+
+def test_learning_grades_chapter_6_unit_by_unit():
+    assert list(spec.load("learning").units) == ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+                                                 "init_weight", "Dropout", "BatchNormalization"]
 
 
 def test_solution_scores_full_marks(settings, assignment):

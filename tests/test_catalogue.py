@@ -34,6 +34,10 @@ SAMPLE_FACTS = {
     "code": "np.sum(dout, axis=0)", "mutated": "np.sum(dout, axis=1)", "rows": 5, "builtin": "int",
     "opens": "2027-01-13 17:00 JST", "closes": "2027-01-23 17:00 JST", "at": "2027-01-20 17:00 JST",
     "left": "2 d 3 h 5 min", "penalty": "10", "days": 2, "hours": 3, "minutes": 5, "counted": "8",
+    "step": 2, "n": 80000, "mean": 0.001, "std": 0.07, "expected_mean": 0.0, "expected_std": 0.1, "std_rtol": 0.05,
+    "mean_atol": 0.05,
+    "types": "LtiResourceLinkRequest", "version": "1.3.0", "claim": "sub", "course": "DL 2026", "active": 40,
+    "joined": 3, "waiting": 2,
     "zone": "Asia/Tokyo", "pct": "10", "field": "due", "reasons": "“due” is missing.",
 }
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, insert, select, update
 
 from service import assignments, bootstrap, db, grades, lifecycle
-from service.models import Result, Submission, now
+from service.clocks import now
+from service.models import Result, Submission
 from service.settings import ServiceSettings
 from service.store import Store
 from tests.service_parts import TINY_NOTEBOOK, live

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import MetaData, Table, insert, select, update
 
 from service import assignments, bootstrap, db, grades, lateness, lifecycle
-from service.models import DEFAULT_COURSE, Result, Submission, now
+from service.clocks import now
+from service.models import DEFAULT_COURSE, Result, Submission
 from service.settings import ServiceSettings
 from service.store import CourseError, Store
 from tests.service_parts import TINY_NOTEBOOK, empty, live

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import catalogue, pipeline
-from grader.diagnoses import Diagnosis, derived
+from grader import catalogue, pipeline, spec
+from grader.diagnoses import Diagnosis, derived, dynamic
 from grader.diagnoses.static import Source, findings
+from grader.expected import Expected
+from grader.extraction import extract
+from grader.intake import read_bytes
 from grader.languages import LANGUAGES
+from grader.probing import Plan
 from reference import functions
 from reference.mutants import MUTANTS
 from tests.conftest import REPO
@@ -331,3 +335,13 @@ def test_the_accuracy_unit_says_what_training_showed(expected, settings, backpro
                                    "    def true_gradient(self, x, t):\n"))
     report = grade(cells, settings, only, seed=2)
     assert report.units["accuracy"].score == 0 and diagnosis_ids(report) == {expected}
+
+
+def test_a_probe_on_a_data_file_costs_the_files_values(settings):
+    """The forward assignment's MNIST probe reads its images and network from data files: it is
+    the costliest probe, so a mutant that misses a cheaper failed check is never run on it."""
+    forward = spec.load("forward")
+    notebook = read_bytes((REPO / "assignments/forward/examples/01_correct.ipynb").read_bytes(), 10**7)
+    asked = Plan(forward, extract(notebook.code_cells, forward.mode), 1, 0).probing({})
+    runner = dynamic.MutantRunner(forward, Expected(forward, settings))
+    assert runner._cost(asked, "predict", "mnist") > dynamic.CHEAP

@@ -1,23 +1,19 @@
 """Sandbox hardening, one case per rule, each judged from outside the sandbox.
 
-Identity (a host UID per sandbox), the syscall filter, bounded writes, neutral mounts, the CPU
-cap, reference code kept out of printed output, terminal-safe tables, honest frame errors. The
-hostile code is injected into the solution (tests/hostile.py), so everything it does not break
-must still earn full marks.
+Identity (a host UID per sandbox), bounded writes, neutral mounts, the CPU cap, reference code kept
+out of printed output, terminal-safe tables, honest frame errors (the syscall filter:
+test_syscall_filter.py). The hostile code is injected into the solution (tests/hostile.py), so
+everything it does not break must still earn full marks.
 """
 
 from __future__ import annotations
 
 import ctypes
-import errno
 import json
 import os
-import platform
 import re
 import shutil
-import struct
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -26,36 +22,10 @@ import pytest
 
 from grader import data
 from grader.reports import to_csv, to_table
-from grader.sandbox import sandbox_problem, seccomp
 from tests import hostile as h
+from tests.hostile import LIBC, in_class_body, printed
 
-LIBC = ctypes.CDLL(None, use_errno=True)
-LIBC.syscall.restype = ctypes.c_long
-TABLE = seccomp.SYSCALLS.get(platform.machine(), {})  # the sandbox refuses other machines
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sandboxed(settings):
-    assert not settings.unsafe_no_sandbox, "the hardening suite must run with the sandbox"
-    assert sandbox_problem(settings) is None, sandbox_problem(settings)
-
-
-@pytest.fixture(scope="module")
-def fast(backprop):
-    return h.fast(backprop)
-
-
-def printed(report, tag: str) -> dict:
-    """The JSON a hostile class body printed after `tag` (the report's output is its only channel)."""
-    match = re.search(rf"^{tag} (.*)$", report.output, re.M)
-    assert match, (report.output[:2000], report.notes)
-    return json.loads(match.group(1))
-
-
-def in_class_body(code: str) -> list[str]:
-    """The solution plus a class whose body runs `code` in the harness process while loading."""
-    body = "\n".join("    " + line for line in textwrap.dedent(code).strip("\n").splitlines())
-    return [*h.solution_cells(), "class Hostile:\n" + body]
+pytestmark = pytest.mark.usefixtures("sandboxed")
 
 
 def _sandbox_uids() -> set[int]:
@@ -127,129 +97,10 @@ def test_sandbox_runs_as_its_own_host_user_and_cannot_starve_the_hosts_inotify(f
         assert seen_uids == {os.getuid()}
 
 
-# --- 2. syscall filter: EPERM per denied call, the host's keyrings unchanged --------------------
-
-# Arguments that would succeed (or fail otherwise than EPERM) were the call not filtered.
-SYSCALL_ARGS = {"unshare": (0,), "inotify_init1": (0,), "memfd_create": (b"x", 0), "shmget": (0, 4096, 0o600),
-                "msgget": (0, 0o600), "ptrace": (0, 0, 0, 0), "personality": (0x0040000,),
-                "clone": (0x10000000 | 17, 0, 0, 0, 0), "clone3": (0, 0),
-                "add_key": (b"user", b"grader-test", b"x", 1, -3), "keyctl": (1, 0)}  # join a new session keyring
+# --- 2. writes: only a sized /tmp is writable, with or without cgroups -------------------------
 
 
-def _keyrings() -> dict[int, bytes]:
-    """The grader's session and user keyrings, as the serial lists KEYCTL_READ returns."""
-    found = {}
-    for ring in (-3, -4):
-        buf = ctypes.create_string_buffer(4096)
-        n = LIBC.syscall(TABLE["keyctl"], 11, ring, buf, 4096)
-        found[ring] = buf.raw[:max(n, 0)] if n >= 0 else errno.errorcode[ctypes.get_errno()].encode()
-    return found
-
-
-def test_each_denied_syscall_returns_eperm_inside_and_keyrings_stay_untouched(fast, settings):
-    calls = [*seccomp.denied_syscalls(), "clone", "clone3"]
-    code = f"""
-    import ctypes, errno, json, os
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    table, args, got = {TABLE!r}, {SYSCALL_ARGS!r}, {{}}
-    for name in {calls!r}:
-        ctypes.set_errno(0)
-        result = libc.syscall(table[name], *args.get(name, (0, 0, 0, 0, 0)))
-        got[name] = errno.errorcode.get(ctypes.get_errno(), "0") if result < 0 else "succeeded"
-        if result == 0 and name == "clone":
-            os._exit(0)
-    got["personality query"] = "succeeded" if libc.personality(0xFFFFFFFF) >= 0 else "failed"
-    print("SYSCALLS", json.dumps(got))
-    """
-    before = _keyrings()
-    g = h.grade(in_class_body(code), fast, settings)
-    assert _keyrings() == before
-    g.assert_full_except()  # numpy, fork, threads: the harness still works under the filter
-    got = printed(g.report, "SYSCALLS")
-    expected = {name: "EPERM" for name in calls} | {"clone3": "ENOSYS", "personality query": "succeeded"}
-    assert got == expected
-
-
-def test_syscall_tables_match_the_kernel_headers():
-    """The numbers are data typed by hand: check them against linux-libc-dev's headers where present."""
-    headers = {"x86_64": Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h"),
-               "aarch64": Path("/usr/include/asm-generic/unistd.h")}
-    checked = 0
-    for machine, header in headers.items():
-        if not header.exists():
-            continue
-        defined = {m[0]: int(m[1]) for m in re.findall(r"#define __NR_(\w+)\s+(\d+)\b", header.read_text())}
-        for name, number in seccomp.SYSCALLS[machine].items():
-            assert defined.get(name) == number, (machine, name)
-            checked += 1
-    if not checked:
-        pytest.skip("no kernel headers (linux-libc-dev) to compare the syscall tables with")
-
-
-def run_filter(program: bytes, nr: int, arch: int, args: tuple[int, ...] = ()) -> int:
-    """What a classic-BPF seccomp program returns for one call: a tiny interpreter of the opcodes
-    a filter may use on `struct seccomp_data` (nr, arch, instruction pointer, six u64 args)."""
-    words = [struct.unpack_from("=HBBI", program, i) for i in range(0, len(program), 8)]
-    data = struct.pack("=iIQ6Q", nr, arch, 0, *(list(args) + [0] * 6)[:6])
-    acc, pc = 0, 0
-    while True:
-        code, jt, jf, k = words[pc]  # an IndexError: a path that runs off the end without returning
-        if code == 0x20:  # BPF_LD | BPF_W | BPF_ABS
-            acc = struct.unpack_from("=I", data, k)[0]
-        elif code == 0x06:  # BPF_RET | BPF_K
-            return k
-        elif code in (0x15, 0x25, 0x35, 0x45):  # BPF_JMP | JEQ, JGT, JGE, JSET with K
-            taken = {0x15: acc == k, 0x25: acc > k, 0x35: acc >= k, 0x45: bool(acc & k)}[code]
-            pc += jt if taken else jf
-        elif code == 0x05:  # BPF_JMP | BPF_JA
-            pc += k
-        elif code == 0x54:  # BPF_ALU | BPF_AND | BPF_K
-            acc &= k
-        else:
-            raise AssertionError(f"opcode {code:#x} at {pc} is not one this interpreter knows")
-        pc += 1
-
-
-ALLOW, EPERM, ENOSYS = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
-FOREIGN_ARCHES = {"i386": 0x40000003, "arm": 0x40000028, "x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-
-
-@pytest.mark.parametrize("machine", seccomp.MACHINES)
-def test_the_filter_program_decoded_answers_each_call_as_the_module_says(machine):
-    """Every syscall number of the table and beyond, on the machine's own arch: each denied call
-    EPERM, clone3 ENOSYS, clone only without namespace flags, personality only as a query,
-    everything else allowed; an x32 call or another arch's call EPERM whatever its number."""
-    program, table = seccomp.program(machine), seccomp.SYSCALLS[machine]
-    arch = seccomp.AUDIT_ARCH[machine]
-    assert len(program) % 8 == 0 and len(program) // 8 < 4096
-    denied = {table[name] for name in seccomp.denied_syscalls(machine)}
-    assert len(denied) == len(seccomp.denied_syscalls(machine)) and denied
-    special = {table["clone"], table["clone3"], table["personality"]}
-    for nr in range(max(table.values()) + 64):
-        if nr not in special:
-            assert run_filter(program, nr, arch) == (EPERM if nr in denied else ALLOW), (machine, nr)
-    assert run_filter(program, table["clone3"], arch) == ENOSYS
-    namespace_flags = [1 << bit for bit in range(32) if seccomp.CLONE_NAMESPACES >> bit & 1]
-    assert len(namespace_flags) == 8
-    for flag in namespace_flags:
-        assert run_filter(program, table["clone"], arch, (flag | 17,)) == EPERM, hex(flag)
-    thread = 0x3D0F00  # CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
-    assert run_filter(program, table["clone"], arch, (thread,)) == ALLOW
-    assert run_filter(program, table["clone"], arch, (17,)) == ALLOW  # fork(): SIGCHLD only
-    assert run_filter(program, table["personality"], arch, (0xFFFFFFFF,)) == ALLOW
-    assert run_filter(program, table["personality"], arch, (0x0040000,)) == EPERM  # ADDR_NO_RANDOMIZE
-    for other, foreign in FOREIGN_ARCHES.items():
-        if other != machine:
-            assert {run_filter(program, nr, foreign) for nr in (0, 1, table["clone"], 400)} == {EPERM}, other
-    if machine == "x86_64":
-        x32 = seccomp.X32_SYSCALL_BIT
-        assert {run_filter(program, x32 + nr, arch) for nr in (0, 1, 56, 101, 250, 435, 547)} == {EPERM}
-
-
-# --- 3. writes: only a sized /tmp is writable, with or without cgroups -------------------------
-
-
+@pytest.mark.alone   # the host's free memory and disk
 def test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was(fast, settings):
     """2 GiB tried in each place, all kept until the end: the host's free memory, sampled all along,
     and its free disk would drop by GiBs if any place but /tmp took them."""
@@ -301,7 +152,7 @@ def _mem_available() -> int:
     raise AssertionError("no MemAvailable")
 
 
-# --- 4. nothing inside names the host's layout ------------------------------------------------
+# --- 3. nothing inside names the host's layout ------------------------------------------------
 
 
 def test_nothing_inside_names_host_paths(fast, settings):
@@ -332,7 +183,7 @@ def test_nothing_inside_names_host_paths(fast, settings):
         assert host not in paths, host
 
 
-# --- 5. a CPU hog slows only itself ------------------------------------------------------------
+# --- 4. a CPU hog slows only itself ------------------------------------------------------------
 
 
 def _cpu_controller() -> bool:
@@ -340,6 +191,7 @@ def _cpu_controller() -> bool:
     return "cpu" in v2.read_text().split() if v2.exists() else Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").exists()
 
 
+@pytest.mark.alone   # a CPU share: nothing else may load the machine
 @pytest.mark.skipif(os.geteuid() != 0, reason="per-sandbox cgroups (and their CPU cap) need the grader to run as root")
 @pytest.mark.skipif(not _cpu_controller(), reason="the cgroup cpu controller is not available here")
 def test_cpu_hog_beside_a_correct_notebook_slows_only_itself(fast, settings):
@@ -370,7 +222,7 @@ def test_cpu_hog_beside_a_correct_notebook_slows_only_itself(fast, settings):
     assert min(beside) < 1.5 * max(alone), (alone, beside)
 
 
-# --- 6. reference code substituted for a dependency never reaches the report --------------------
+# --- 5. reference code substituted for a dependency never reaches the report --------------------
 
 
 def test_output_printed_while_reference_code_is_inside_is_withheld(fast, settings):
@@ -393,7 +245,7 @@ def test_output_printed_while_reference_code_is_inside_is_withheld(fast, setting
     assert g.report.output.endswith("[output printed while reference code was substituted is not shown]")
 
 
-# --- 7. the grader's own output: no control characters from students in the table -----------------
+# --- 6. the grader's own output: no control characters from students in the table -----------------
 
 FORGED_ROW = "\x1b]0;pwned\x07\r\x1b[2K39/39 \x1b[32mall passed\x1b[0m\u202e"
 
@@ -410,7 +262,7 @@ def test_table_shows_student_text_with_control_characters_escaped(fast, settings
     assert row.startswith("'=cmd|")  # a spreadsheet shows it as text instead of running it
 
 
-# --- 8. oversize and malformed answers are reported as such -----------------------------------
+# --- 7. oversize and malformed answers are reported as such -----------------------------------
 
 FRAMES = {
     "oversize": ("return np.zeros(9 << 20)", "could not be read: it is larger than the 64 MB"),
@@ -427,4 +279,3 @@ def test_bad_frames_are_reported_honestly(case, fast, settings):
     g.assert_full_except("numerical_grad")
     messages = g.messages("numerical_grad")
     assert all(message in m and "exit code" not in m for m in messages), messages
-

@@ -1,6 +1,8 @@
 """LTI 1.3 launches against a running `grader serve` and a test platform serving over HTTP (tests/lti_platform.py):
-registration by the CLI and the API, the tool's keys and config, login -> platform auth -> launch signing a
-learner and an instructor in, the platform's key rotation, and each bad launch refused with nothing created."""
+registration by the CLI and the API, the tool's keys and config, login -> platform auth -> launch: the first
+instructor launch makes the context's course, learners and TAs arrive in it by their roles, a context can be
+linked to an existing course; the platform's key rotation; each bad launch refused in the launch's language
+with nothing created."""
 
 from __future__ import annotations
 
@@ -10,100 +12,90 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from jwcrypto import jwk
 
-from service.lti import platform_keys, service_token
+from service.lti import keys, platform_keys, service_token
 from service.lti.routes import STATE_COOKIE
-from tests.lti_platform import DROP, INSTRUCTOR, LEARNER, LtiTestPlatform, User, form_of, new_key
+from tests.lti_parts import ANN, BOB, TESS, User, launch, launch_as, post_launch, says, session_get, start_login
+from tests.lti_platform import DROP, LEARNER, form_of, new_key
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
-from tests.service_parts import RedisServer, Stack, database, make_assignments_dir, service_env
-
-ANN = User("ann-sub-81", "Ann Arbor", "ann@uni.example", [LEARNER])
-BOB = User("bob-sub-82", "Bob Instructor", "bob@uni.example", [INSTRUCTOR])
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
-    """The API (no workers: launches grade nothing) and a platform registered with `grader lti add-platform`."""
-    root = tmp_path_factory.mktemp(f"lti-{request.param}")
-    redis = RedisServer(root / "redis")
-    platform = LtiTestPlatform(users={"ann": ANN, "bob": BOB}).start()
-    try:
-        with database(request.param, root) as url:
-            stack = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root)), root)
-            platform.tool_url = stack.url
-            added = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "add-platform",
-                                    *[f"--{k.replace('_', '-')}={v}" for k, v in platform.urls().items()]],
-                                   env=stack.env, capture_output=True, text=True, timeout=120)
-            assert added.returncode == 0, added.stderr
-            try:
-                stack.start_api()
-                yield stack, platform
-            finally:
-                stack.processes.stop(timeout=2)
-    finally:
-        platform.stop()
-        redis.stop()
-
-
-def start_login(stack: Stack, platform: LtiTestPlatform, hint: str) -> tuple[str, dict[str, str], str]:
-    """/lti/login as the platform starts it: (the auth URL we are sent to, its query, the state cookie)."""
-    answer = httpx.get(f"{stack.url}/lti/login", params={
-        "iss": platform.issuer, "login_hint": hint, "target_link_uri": f"{stack.url}/lti/launch",
-        "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}, timeout=30)
-    assert answer.status_code == 302, answer.text
-    location = answer.headers["location"]
-    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
-    cookie = answer.cookies[STATE_COOKIE + query["state"]]
-    return location, query, cookie
-
-
-def post_launch(stack: Stack, fields: dict[str, str], cookie: str | None) -> httpx.Response:
-    """The browser's form post to /lti/launch (the state cookie kept by hand: it is Secure, over plain HTTP)."""
-    headers = {"Cookie": f"{STATE_COOKIE}{fields['state']}={cookie}"} if cookie else {}
-    return httpx.post(f"{stack.url}/lti/launch", data=fields, headers=headers, timeout=30)
-
-
-def launch(stack: Stack, platform: LtiTestPlatform, hint: str) -> httpx.Response:
-    """A whole launch: login, the platform's auth endpoint over HTTP, its form posted back."""
-    location, _, cookie = start_login(stack, platform, hint)
-    page = httpx.get(location, timeout=30)
-    assert page.status_code == 200, page.text
-    action, fields = form_of(page.text)
-    assert action == f"{stack.url}/lti/launch"
-    return post_launch(stack, fields, cookie)
-
-
-def session_get(stack: Stack, answer: httpx.Response, path: str) -> httpx.Response:
-    return httpx.get(f"{stack.url}{path}", headers={"Cookie": f"grader_session={answer.cookies['grader_session']}"},
-                     timeout=30, follow_redirects=False)
-
-
-def test_a_learner_launch_signs_in_a_roster_entry_named_by_the_platform(lti_stack) -> None:
+def test_an_instructor_launch_makes_the_course_and_signs_them_in_as_its_instructor(lti_stack) -> None:
     stack, platform = lti_stack
+    answer = launch(stack, platform, "bob")
+    assert answer.status_code == 200, answer.text
+    context = stack.store().lti_context(platform.issuer, "course-1")
+    course = stack.store().course(context.course)
+    assert course.title == "Deep Learning 2026"
+    assert f'url=/lti/courses/{course.id}"' in answer.text
+    [bob] = stack.store().staff(course.id)
+    assert (bob.name, bob.role) == (BOB.name, "instructor")
+    assert BOB.name not in {s.name for s in stack.store().students()}
+    assert session_get(stack, answer, f"/lti/courses/{course.id}").status_code == 200   # signed in as its staff
+    assert session_get(stack, answer, f"/staff/{course.id}").status_code == 200
+    assert session_get(stack, answer, "/instructor").status_code != 200     # course staff, not the administrator
+    assert launch(stack, platform, "bob").status_code == 200                 # the next launch: the same records
+    assert [c.id for c in stack.store().courses()].count(course.id) == 1 and len(stack.store().staff(course.id)) == 1
+
+
+def test_a_learner_launch_signs_in_a_roster_entry_of_the_contexts_course(lti_stack) -> None:
+    stack, platform = lti_stack
+    launch(stack, platform, "bob")
+    course = stack.store().lti_context(platform.issuer, "course-1").course
     answer = launch(stack, platform, "ann")
     assert answer.status_code == 200, answer.text
-    assert 'http-equiv="refresh" content="0; url=/assignments"' in answer.text
-    assert session_get(stack, answer, "/assignments").status_code == 200
+    assert 'http-equiv="refresh" content="0; url=/courses"' in answer.text     # their courses, this one listed
+    assert session_get(stack, answer, "/courses").status_code == 200
     assert session_get(stack, answer, "/instructor").status_code == 404     # a learner is no instructor
     ann = [s for s in stack.store().students() if s.name == ANN.name]
-    assert len(ann) == 1 and ann[0].email == ANN.email and stack.store().enrolled("default", ann[0].id)
+    assert len(ann) == 1 and ann[0].email == ANN.email and stack.store().enrolled(course, ann[0].id)
+    assert not stack.store().enrolled("default", ann[0].id)
     launch(stack, platform, "ann")                                        # her next launch: the same entry
     assert [s.id for s in stack.store().students() if s.name == ANN.name] == [ann[0].id]
 
 
-def test_an_instructor_launch_opens_the_instructor_pages(lti_stack) -> None:
+def test_a_teaching_assistant_is_the_courses_ta_and_cannot_open_an_unknown_course(lti_stack) -> None:
     stack, platform = lti_stack
-    answer = launch(stack, platform, "bob")
+    refused = launch_as(stack, platform, TESS, __context={"id": "ta-only-course", "title": "Nobody's"})
+    assert refused.status_code == 400 and says(refused, "lti_unknown_course")
+    assert stack.store().lti_context(platform.issuer, "ta-only-course") is None
+    launch(stack, platform, "bob")
+    assert launch(stack, platform, "tess").status_code == 200
+    course = stack.store().lti_context(platform.issuer, "course-1").course
+    assert {m.name: m.role for m in stack.store().staff(course)}[TESS.name] == "ta"
+
+
+def test_a_learner_launch_for_a_course_the_tool_does_not_know_is_refused_in_japanese(lti_stack) -> None:
+    stack, platform = lti_stack
+    newcomer = User("new-in-unknown", "Newcomer Unknown", "n@uni.example", [LEARNER])
+    answer = launch_as(stack, platform, newcomer, __context={"id": "never-opened", "title": "Unknown"})
+    assert answer.status_code == 400 and says(answer, "lti_unknown_course") and says(answer, "lti_refused_help")
+    assert '<html lang="ja">' in answer.text
+    assert stack.store().lti_context(platform.issuer, "never-opened") is None
+    assert newcomer.name not in {s.name for s in stack.store().students()}
+    assert not any(c.title == "Unknown" for c in stack.store().courses())
+
+
+def test_the_administrator_links_a_platforms_course_to_an_existing_one(lti_stack) -> None:
+    stack, platform = lti_stack
+    with stack.client(INSTRUCTOR_TOKEN) as api:
+        assert api.post("/api/courses", json={"id": "dl-existing", "title": "Existing"}).status_code == 201
+        link = {"issuer": platform.issuer, "client_id": platform.client_id, "context_id": "linked-ctx",
+                "course": "dl-existing"}
+        assert api.post("/api/lti/contexts", json={**link, "course": "no-such"}).status_code == 404
+        assert api.post("/api/lti/contexts", json=link).status_code == 201
+    learner = User("linked-learner", "Linked Learner", "l@uni.example", [LEARNER])
+    answer = launch_as(stack, platform, learner, __context={"id": "linked-ctx", "title": "Linked"})
     assert answer.status_code == 200, answer.text
-    assert session_get(stack, answer, "/instructor").status_code == 200
-    assert BOB.name not in {s.name for s in stack.store().students()}
+    assert [s.name for s in stack.store().roster("dl-existing")] == [learner.name]
+    cli = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "link-course", f"--issuer={platform.issuer}",
+                          f"--client-id={platform.client_id}", "--context-id=cli-ctx", "--course=dl-existing"],
+                         env=stack.env, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0 and stack.store().lti_context(platform.issuer, "cli-ctx").course == "dl-existing"
 
 
 def test_the_tool_publishes_its_endpoints_and_public_keys_only(lti_stack) -> None:
@@ -114,8 +106,7 @@ def test_the_tool_publishes_its_endpoints_and_public_keys_only(lti_stack) -> Non
     assert config["jwks_url"] == f"{stack.url}/lti/jwks"
     published = httpx.get(config["jwks_url"]).json()["keys"]
     assert published and all(k["kty"] == "RSA" and "d" not in k and "p" not in k for k in published)
-    kept = Path(stack.env["GRADER_DATA_DIR"]) / "lti-tool-keys.json"
-    assert kept.stat().st_mode & 0o777 == 0o600
+    assert [k["kid"] for k in published] == [keys.current(stack.store())["kid"]]   # the shared configuration's
 
 
 def test_the_instructor_registers_a_second_platform_through_the_api(lti_stack) -> None:
@@ -144,31 +135,40 @@ def test_a_platform_key_rotation_is_picked_up(lti_stack) -> None:
 
 
 OTHER_KEY = new_key()
-BAD_LAUNCHES = {   # what is wrong -> (the mint's arguments, what the page says)
-    "forged signature": ({"key": OTHER_KEY, "kid": "PLATFORM"}, "signature does not verify"),
-    "unknown kid": ({"key": OTHER_KEY}, "key (kid) is not one the platform publishes"),
-    "wrong aud": ({"aud": "someone-else"}, "not for this tool (aud)"),
-    "wrong azp": ({"aud": ["grader-client", "x"], "azp": "x"}, "authorized party (azp)"),
-    "wrong iss": ({"iss": "https://evil.example"}, "issuer is not the platform"),
-    "expired": ({"exp": int(time.time()) - 3600}, "has expired"),
-    "future iat": ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, "issued in the future"),
-    "old iat": ({"iat": int(time.time()) - 3600}, "issued too long ago"),
-    "other nonce": ({"nonce": "not-the-login-s"}, "nonce is not the one of this login"),
-    "unknown deployment": ({"__deployment_id": "not-registered"}, "deployment that is not registered"),
-    "deep linking": ({"__message_type": "LtiDeepLinkingRequest"}, "message type is not one"),
-    "no message type": ({"__message_type": DROP}, "lacks the claim https://purl.imsglobal.org/spec/lti/claim/message"),
-    "LTI 1.1 version": ({"__version": "1.1"}, "version is not 1.3.0"),
-    "no sub": ({"sub": DROP}, "lacks the claim sub"),
-    "no roles": ({"__roles": DROP}, "lacks the roles claim"),
-    "no resource link": ({"__resource_link": DROP}, "lacks the resource link"),
-    "unknown role": ({"__roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]}, "neither a learner"),
+BAD_LAUNCHES = {   # what is wrong -> (the mint's arguments, the catalogue's reason the page gives, its facts)
+    "forged signature": ({"key": OTHER_KEY, "kid": "PLATFORM"}, "lti_bad_signature", {}),
+    "unknown kid": ({"key": OTHER_KEY}, "lti_unknown_kid", {}),
+    "wrong aud": ({"aud": "someone-else"}, "lti_wrong_audience", {}),
+    "wrong azp": ({"aud": ["grader-client", "x"], "azp": "x"}, "lti_wrong_azp", {}),
+    "wrong iss": ({"iss": "https://evil.example"}, "lti_wrong_issuer", {}),
+    "expired": ({"exp": int(time.time()) - 3600}, "lti_expired", {}),
+    "future iat": ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, "lti_future", {}),
+    "old iat": ({"iat": int(time.time()) - 3600}, "lti_too_old", {}),
+    "other nonce": ({"nonce": "not-the-login-s"}, "lti_wrong_nonce", {}),
+    "unknown deployment": ({"__deployment_id": "not-registered"}, "lti_unknown_deployment", {}),
+    "deep linking without its settings": ({"__message_type": "LtiDeepLinkingRequest"}, "lti_no_return_url", {}),
+    "a learner's deep linking": ({"__message_type": "LtiDeepLinkingRequest", "__resource_link": DROP,
+                                  "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                                      "deep_link_return_url": "https://lms.example/return"}},
+                                 "lti_deep_link_staff_only", {}),
+    "a submission review": ({"__message_type": "LtiSubmissionReviewRequest"}, "lti_message_type",
+                            {"types": "LtiResourceLinkRequest, LtiDeepLinkingRequest"}),
+    "no message type": ({"__message_type": DROP}, "lti_missing_claim",
+                        {"claim": "https://purl.imsglobal.org/spec/lti/claim/message_type"}),
+    "LTI 1.1 version": ({"__version": "1.1"}, "lti_version", {"version": "1.3.0"}),
+    "no sub": ({"sub": DROP}, "lti_missing_claim", {"claim": "sub"}),
+    "no roles": ({"__roles": DROP}, "lti_no_roles", {}),
+    "no resource link": ({"__resource_link": DROP}, "lti_no_resource_link", {}),
+    "no context": ({"__context": DROP}, "lti_no_context", {}),
+    "unknown role": ({"__roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]}, "lti_unknown_role", {}),
+    "unknown course": ({"__context": {"id": "not-opened-by-staff"}}, "lti_unknown_course", {}),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_LAUNCHES))
 def test_a_bad_launch_is_refused_with_nothing_created(lti_stack, case: str) -> None:
     stack, platform = lti_stack
-    arguments, reason = BAD_LAUNCHES[case]
+    arguments, reason, facts = BAD_LAUNCHES[case]
     arguments = dict(arguments)
     if arguments.get("kid") == "PLATFORM":
         arguments["kid"] = platform.key["kid"]
@@ -176,8 +176,9 @@ def test_a_bad_launch_is_refused_with_nothing_created(lti_stack, case: str) -> N
     _, query, cookie = start_login(stack, platform, "ann")
     token = platform.mint(newcomer, query["nonce"], **arguments)
     answer = post_launch(stack, {"id_token": token, "state": query["state"]}, cookie)
-    assert answer.status_code == 400 and reason in answer.text, answer.text
+    assert answer.status_code == 400 and says(answer, reason, **facts), answer.text   # in the launch's ja
     assert newcomer.name not in {s.name for s in stack.store().students()}
+    assert stack.store().lti_context(platform.issuer, "not-opened-by-staff") is None
     if "grader_session" in answer.cookies:                              # the refusal page's visitor is anonymous
         assert session_get(stack, answer, "/assignments").status_code == 303
     logs = stack.logs()
@@ -186,6 +187,7 @@ def test_a_bad_launch_is_refused_with_nothing_created(lti_stack, case: str) -> N
 
 def test_a_replayed_or_unbound_launch_is_refused(lti_stack) -> None:
     stack, platform = lti_stack
+    launch(stack, platform, "bob")                                      # the course is open
     location, query, cookie = start_login(stack, platform, "ann")
     _, fields = form_of(httpx.get(location).text)
     assert post_launch(stack, fields, None).status_code == 400          # another browser's launch (no state cookie)
@@ -194,16 +196,16 @@ def test_a_replayed_or_unbound_launch_is_refused(lti_stack) -> None:
     good = platform.mint(ANN, query["nonce"])
     assert post_launch(stack, {"id_token": good, "state": query["state"]}, cookie).status_code == 200
     again = post_launch(stack, {"id_token": good, "state": query["state"]}, cookie)
-    assert again.status_code == 400 and "state is unknown, used or expired" in again.text
+    assert again.status_code == 400 and says(again, "lti_unknown_state")        # in the launch's locale
     _, fresh, cookie = start_login(stack, platform, "ann")             # the old token under a new login's state
     replayed = post_launch(stack, {"id_token": good, "state": fresh["state"]}, cookie)
-    assert replayed.status_code == 400 and "nonce" in replayed.text
+    assert replayed.status_code == 400 and says(replayed, "lti_wrong_nonce")
     garbage = post_launch(stack, {"id_token": "not.a.jwt", "state": "x"}, "x")
     assert garbage.status_code == 400
     _, query, cookie = start_login(stack, platform, "ann")
     unsigned = good.split(".")[1]                                       # alg "none": the claims, no signature
     none = post_launch(stack, {"id_token": f"eyJhbGciOiJub25lIn0.{unsigned}.", "state": query["state"]}, cookie)
-    assert none.status_code == 400 and "RS256" in none.text
+    assert none.status_code == 400 and says(none, "lti_not_rs256")
 
 
 def test_a_login_for_an_unknown_platform_or_deployment_is_refused(lti_stack) -> None:
@@ -212,7 +214,7 @@ def test_a_login_for_an_unknown_platform_or_deployment_is_refused(lti_stack) -> 
                    {"iss": platform.issuer, "login_hint": "a", "target_link_uri": "x", "lti_deployment_id": "nope"},
                    {"iss": platform.issuer}):
         answer = httpx.get(f"{stack.url}/lti/login", params=params)
-        assert answer.status_code == 400 and "LTI" in answer.text
+        assert answer.status_code == 400 and says(answer, "lti_refused_title", "en")
 
 
 def test_a_silent_platform_jwks_holds_no_other_request(lti_stack) -> None:
@@ -233,35 +235,21 @@ def test_a_silent_platform_jwks_holds_no_other_request(lti_stack) -> None:
     assert stalled.is_alive()
     assert httpx.get(f"{stack.url}/lti/config", timeout=2).status_code == 200   # answered while the fetch waits
     stalled.join(30)
-    assert result["launch"].status_code == 400 and "could not be fetched" in result["launch"].text
+    assert result["launch"].status_code == 400 and says(result["launch"], "lti_keys_unavailable")
+    assert "could not be fetched" in stack.logs()
     platform.jwks_stall = 0
-
-
-def test_a_tool_key_is_its_private_half_kept(tmp_path: Path) -> None:
-    from service.lti import keys
-
-    keys.ensure(tmp_path)
-    first = keys.current(tmp_path)["kid"]
-    keys.ensure(tmp_path)
-    assert keys.current(tmp_path)["kid"] == first                     # a restart keeps it
-    second = keys.rotate(tmp_path)
-    assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [second, first]
-    third = keys.rotate(tmp_path)
-    assert [k["kid"] for k in keys.public_jwks(tmp_path)["keys"]] == [third, second]
-    assert isinstance(keys.current(tmp_path), jwk.JWK) and keys.current(tmp_path).has_private
 
 
 def test_the_tool_gets_a_service_token_with_an_assertion_signed_by_its_published_key(lti_stack) -> None:
     stack, platform = lti_stack
-    data_dir = Path(stack.env["GRADER_DATA_DIR"])
     [registered] = [p for p in stack.store().platforms(platform.issuer) if p.client_id == platform.client_id]
     scope = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))
+    assert asyncio.run(service_token.access_token(registered, stack.store(), [scope]))
     rotated = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "rotate-key"], env=stack.env,
                              capture_output=True, text=True, timeout=120)
     assert rotated.returncode == 0, rotated.stderr
-    assert asyncio.run(service_token.access_token(registered, data_dir, [scope]))   # the new key is published
+    assert asyncio.run(service_token.access_token(registered, stack.store(), [scope]))   # the new key is published
     assert [a["iss"] for a in platform.tokens_issued[-2:]] == [platform.client_id] * 2
     stranger = dataclasses.replace(registered, client_id="not-this-client")
     with pytest.raises(service_token.TokenRefused, match="401"):
-        asyncio.run(service_token.access_token(stranger, data_dir, [scope]))
+        asyncio.run(service_token.access_token(stranger, stack.store(), [scope]))

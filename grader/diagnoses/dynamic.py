@@ -31,7 +31,7 @@ def outputs(check: CheckSpec) -> tuple[str, ...]:
     if check.kind == "gradient_check":
         param = check.options["param"]
         return f"grad_{param}", f"lplus_{param}", f"lminus_{param}"
-    if check.kind in {"close", "scalar"}:
+    if check.kind in {"close", "scalar", "steps", "statistics"}:   # draws agree value by value: seeded alike
         return (check.output,)
     return ()  # training is too costly to rerun per mutant
 
@@ -107,10 +107,13 @@ class MutantRunner:
         self.home = {d: next((u.name for u in assignment.units.values() if d in program.runs(u, "own")), None)
                      for d in program.uses} if program else {}
         self.explained_in: dict[str, set[int]] = {}
+        self.tried_in: dict[tuple[str, str], set[int]] = {}   # (unit, variant) -> mutants run on its failed checks
+        self.passed_in: dict[tuple[str, str], tuple[CheckSpec, ...]] = {}   # (unit, variant) -> checks passed
         self.failed_units: set[str] = set()
         self.program = program
         self.namespace, self.expected, self.assignment = assignment.reference_namespace, expected, assignment
         self.cache: dict[tuple[int, str, str], ProbeOutcome | None] = {}
+        self.costs: dict[tuple[int, str, str], int] = {}
         self.proven: list[int] = []   # mutants that explained a check in an earlier unit
 
     def explain(self, unit: UnitSpec, variant: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
@@ -121,16 +124,18 @@ class MutantRunner:
         fail a cheap check the student `passed` is not their mistake, however well it matches."""
         if failed:
             self.failed_units.add(unit.name)
+        self.passed_in[(unit.name, variant)] = passed
         failed = sorted(((c, o) for c, o in failed if outputs(c) and not _zero_gradients(o) and not _all_zero(c, o)),
-                        key=lambda pair: _cost(asked, unit.name, pair[0].probe))
+                        key=lambda pair: self._cost(asked, unit.name, pair[0].probe))
         if not failed:
             return {}
         order = [*self.proven, *(i for i in range(len(self.catalogue)) if i not in self.proven)]
         best: dict[str, tuple[int, int, bool]] = {}   # check -> (mutant, how many it explains, by values)
         for i in order:
-            if not self._applies(i, unit, variant):
+            if not self._applies(i, unit, variant, asked):
                 continue
             explained = self._explained(i, unit.name, failed, asked)
+            self.tried_in.setdefault((unit.name, variant), set()).add(i)
             if explained and self._contradicted(i, unit.name, passed, asked):
                 continue
             for name, by_values in explained.items():
@@ -151,7 +156,7 @@ class MutantRunner:
         values); a mutant that misses the cheapest failed check is not run on the costly ones."""
         explained: dict[str, bool] = {}
         for position, (check, got) in enumerate(failed):
-            if position and not explained and _cost(asked, unit, check.probe) > CHEAP:
+            if position and not explained and self._cost(asked, unit, check.probe) > CHEAP:
                 break
             outcome = self._outcome(index, unit, check.probe, asked)
             if outcome is None:
@@ -165,7 +170,7 @@ class MutantRunner:
         """The mutant fails one of the cheap checks the student passed (it tells itself from the
         reference where the student does not)."""
         for check in passed:
-            if check.kind != "close" or _cost(asked, unit, check.probe) > CHEAP:
+            if check.kind != "close" or self._cost(asked, unit, check.probe) > CHEAP:
                 continue
             outcome = self._outcome(index, unit, check.probe, asked)
             if outcome is not None and not _close(check, self.expected.outcome(asked, unit, check.probe), outcome):
@@ -195,13 +200,35 @@ class MutantRunner:
             return lambda chain: chain[-1:] == [name]
         return True if mutant.site.where == mutant.site.definition else lambda chain: name in chain
 
-    def _applies(self, index: int, unit: UnitSpec, variant: str) -> bool:
+    def _applies(self, index: int, unit: UnitSpec, variant: str, asked: probing.Probing) -> bool:
         mutant = self.catalogue[index]
         if isinstance(mutant, derived.DerivedMutant):
             home = self.home.get(mutant.site.definition)
             return mutant.applies(unit, variant) and (home in {None, unit.name}
                                                       or index in self.explained_in.get(home, ()))
-        return unit.name in mutant.units and variant in mutant.variants
+        return unit.name in mutant.units and variant in mutant.variants \
+            and not self._missed_before(index, unit, variant, asked)
+
+    def _missed_before(self, index: int, unit: UnitSpec, variant: str, asked: probing.Probing) -> bool:
+        """A curated mutant of several units was run on the failed checks of an earlier one (the
+        same variant) and explained none, or fails a cheap check the student passed there: those
+        units grade the same definition (`gradient` and `gradient_check` the network's gradient()),
+        so it is not the student's mistake here either, and its costly probes are not run."""
+        mutant = self.catalogue[index]
+        earlier = mutant.units[:mutant.units.index(unit.name)]
+        return any(index in self.tried_in.get((u, variant), ()) and index not in self.explained_in.get(u, ())
+                   for u in earlier) or any(self._contradicted(index, u, self.passed_in.get((u, variant), ()), asked)
+                                            for u in earlier)
+
+    def _cost(self, asked: probing.Probing, unit: str, probe: str) -> int:
+        """A probe's size: the number of input values it draws (a data file's too), times the
+        forward passes of a numerical gradient check (a proxy for the time a mutant takes on it)."""
+        key = (asked.seed, unit, probe)
+        if key not in self.costs:
+            request = self.expected.with_data(asked.request(unit, probe))
+            passes = NUMERICAL_PASSES if request.kind == "gradient_check" else 1
+            self.costs[key] = passes * sum(int(np.size(v)) for v in request.inputs.values())
+        return self.costs[key]
 
     def _outcome(self, index: int, unit: str, probe: str, asked: probing.Probing) -> ProbeOutcome | None:
         """The probe's outcome, on the probe as `asked`, with mutant `index` swapped in (an outcome
@@ -229,14 +256,6 @@ def _all_zero(check: CheckSpec, got: ProbeOutcome) -> bool:
     that zeroes its result, so no mutant is evidence."""
     values = [got.values.get(n) for n in outputs(check)]
     return all(isinstance(v, np.ndarray) and v.size and not v.any() for v in values)
-
-
-def _cost(asked: probing.Probing, unit: str, probe: str) -> int:
-    """A probe's size: the number of input values it draws, times the forward passes of a numerical
-    gradient check (a proxy for the time a mutant takes on it)."""
-    request = asked.request(unit, probe)
-    passes = NUMERICAL_PASSES if request.kind == "gradient_check" else 1
-    return passes * sum(int(np.size(v)) for v in request.inputs.values())
 
 
 def _zero_gradients(got: ProbeOutcome) -> bool:

@@ -1,5 +1,6 @@
-"""Probes of single definitions: a function call (also on a batch and on its rows one at a time), a
-numerical gradient, a layer's forward and backward."""
+"""Probes of single definitions: a function call (also on a batch and on its rows one at a time, or
+repeated with NumPy's random numbers seeded), a numerical gradient, a layer's forward and backward
+(also against the numerical gradient of its own forward)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,23 @@ def batch_and_rows(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         rec.put("out_rows", np.stack(rows))
 
 
+def seed_numpy(p: dict, inputs: dict) -> None:
+    """Seed NumPy's global random numbers from the probe's input `numpy_seed` names: the reference
+    then draws reproducibly, and a mutant drawing as the student's code does draws the same numbers."""
+    if "numpy_seed" in p:
+        np.random.seed(int(inputs[p["numpy_seed"]]) % 2**32)
+
+
+def draws(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """The call `repeat` times (keyword arguments `kwargs` as given), NumPy's random numbers seeded
+    first: `out`, the results stacked (judged by their statistics, not their values)."""
+    with rec.stage("out"):
+        seed_numpy(p, inputs)
+        target = ns[p["target"]]
+        rec.put("out", np.stack([np.asarray(target(*arguments(p, inputs), **p.get("kwargs", {})), dtype=float)
+                                 for _ in range(int(p.get("repeat", 1)))]))
+
+
 def numerical_grad(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """`numerical_grad(f, x)`; with `closure`, the book's network form: f ignores its argument and
     reads x in place (`lambda W: net.loss(x, t)`), so perturbing a copy of x gives zeros."""
@@ -91,6 +109,7 @@ def layer(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     calls = int(p.get("calls", 1))
     obj = None
     with rec.stage(*names, *kept):
+        seed_numpy(p, inputs)
         init = fresh(p.get("init", []), inputs)
         obj = ns[p["target"]](*init)
         for name, new in p.get("update", {}).items():  # the caller changes its arrays in place
@@ -121,3 +140,37 @@ def _call_backward(backward: Callable, args: list, spec: list) -> Any:
         except (TypeError, ValueError):  # no signature to read: call as usual
             pass
     return backward(*args)
+
+
+def layer_gradient(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
+    """backward(dout) against the numerical gradient of the layer's own forward: the loss is
+    sum(forward(...) * dout), taken at x +/- h for every element of the forward input `wrt`, and of
+    each array the layer holds (`params`: attribute -> the attribute backward leaves its gradient
+    in, `gamma = "dgamma"`), perturbed in place. Outputs as the network's gradient check names
+    them (grad_, lplus_, lminus_, step_ per name), backward's recorded before any loss is taken."""
+    wrt, held = p["wrt"], dict(p.get("params", {}))
+    names = [f"{kind}_{n}" for n in (wrt, *held) for kind in ("grad", "lplus", "lminus", "step")]
+    with rec.stage(*names):
+        obj = ns[p["target"]](*fresh(p.get("init", []), inputs))
+        forward = fresh(p["forward"], inputs)
+        dout = np.array(inputs[p["backward"][0]], copy=True)
+        obj.forward(*fresh(p["forward"], inputs))
+        rec.put(f"grad_{wrt}", obj.backward(np.array(dout, copy=True)))
+        for attr, grad in held.items():
+            rec.put(f"grad_{attr}", getattr(obj, grad))
+        h = float(p["h"])
+        arrays = {wrt: forward[p["forward"].index(wrt)], **{attr: getattr(obj, attr) for attr in held}}
+        for name, array in arrays.items():
+            plus, minus, step = (np.empty(np.size(array)) for _ in range(3))
+            for i in range(np.size(array)):
+                idx = np.unravel_index(i, np.shape(array))
+                saved = float(array[idx])
+                array[idx] = saved + h
+                plus[i] = float(np.sum(np.asarray(obj.forward(*forward), dtype=float) * dout))
+                array[idx] = saved - h
+                minus[i] = float(np.sum(np.asarray(obj.forward(*forward), dtype=float) * dout))
+                array[idx] = saved
+                step[i] = 2 * h
+            rec.put(f"lplus_{name}", plus)
+            rec.put(f"lminus_{name}", minus)
+            rec.put(f"step_{name}", step)

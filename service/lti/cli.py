@@ -1,5 +1,6 @@
-"""`grader lti`: register LMS platforms (and their deployments), list them with the tool's endpoints, rotate
-the tool's key pair. The API side's command: it opens (and migrates) the records as `grader migrate` does."""
+"""`grader lti`: register LMS platforms (and their deployments), list them with the tool's endpoints, link a
+platform's course to an existing course, rotate the tool's key pair. The API side's command: it opens (and
+migrates) the records as `grader migrate` does."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="the registered platforms and their deployments")
     listing.add_argument("--json", action="store_true", help="as JSON")
     listing.set_defaults(run=list_platforms)
+    link = commands.add_parser("link-course", help="link a platform's course (LTI context) to an existing course")
+    for name in ("issuer", "client_id", "context_id", "course"):
+        link.add_argument("--" + name.replace("_", "-"), dest=name, required=True)
+    link.set_defaults(run=link_course)
     rotate = commands.add_parser("rotate-key", help="a new tool key pair (the previous public key stays published)")
     rotate.set_defaults(run=rotate_key)
 
@@ -36,7 +41,7 @@ def _store():
 
 
 def add_platform(args: argparse.Namespace) -> int:
-    from service.lti.routes import PlatformForm, described
+    from service.lti.registration import PlatformForm, described
 
     try:
         form = PlatformForm(**{name: getattr(args, name) for name in FIELDS})
@@ -50,7 +55,7 @@ def add_platform(args: argparse.Namespace) -> int:
 
 
 def list_platforms(args: argparse.Namespace) -> int:
-    from service.lti.routes import described
+    from service.lti.registration import described
 
     platforms = [described(p) for p in _store().platforms()]
     if args.json:
@@ -64,9 +69,24 @@ def list_platforms(args: argparse.Namespace) -> int:
     return 0
 
 
+def link_course(args: argparse.Namespace) -> int:
+    from service.lti.registration import ContextLink, link_context
+    from service.store import CourseError
+
+    try:
+        linked = link_context(_store(), ContextLink(**{n: getattr(args, n) for n in ContextLink.model_fields}))
+    except (LookupError, CourseError) as exc:
+        print(f"grader lti link-course: {exc}")
+        return 2
+    print(f"launches from {linked.issuer} for context {linked.context_id} open course {linked.course}")
+    return 0
+
+
 def rotate_key(args: argparse.Namespace) -> int:
     from service.lti import keys
 
-    settings = _settings()
-    print(f"new tool key {keys.rotate(settings.data_dir)}; the previous one stays published at /lti/jwks")
+    store = _store()
+    keys.ensure(store, _settings().data_dir)
+    print(f"new tool key {keys.rotate(store)}, on every machine; the previous one stays published at /lti/jwks "
+          f"for {keys.GRACE.days} days")
     return 0

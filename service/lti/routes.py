@@ -1,9 +1,11 @@
 """The tool's LTI endpoints: /lti/login (OIDC third-party-initiated login), /lti/launch (the id_token, then the
-session cookie), /lti/jwks (the tool's public keys), /lti/config (these endpoints as JSON), and the
-instructor's platform registrations under /api/lti/platforms.
+session cookie, or for a deep linking request the offering picker), /lti/deep-link (the picked offering
+returned to the platform), /lti/jwks (the tool's public keys), /lti/config (these endpoints as JSON). The
+administrator's registrations are in service/lti/registration.py.
 
-A refused launch or login is answered with an error page saying why, creates nothing, and is logged with
-the reason and the caller's address, never the token. The login's state is also set as a cookie
+A refused launch or login is answered with a page saying why in the launch's language (its locale, else the
+browser's), creates nothing, and is logged in English with the reason and the caller's address, never the
+token. The login's state is also set as a cookie
 (SameSite=None: the launch is the platform's cross-site POST) that the launch must bring back, so a launch
 started in another browser (login CSRF) is refused.
 """
@@ -13,27 +15,26 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, field_validator
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from grader import languages
 from service import edges
-from service.auth import Instructor, client_address
-from service.lti import keys, launch, launchers
+from service.auth import client_address
+from service.lti import deep_linking, keys, launch, launchers, roster_sync
 from service.lti.launch import Refused
 from service.lti.platform_keys import KeysUnavailable
+from service.models import INSTRUCTOR_ROLE
 from service.services import Services, ServicesDep
 from service.store import Platform
 from service.store.lti import LOGIN_LIFETIME
-from service.web import render, signin
+from service.web import i18n, render, signin
 
 log = logging.getLogger("grader.lti")
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/lti", tags=["lti"])
 STATE_COOKIE = "lti_state_"
 
 
@@ -52,18 +53,22 @@ def config(request: Request, services: ServicesDep) -> dict:
     """What a platform's registration form asks for."""
     found = endpoints(base_url(request, services))
     return {"title": "nn-grader", "description": "Sandboxed grading of neural-network coursework notebooks.",
-            **found, "redirect_uris": [found["redirect_uri"]], "messages": [launch.RESOURCE_LINK_REQUEST],
+            **found, "redirect_uris": [found["redirect_uri"]], "messages": list(launch.MESSAGE_TYPES),
             "signing_algorithm": "RS256"}
 
 
 @router.get("/lti/jwks")
 def jwks(services: ServicesDep) -> dict:
-    return keys.public_jwks(services.settings.data_dir)
+    return keys.public_jwks(services.store)
 
 
-def refused(request: Request, reason: str, issuer: object = None) -> HTMLResponse:
-    log.warning("LTI refused from %s (issuer %r): %s", client_address(request), str(issuer)[:200], reason)
-    return render.page(request, "error.html", status=400, message=f"LTI: {reason}")
+def refused(request: Request, why: Refused | KeysUnavailable, issuer: object = None,
+            locale: str | None = None) -> HTMLResponse:
+    """The refusal page in the launch's locale (else the browser's language); the log says why in English."""
+    log.warning("LTI refused from %s (issuer %r): %s", client_address(request), str(issuer)[:200], why)
+    lang = languages.normalise(locale) or render.language(request)
+    shown = why if isinstance(why, Refused) else Refused("lti_keys_unavailable")
+    return render.page(request, "lti_refused.html", status=400, lang=lang, reason=shown.said(lang))
 
 
 @router.api_route("/lti/login", methods=["GET", "POST"])
@@ -74,16 +79,16 @@ async def login(request: Request, services: ServicesDep) -> Response:
         asked.update({k: v for k, v in (await edges.form(request)).items() if isinstance(v, str)})
     issuer, hint = asked.get("iss"), asked.get("login_hint")
     if not issuer or not hint or not asked.get("target_link_uri"):
-        return refused(request, "the login lacks iss, login_hint or target_link_uri", issuer)
+        return refused(request, Refused("lti_login_incomplete"), issuer)
     candidates = await run_in_threadpool(services.store.platforms, issuer)
     if asked.get("client_id"):
         candidates = [p for p in candidates if p.client_id == asked["client_id"]]
     if len(candidates) != 1:
-        return refused(request, "no single registered platform matches this issuer and client id", issuer)
+        return refused(request, Refused("lti_no_platform"), issuer)
     platform = candidates[0]
     deployment = asked.get("lti_deployment_id")
     if deployment and deployment not in platform.deployments:
-        return refused(request, "the login is for a deployment that is not registered", issuer)
+        return refused(request, Refused("lti_unknown_deployment"), issuer)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     await run_in_threadpool(services.store.start_login, state, nonce, platform.id)
     query = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post", "prompt": "none",
@@ -100,80 +105,88 @@ async def login(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/lti/launch")
 async def launch_in(request: Request, services: ServicesDep) -> Response:
-    """The platform's form post of the id_token: verified, then the user signed in and sent to their pages."""
+    """The platform's form post of the id_token: verified, then the user signed in and sent to the offering (or,
+    for a deep linking request, shown the offerings to pick from)."""
     fields = await edges.form(request)
     token, state = fields.get("id_token"), fields.get("state")
-    issuer = None
+    issuer = locale = None
     try:
+        if isinstance(token, str):
+            locale = launch.locale_hint(token)
         if isinstance(fields.get("error"), str):
-            raise Refused(f"the platform answered {fields['error'][:100]!r}")
+            raise Refused("lti_platform_error", error=fields["error"][:100])
         if not isinstance(token, str) or not isinstance(state, str) or not state:
-            raise Refused("the launch carries no id_token and state")
+            raise Refused("lti_no_token")
         started = await run_in_threadpool(services.store.take_login, state)   # used up, whatever follows
         if started is None:
-            raise Refused("the launch's state is unknown, used or expired")
+            raise Refused("lti_unknown_state")
         if request.cookies.get(STATE_COOKIE + state) != state:
-            raise Refused("this browser did not start this launch (are cookies blocked? open the tool in a new "
-                          "window)")
+            raise Refused("lti_other_browser")
         platform = await run_in_threadpool(_platform, services, started.platform_id)
         issuer = platform.issuer
         kid = launch.header(token).get("kid")
         key = await services.platform_keys.key(platform.jwks_url, kid)
         if key is None:
-            raise Refused("the id_token's key (kid) is not one the platform publishes")
+            raise Refused("lti_unknown_kid")
         verified = launch.verify(token, key, platform, started.nonce, time.time())
-        principal = await run_in_threadpool(launchers.principal_for, services.store, verified)
+        arrival = await run_in_threadpool(launchers.arrive, services.store, verified, platform.id)
     except (Refused, KeysUnavailable) as exc:
-        return refused(request, str(exc), issuer)
+        return refused(request, exc, issuer, locale)
+    if arrival.principal.staff_role == INSTRUCTOR_ROLE and arrival.context.memberships_url:
+        roster_sync.sync_later(services.store, arrival.context)
     cookie = Response()
-    signin.sign_in(request, cookie, principal)
-    response = render.page(request, "lti_launched.html", landing="/instructor" if principal.is_instructor
-                           else "/assignments")
+    signin.sign_in(request, cookie, arrival.principal)
+    lang = languages.normalise(verified.locale) or render.language(request)
+    if verified.message_type == launch.DEEP_LINKING_REQUEST:
+        response = await run_in_threadpool(_picker, request, services, verified, platform.id, arrival.course, lang)
+    else:
+        response = render.page(request, "lti_launched.html", lang=lang, landing=arrival.landing())
     response.headers.append("set-cookie", cookie.headers["set-cookie"])
+    if languages.normalise(verified.locale):      # the pages after it speak the LMS's language too
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="strict")
     response.delete_cookie(STATE_COOKIE + state, path="/lti/", secure=True, httponly=True, samesite="none")
-    log.info("LTI launch from %s: %s signed in", issuer, principal.key)
+    log.info("LTI %s from %s: %s signed in to %s", verified.message_type, issuer, arrival.principal.key,
+             arrival.course)
     return response
+
+
+def _picker(request: Request, services: Services, verified: launch.Launch, platform_id: int, course: str,
+            lang: str) -> Response:
+    """The deep-link page: the installed assignments (those the course offers first) to pick one from."""
+    offered = {o.assignment for o in services.store.offerings(course)}
+    choices = sorted(((name, spec.title_in(lang)) for name, spec in services.assignments.items()),
+                     key=lambda c: (c[0] not in offered, c[0]))
+    return render.page(request, "lti_deep_link.html", lang=lang, choices=choices,
+                       course=services.store.course(course).title,
+                       ticket=deep_linking.ticket(services.cookie_key, verified, platform_id, course))
+
+
+@router.post("/lti/deep-link")
+async def deep_link(request: Request, services: ServicesDep) -> Response:
+    """The picked offering (made without dates if the course lacks it), sent back to the platform as a signed
+    LtiDeepLinkingResponse by the browser (the page's form, submitted by /static/lti.js)."""
+    fields = await edges.form(request)
+    picking = deep_linking.read_ticket(services.cookie_key, fields.get("ticket"))
+    name = fields.get("assignment")
+    try:
+        if picking is None:
+            raise Refused("lti_pick_expired")
+        if not isinstance(name, str) or name not in services.assignments:
+            raise Refused("lti_unknown_assignment")
+    except Refused as exc:
+        return refused(request, exc)
+    await run_in_threadpool(services.store.ensure_offerings, picking.course, [name])
+    platform = await run_in_threadpool(_platform, services, picking.platform_id)
+    spec = services.assignments[name]
+    item = deep_linking.content_item(endpoints(base_url(request, services))["target_link_uri"],
+                                     name, spec.title_in("en"), spec.max_score)
+    token = await run_in_threadpool(deep_linking.response_token, services.store, platform, picking, item)
+    log.info("LTI deep link from %s: course %s links %s", platform.issuer, picking.course, name)
+    response = render.page(request, "lti_deep_link_return.html", return_url=picking.return_url, jwt=token)
+    target = urlparse(picking.return_url)
+    return render.protect(response, render.PAGE_CSP.replace(
+        "form-action 'self'", f"form-action {target.scheme}://{target.netloc}"))
 
 
 def _platform(services: Services, platform_id: int) -> Platform:
     return next(p for p in services.store.platforms() if p.id == platform_id)
-
-
-class PlatformForm(BaseModel):
-    issuer: str
-    client_id: str
-    deployment_id: str
-    auth_url: str
-    token_url: str
-    jwks_url: str
-
-    @field_validator("issuer", "auth_url", "token_url", "jwks_url")
-    @classmethod
-    def web_address(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")) or len(value) > 255:
-            raise ValueError("an http(s) URL of at most 255 characters")
-        return value
-
-    @field_validator("client_id", "deployment_id")
-    @classmethod
-    def identifier(cls, value: str) -> str:
-        if not value.strip() or len(value) > 255:
-            raise ValueError("1 to 255 characters")
-        return value.strip()
-
-
-def described(platform: Platform) -> dict:
-    return {"issuer": platform.issuer, "client_id": platform.client_id, "deployments": list(platform.deployments),
-            "auth_url": platform.auth_url, "token_url": platform.token_url, "jwks_url": platform.jwks_url}
-
-
-@api.get("/platforms")
-def list_platforms(services: ServicesDep, _: Instructor) -> dict:
-    return {"platforms": [described(p) for p in services.store.platforms()]}
-
-
-@api.post("/platforms", status_code=201, openapi_extra=edges.openapi_body(PlatformForm))
-def add_platform(services: ServicesDep, _: Instructor,
-                 form: Annotated[PlatformForm, Depends(edges.json_body(PlatformForm))]) -> JSONResponse:
-    """Register a platform (or add a deployment to one registered): the same as `grader lti add-platform`."""
-    return JSONResponse(described(services.store.add_platform(**form.model_dump())), status_code=201)

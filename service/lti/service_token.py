@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 
 import httpx
 from jwcrypto import jwt
+from starlette.concurrency import run_in_threadpool
 
 from service.lti import keys
-from service.store import Platform
+from service.store import Platform, Store
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TIMEOUT = httpx.Timeout(10.0)
@@ -23,9 +23,9 @@ class TokenRefused(Exception):
     """The platform gave no token (the message says what it answered)."""
 
 
-def assertion(platform: Platform, data_dir: Path) -> str:
+def assertion(platform: Platform, store: Store) -> str:
     """The signed client assertion: issued by and about our client id, for the platform's token URL."""
-    key = keys.current(data_dir)
+    key = keys.current(store)
     issued = int(time.time())
     claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.token_url, "iat": issued,
               "exp": issued + ASSERTION_LIFETIME, "jti": secrets.token_urlsafe(16)}
@@ -34,10 +34,10 @@ def assertion(platform: Platform, data_dir: Path) -> str:
     return token.serialize()
 
 
-async def access_token(platform: Platform, data_dir: Path, scopes: list[str]) -> str:
+async def access_token(platform: Platform, store: Store, scopes: list[str]) -> str:
     """A bearer token for these scopes from the platform's token endpoint."""
     form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion(platform, data_dir), "scope": " ".join(scopes)}
+            "client_assertion": await run_in_threadpool(assertion, platform, store), "scope": " ".join(scopes)}
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
             answer = await client.post(platform.token_url, data=form, headers={"Accept": "application/json"})

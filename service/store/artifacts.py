@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import Rendering, now
+from service.clocks import now
+from service.models import Rendering
 
 
 class RenderingRecords:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import SharedSetting, db_now
+from service.clocks import db_now
+from service.models import SharedSetting
 
 
 class SharedConfiguration:
@@ -36,6 +37,14 @@ class SharedConfiguration:
             except IntegrityError:
                 continue
         return self.shared_settings()
+
+    def replace_shared_setting(self, name: str, expected: str, value: str) -> bool:
+        """Set `name` to `value` if it still reads `expected` (one conditional UPDATE): False when another
+        machine changed it first, so a read-modify-write of a shared setting loses nobody's change."""
+        with self.sessions.begin() as s:
+            changed = s.execute(update(SharedSetting).where(SharedSetting.name == name,
+                                                            SharedSetting.value == expected).values(value=value))
+            return changed.rowcount == 1
 
     def clock(self) -> datetime:
         """The database's time now: what every cross-machine deadline is computed from."""

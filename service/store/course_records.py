@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import auth
+from service.clocks import now
 from service.models import (
     DEFAULT_COURSE,
     AuditEntry,
@@ -20,7 +21,6 @@ from service.models import (
     Offering,
     StaffMember,
     Student,
-    now,
 )
 from service.store.sign_ins import end_sessions
 

@@ -10,6 +10,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased, defer, sessionmaker, undefer
 
 from grader import spec
+from service.clocks import now
 from service.models import (
     DEFAULT_COURSE,
     FAILED,
@@ -20,7 +21,6 @@ from service.models import (
     Result,
     Student,
     Submission,
-    now,
 )
 from service.store.course_records import audit, ensure_default_course
 

@@ -1,18 +1,16 @@
-"""LTI records: registered platforms with their deployments, OIDC logins in flight (each state used once),
-and which roster entry a platform's user is."""
+"""LTI records: registered platforms with their deployments, OIDC logins in flight (each state used once).
+What a platform's contexts, users and links are here is in service/store/lti_courses.py."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth
-from service.models import Enrollment, LtiDeployment, LtiLogin, LtiPlatform, LtiUser, Student, now
-from service.store.course_records import audit
+from service.clocks import now
+from service.models import LtiDeployment, LtiLogin, LtiPlatform
 
 LOGIN_LIFETIME = timedelta(minutes=10)   # a login the platform has not answered by then is refused
 
@@ -81,29 +79,3 @@ class LtiRecords:
         if taken is None or taken.started_at < now() - LOGIN_LIFETIME:
             return None
         return StartedLogin(taken.nonce, taken.platform_id)
-
-    def lti_student(self, issuer: str, subject: str, name: str, email: str, course: str) -> str:
-        """The roster entry of a platform's user, made and enrolled in the course at their first launch there
-        (its token is never shown: they sign in through the platform; the enrollment is audited); name and
-        email follow the platform's."""
-        with self.sessions.begin() as s:
-            link = s.get(LtiUser, (issuer, subject))
-            if link is None:
-                student_id = "lti-" + hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:16]
-                student = s.get(Student, student_id)
-                if student is None:
-                    student = Student(id=student_id, name=name, email=email,
-                                      token_hash=auth.token_hash(auth.new_token()))
-                    s.add(student)
-                    s.flush()
-                s.add(LtiUser(issuer=issuer, subject=subject, student=student_id))
-            else:
-                student = s.get(Student, link.student)
-            if name:
-                student.name = name
-            if email:
-                student.email = email
-            if s.get(Enrollment, (course, student.id)) is None:
-                s.add(Enrollment(course=course, student=student.id))
-                audit(s, course, f"lti:{issuer}"[:120], "roster", "", None, {"students": [student.id], "new": []})
-            return student.id

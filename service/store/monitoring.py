@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.models import QUEUED, Result, Submission, Worker, db_now
+from service.clocks import db_now
+from service.models import QUEUED, Result, Submission, Worker
 
 HEARTBEAT_SECONDS = 5.0                        # how often a worker says it is alive
 LIVE_WORKER_SECONDS = 3 * HEARTBEAT_SECONDS    # silent for three beats: dead, and its attempts are taken over

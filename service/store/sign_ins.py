@@ -9,7 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import FAILURE_WINDOW
-from service.models import SessionGeneration, SignInFailure, now
+from service.clocks import now
+from service.models import SessionGeneration, SignInFailure
 
 
 def end_sessions(s: Session, principal: str) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
+from service.clocks import db_now, now
 from service.models import (
     DONE,
     FAILED,
@@ -25,8 +26,6 @@ from service.models import (
     Submission,
     UploadAttempt,
     Worker,
-    db_now,
-    now,
 )
 
 

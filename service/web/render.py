@@ -56,19 +56,21 @@ def protect(response: Response, csp: str = PAGE_CSP) -> Response:
     return response
 
 
-def fragment(request: Request, template: str, **context: Any) -> str:
-    """A template in the request's language, with what every page's templates may use (the session, the form
-    token): a whole page, or the part of one a page swaps in."""
-    lang = language(request)
+def fragment(request: Request, template: str, lang: str | None = None, **context: Any) -> str:
+    """A template in the request's language (or `lang`: an LMS launch says its own), with what every page's
+    templates may use (the session, the form token): a whole page, or the part of one a page swaps in."""
+    lang = lang or language(request)
     visit = signin.current(request)
     return templates(lang).get_template(template).render(
         request=request, lang=lang, languages=i18n.LANGUAGES, who=visit.principal, who_name=visit.shown_name,
         csrf=visit.csrf, csrf_field=signin.CSRF_FIELD, here=request.url.path, **context)
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A full page: the template in the request's language, with the session and the language switch."""
-    response = HTMLResponse(fragment(request, template, **context), status_code=status)
+def page(request: Request, template: str, status: int = 200, lang: str | None = None,
+         **context: Any) -> HTMLResponse:
+    """A full page: the template in the request's language (or `lang`), with the session and the language
+    switch."""
+    response = HTMLResponse(fragment(request, template, lang, **context), status_code=status)
     visit = signin.current(request)
     if signin.is_new(request):
         signin.save(request, response, visit)

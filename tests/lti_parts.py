@@ -1,0 +1,94 @@
+"""What the LTI tests share (a plugin of tests/conftest.py): a running API with a test platform registered
+by `grader lti add-platform`, its users, and a launch as a browser and the platform make it."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from grader import catalogue
+from service.lti.routes import STATE_COOKIE
+from tests.lti_platform import INSTRUCTOR, LEARNER, TEACHING_ASSISTANT, LtiTestPlatform, User, form_of
+from tests.service_parts import RedisServer, Stack, database, make_assignments_dir, service_env
+
+ANN = User("ann-sub-81", "Ann Arbor", "ann@uni.example", [LEARNER])
+BOB = User("bob-sub-82", "Bob Instructor", "bob@uni.example", [INSTRUCTOR])
+TESS = User("tess-sub-83", "Tess Assistant", "tess@uni.example", [INSTRUCTOR, TEACHING_ASSISTANT])
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
+    """The API (no workers: launches grade nothing) and a platform registered with `grader lti add-platform`."""
+    root = tmp_path_factory.mktemp(f"lti-{request.param}")
+    redis = RedisServer(root / "redis")
+    platform = LtiTestPlatform(users={"ann": ANN, "bob": BOB, "tess": TESS}).start()
+    try:
+        with database(request.param, root) as url:
+            stack = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root)), root)
+            platform.tool_url = stack.url
+            added = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "add-platform",
+                                    *[f"--{k.replace('_', '-')}={v}" for k, v in platform.urls().items()]],
+                                   env=stack.env, capture_output=True, text=True, timeout=120)
+            assert added.returncode == 0, added.stderr
+            try:
+                stack.start_api()
+                yield stack, platform
+            finally:
+                stack.processes.stop(timeout=2)
+    finally:
+        platform.stop()
+        redis.stop()
+
+
+def start_login(stack: Stack, platform: LtiTestPlatform, hint: str) -> tuple[str, dict[str, str], str]:
+    """/lti/login as the platform starts it: (the auth URL we are sent to, its query, the state cookie)."""
+    answer = httpx.get(f"{stack.url}/lti/login", params={
+        "iss": platform.issuer, "login_hint": hint, "target_link_uri": f"{stack.url}/lti/launch",
+        "client_id": platform.client_id, "lti_deployment_id": platform.deployment_id}, timeout=30)
+    assert answer.status_code == 302, answer.text
+    location = answer.headers["location"]
+    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+    cookie = answer.cookies[STATE_COOKIE + query["state"]]
+    return location, query, cookie
+
+
+def post_launch(stack: Stack, fields: dict[str, str], cookie: str | None) -> httpx.Response:
+    """The browser's form post to /lti/launch (the state cookie kept by hand: it is Secure, over plain HTTP)."""
+    headers = {"Cookie": f"{STATE_COOKIE}{fields['state']}={cookie}"} if cookie else {}
+    return httpx.post(f"{stack.url}/lti/launch", data=fields, headers=headers, timeout=30)
+
+
+def launch(stack: Stack, platform: LtiTestPlatform, hint: str) -> httpx.Response:
+    """A whole launch: login, the platform's auth endpoint over HTTP, its form posted back."""
+    location, _, cookie = start_login(stack, platform, hint)
+    page = httpx.get(location, timeout=30)
+    assert page.status_code == 200, page.text
+    action, fields = form_of(page.text)
+    assert action == f"{stack.url}/lti/launch"
+    return post_launch(stack, fields, cookie)
+
+
+def session_get(stack: Stack, answer: httpx.Response, path: str) -> httpx.Response:
+    return httpx.get(f"{stack.url}{path}", headers={"Cookie": f"grader_session={answer.cookies['grader_session']}"},
+                     timeout=30, follow_redirects=False)
+
+
+
+
+def launch_as(stack: Stack, platform: LtiTestPlatform, user: User, **claims: Any) -> httpx.Response:
+    """A launch of `user` with these claims overridden (as `mint` takes them), through a real login."""
+    _, query, cookie = start_login(stack, platform, "ann")
+    return post_launch(stack, {"id_token": platform.mint(user, query["nonce"], **claims), "state": query["state"]},
+                       cookie)
+
+
+def says(answer: httpx.Response, key: str, lang: str = "ja", **facts: str) -> bool:
+    """Whether the page says the catalogue's text of `key` in `lang` (the test platform's launches say ja)."""
+    return catalogue.text("pages", key, lang) % facts in html.unescape(answer.text)

@@ -1,0 +1,57 @@
+"""LTI Advantage's records on SQLite and PostgreSQL: a database of the previous release (0007) keeps its
+platforms and platform users through 0008, whose contexts then map to courses; a context opened by several
+first launches at once is one course."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import MetaData, Table, insert
+
+from service import db
+from service.clocks import now
+from service.store import Store
+
+
+def test_a_database_of_the_previous_release_keeps_its_platforms_and_users(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.migrate(engine, "0007_lti")
+    with engine.begin() as conn:      # written as 0007's tables have them (reflected, not today's models)
+        tables = {n: Table(n, MetaData(), autoload_with=conn) for n in ("lti_platforms", "lti_deployments",
+                                                                        "lti_users", "students")}
+        conn.execute(insert(tables["lti_platforms"]).values(
+            id=1, issuer="https://lms.example", client_id="c", auth_url="https://lms.example/auth",
+            token_url="https://lms.example/token", jwks_url="https://lms.example/jwks",
+            added_at=now().replace(tzinfo=None)))
+        conn.execute(insert(tables["lti_deployments"]).values(platform_id=1, deployment_id="d"))
+        conn.execute(insert(tables["students"]).values(id="lti-old", name="Old", email="", token_hash="h"))
+        conn.execute(insert(tables["lti_users"]).values(issuer="https://lms.example", subject="s1",
+                                                        student="lti-old"))
+    db.migrate(engine)
+    store = Store(engine)
+    [platform] = store.platforms()
+    assert platform.deployments == ("d",)
+    context = store.open_context("https://lms.example", "ctx", platform.id, "Course", None, None)
+    assert store.lti_student("https://lms.example", "s1", "", "", context.course) == "lti-old"
+    assert [s.id for s in store.roster(context.course)] == ["lti-old"]
+    engine.dispose()
+
+
+def test_first_launches_at_once_open_one_course(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    store = Store(engine)
+    platform = store.add_platform("https://lms.example", "c", "d", "https://lms.example/a", "https://lms.example/t",
+                                  "https://lms.example/j")
+    opened: list[str] = []
+    launches = [threading.Thread(target=lambda: opened.append(store.open_context(
+        "https://lms.example", "ctx", platform.id, "Deep Learning", "https://lms.example/m", None).course))
+        for _ in range(4)]
+    for t in launches:
+        t.start()
+    for t in launches:
+        t.join()
+    assert len(set(opened)) == 1 and len(opened) == 4
+    assert [c.title for c in store.courses() if c.id == opened[0]] == ["Deep Learning"]
+    assert store.lti_context("https://lms.example", "ctx").memberships_url == "https://lms.example/m"
+    engine.dispose()

@@ -1,0 +1,91 @@
+"""Grades flow back to the platform (AGS) from a running `grader serve`: a learner's recorded result is posted
+as their score within seconds, to a line item the tool finds or creates for the offering; a manual grade the
+platform refuses at first waits in the database and arrives on a later try; the post carries what AGS needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from service import lateness, lifecycle
+from service.grades import FAILED, GRADED, NO_SUBMISSION, GradeRow
+from service.lti.score_sender import score, scores_url
+from service.settings import ServiceSettings
+from tests.lti_parts import ANN, launch, launch_as
+from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
+from tests.service_parts import TINY_NOTEBOOK, live, wait_until
+
+LINK = {"id": "link-tiny-ags", "title": "Tiny"}
+
+
+def report(points: float) -> dict:
+    return {"submission": "t.ipynb", "seed": 1, "score": points, "max_score": 2, "error": None,
+            "units": {"cross_entropy_error": {"score": points, "max_score": 2, "checks": []}}}
+
+
+def graded(stack, course: str, student: str, points: float) -> str:
+    """A submission received, claimed and recorded as a worker records one (in its own transactions)."""
+    store = stack.store()
+    submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK, course=course,
+                                   dates=lateness.Dates(None, None, None))
+    assert store.take_turns(student, 1) == [submission.id]
+    claimed = lifecycle.claim(store, submission.id, live(store, "lti-test-worker"), ServiceSettings.from_env())
+    assert lifecycle.record(store, claimed, report(points), 0.1)
+    return submission.id
+
+
+def linked_learner(stack, platform) -> tuple[str, str]:
+    """The course open, `tiny` offered and linked, Ann launched from the link: (course, her student id)."""
+    launch(stack, platform, "bob")
+    course = stack.store().lti_context(platform.issuer, "course-1").course
+    stack.store().ensure_offerings(course, ["tiny"])
+    assert launch_as(stack, platform, ANN, __resource_link=LINK, __custom={"offering": "tiny"}).status_code == 200
+    [ann] = [s.id for s in stack.store().roster(course) if s.name == ANN.name]
+    return course, ann
+
+
+def scores_for(platform, sub: str) -> list[dict]:
+    return [body for _, body in platform.scores if body["userId"] == sub]
+
+
+def test_a_learners_result_arrives_at_the_platforms_line_item_within_seconds(lti_stack) -> None:
+    stack, platform = lti_stack
+    course, ann = linked_learner(stack, platform)
+    graded(stack, course, ann, 1.5)
+    wait_until(lambda: any(s.get("scoreGiven") == 1.5 for s in scores_for(platform, ANN.sub)), 15,
+               "the score at the platform")
+    posted = next(s for s in scores_for(platform, ANN.sub) if s.get("scoreGiven") == 1.5)
+    maximum = stack.store().assignment("tiny").max_score
+    assert (posted["scoreMaximum"], posted["activityProgress"], posted["gradingProgress"]) == \
+        (maximum, "Completed", "FullyGraded")
+    [item] = [i for i in platform.lineitems if i["resourceLinkId"] == LINK["id"]]     # made once, by the tool
+    assert (item["resourceId"], item["tag"], item["scoreMaximum"]) == ("tiny", "grade", maximum)
+    wait_until(lambda: stack.store().score_sending(course)[1] == 0, 10, "the outbox emptied")
+    assert stack.store().score_sending(course)[0] is not None
+
+
+def test_a_refused_score_waits_in_the_database_and_arrives_on_a_later_try(lti_stack) -> None:
+    stack, platform = lti_stack
+    course, ann = linked_learner(stack, platform)
+    submission = graded(stack, course, ann, 1.0)
+    wait_until(lambda: any(s.get("scoreGiven") == 1.0 for s in scores_for(platform, ANN.sub)), 15, "the first")
+    platform.refuse_scores = 1
+    with stack.client(INSTRUCTOR_TOKEN) as api:
+        answer = api.put(f"/api/courses/{course}/submissions/{submission}/manual", json={"score": 3})
+        assert answer.status_code == 200, answer.text
+    wait_until(lambda: any(c.attempts == 1 and c.error for c in stack.store().due_score_changes(limit=50)) or
+               stack.store().score_sending(course)[1] == 1, 10, "the refused post put off")
+    assert stack.store().score_sending(course)[1] == 1                   # "1 waiting"
+    wait_until(lambda: any(s.get("scoreGiven") == 4.0 for s in scores_for(platform, ANN.sub)), 30,
+               "the retried score (automatic 1 + manual 3)")
+    wait_until(lambda: stack.store().score_sending(course)[1] == 0, 10, "nothing waiting")
+
+
+def test_a_score_says_what_ags_needs_for_graded_failed_and_missing_work() -> None:
+    at = datetime(2027, 1, 20, 8, 0, tzinfo=UTC)
+    row = GradeRow("ann", "Ann", GRADED, None, None)
+    assert score(row, "sub-1", 10, at) == {"userId": "sub-1", "scoreMaximum": 10,
+                                           "timestamp": "2027-01-20T08:00:00.000+00:00",
+                                           "activityProgress": "Initialized", "gradingProgress": "NotReady"}
+    assert score(GradeRow("ann", "Ann", FAILED, None, None), "s", 10, at)["gradingProgress"] == "Failed"
+    assert "scoreGiven" not in score(GradeRow("ann", "Ann", NO_SUBMISSION, None, None), "s", 10, at)
+    assert scores_url("https://lms.example/ags/items/7?type=x") == "https://lms.example/ags/items/7/scores?type=x"
