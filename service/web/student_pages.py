@@ -80,7 +80,9 @@ def _assignment_page(request: Request, services: Services, who: Principal, cours
     max_bytes = services.settings.grader.max_notebook_bytes
     attempts = services.store.attempts(student=who.student, assignment=name, course=course)
     page = links.offering_page(course, name)
+    named = services.store.course(course) if course != DEFAULT_COURSE else None   # default: as before courses
     return render.page(request, "assignment.html", status=status, name=name, title=title, error=error, page=page,
+                       course_title=named.title if named else None,
                        attempts=attempts, max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1),
                        dates=offerings.page_facts(services.store, course, name, who.student, attempts))
 
