@@ -38,7 +38,7 @@ SAMPLE_FACTS = {
     "mean_atol": 0.05,
     "types": "LtiResourceLinkRequest", "version": "1.3.0", "claim": "sub", "course": "DL 2026", "active": 40,
     "joined": 3, "waiting": 2,
-    "zone": "Asia/Tokyo", "pct": "10",
+    "zone": "Asia/Tokyo", "pct": "10", "field": "due", "reasons": "“due” is missing.",
 }
 
 

@@ -4,7 +4,6 @@ and a learner who opens that link lands signed in on their courses' page, in the
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from grader import catalogue
@@ -46,11 +45,11 @@ def test_an_instructor_deep_links_an_offering_and_a_learner_lands_on_it_signed_i
     context, page = new_page(browser, stack, locale="en-US")
     try:
         page.goto(login_url(stack, platform, "ann", "open-link"))
-        page.wait_for_url(re.compile(r"/courses$"))
-        assert page.locator("html").get_attribute("lang") == "ja"      # the launch's locale, not the browser's
-        expect(page.get_by_text("Deep Learning 2026").first).to_be_visible()   # signed in: their LMS course
         course = stack.store().lti_context(platform.issuer, "course-1").course
-        expect(page.locator(f"article[id='{course}-backprop']")).to_be_visible()   # the linked offering
+        page.wait_for_url(f"**/courses/{course}/assignments/backprop")     # their page of the linked offering
+        assert page.locator("html").get_attribute("lang") == "ja"      # the launch's locale, not the browser's
+        expect(page.locator("#course-link")).to_have_text("Deep Learning 2026")   # signed in: their LMS course
+        expect(page.locator("#upload")).to_be_visible()
         screenshot(page, "lti-learner-landed")
     finally:
         context.close()

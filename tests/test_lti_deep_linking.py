@@ -49,7 +49,7 @@ def test_an_instructor_deep_links_an_offering_and_a_learner_lands_on_it(lti_stac
     assert stack.store().offering(course, "tiny") is not None                  # offered, from now on
     link = {"id": "link-tiny", "title": "Tiny"}
     learner = launch_as(stack, platform, ANN, __resource_link=link, __custom=item["custom"])
-    assert learner.status_code == 200 and 'url=/courses"' in learner.text       # the student pages' course list
+    assert learner.status_code == 200 and f'url=/courses/{course}/assignments/tiny"' in learner.text   # its page
     assert stack.store().resource_link(platform.issuer, "link-tiny").assignment == "tiny"
     again = launch_as(stack, platform, BOB, __resource_link=link)              # remembered without custom
     assert f'url=/staff/{course}/offerings/tiny"' in again.text

@@ -49,6 +49,7 @@ def test_an_instructor_switches_course_sets_dates_reads_their_consequences_and_f
     sign_in(page, course[f"ito-{NN}"])
     sign_in(page, course[f"ito-{ML}"])            # the second course's token joins the session
     expect(page.locator("h1")).to_contain_text("Machine learning")
+    expect(page.locator("header .who")).to_have_text("Signed in as Ito Aoi")
     page.locator("#course-switcher").get_by_role("link", name="Neural networks").click()
     expect(page.locator("h1")).to_contain_text("Neural networks")
     page.locator("#course-switcher").get_by_role("link", name="Machine learning").click()
@@ -67,6 +68,9 @@ def test_an_instructor_switches_course_sets_dates_reads_their_consequences_and_f
     page.fill("#due", "2027-01-21T17:00")                                 # after the close: out of order
     page.locator("#save-dates").click()
     expect(page.locator("#form-error")).to_contain_text("must come in order")
+    status, said_back = _forged_post(page, f"{OFFERING}/dates", {"late_penalty_pct": "150", "counts": "latest"})
+    assert status == 422 and "<html" in said_back      # a page saying which field and why, not FastAPI's JSON
+    assert "“Late penalty per started day (% of the maximum)” must be at most 100." in said_back
     page.goto(OFFERING)
     expect(said).to_contain_text("2027-01-20 17:00 JST are refused")    # nothing was changed
     page.select_option("#ext-student", "ken")
@@ -85,12 +89,13 @@ def test_an_instructor_switches_course_sets_dates_reads_their_consequences_and_f
     context.close()
 
 
-def _forged_post(page: Page, path: str, fields: dict[str, str]) -> int:
-    """A post the page has no form for, with the session's own CSRF token: only the role can refuse it."""
+def _forged_post(page: Page, path: str, fields: dict[str, str]) -> tuple[int, str]:
+    """A post the page's forms would not make, with the session's own CSRF token: its status and what it said."""
     csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    return page.evaluate("""async ([path, fields]) => (await fetch(path, {method: 'POST',
-        headers: {'Content-Type': 'application/x-www-form-urlencoded'},
-        body: new URLSearchParams(fields)})).status""", [path, {**fields, "csrf_token": csrf}])
+    return tuple(page.evaluate("""async ([path, fields]) => {
+        const answer = await fetch(path, {method: 'POST', body: new URLSearchParams(fields),
+                                          headers: {'Content-Type': 'application/x-www-form-urlencoded'}});
+        return [answer.status, await answer.text()]; }""", [path, {**fields, "csrf_token": csrf}]))
 
 
 def test_a_ta_sees_no_dates_or_extension_form_a_forged_post_is_refused_and_a_new_token_ends_the_session(
@@ -105,8 +110,8 @@ def test_a_ta_sees_no_dates_or_extension_form_a_forged_post_is_refused_and_a_new
     expect(page.locator("#extension-form")).to_have_count(0)
     expect(page.locator("#audit-link")).to_have_count(0)
     assert _forged_post(page, f"{OFFERING}/dates", {"due": "2027-02-01T17:00", "late_penalty_pct": "0",
-                                                    "counts": "latest"}) == 403
-    assert _forged_post(page, f"{OFFERING}/extensions", {"student": "ken", "due": "2027-03-01T17:00"}) == 403
+                                                    "counts": "latest"})[0] == 403
+    assert _forged_post(page, f"{OFFERING}/extensions", {"student": "ken", "due": "2027-03-01T17:00"})[0] == 403
     assert page.goto(f"/staff/{ML}/audit").status == 403
     assert page.goto(f"/staff/{NN}").status == 404                          # not their course
     with stack.client(INSTRUCTOR) as admin:

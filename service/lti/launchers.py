@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from service.auth import STAFF, STUDENT, Principal
 from service.lti.launch import DEEP_LINKING_REQUEST, Launch, Refused
-from service.models import DEFAULT_COURSE, INSTRUCTOR_ROLE, TA_ROLE
+from service.models import INSTRUCTOR_ROLE, TA_ROLE
 from service.store import Context, Store
+from service.web import links
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTRUCTOR_SUBROLES = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#"   # TeachingAssistant, ...
@@ -50,14 +51,12 @@ class Arrival:
 
     def landing(self) -> str:
         """The page the launch lands on: for staff the offering's staff page (else the course's LTI page:
-        offerings, roster sync, grades sent); for a student the offering's page, which is course `default`'s
-        assignment page, else their courses' page (the student pages take no other course yet)."""
+        offerings, roster sync, grades sent); for a student their page of the course's offering (else their
+        courses' page)."""
         if self.principal.role == STAFF:
             return f"/staff/{self.course}/offerings/{self.assignment}" if self.assignment else \
                 f"/lti/courses/{self.course}"
-        if self.assignment and self.course == DEFAULT_COURSE:
-            return f"/assignments/{self.assignment}"
-        return "/courses"
+        return links.offering_page(self.course, self.assignment) if self.assignment else "/courses"
 
 
 def arrive(store: Store, launch: Launch, platform_id: int) -> Arrival:

@@ -153,9 +153,9 @@ class GradebookRecords:
         return [Standing(sid, name, chosen.get(sid), sid in failing) for sid, name in roster]
 
     def attempts(self, student: str | None = None, assignment: str | None = None,
-                 statuses: tuple[str, ...] = ()) -> list[Attempt]:
-        """Submissions with their result's summary and their student's manual grade, newest first, in one query
-        (neither the notebooks nor the reports)."""
+                 statuses: tuple[str, ...] = (), course: str | None = None) -> list[Attempt]:
+        """Submissions (of one course, when given) with their result's summary and their student's manual grade,
+        newest first, in one query (neither the notebooks nor the reports)."""
         query = (select(Submission, Result, ManualGrade)
                  .options(defer(Submission.notebook, raiseload=True), defer(Result.report, raiseload=True))
                  .outerjoin(Result, Result.submission_id == Submission.id)
@@ -168,6 +168,8 @@ class GradebookRecords:
             query = query.where(Submission.assignment == assignment)
         if statuses:
             query = query.where(Submission.status.in_(statuses))
+        if course:
+            query = query.where(Submission.course == course)
         with self.sessions() as s:
             return [Attempt(sub, res, man) for sub, res, man in s.execute(query).all()]
 

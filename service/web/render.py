@@ -6,23 +6,25 @@ value (the text too: a translation is data, not markup).
 
 Every page gets a strict Content-Security-Policy (scripts and styles only from /static, nothing from
 elsewhere) and no framing by other sites; no caching and nosniff are every answer's (service/edges.py).
-Errors raised while answering a page route (404, a refused CSRF token, sign-in needed) become HTML pages
-in the user's language.
+Errors raised while answering a page route (404, a refused CSRF token, sign-in needed, a form's field out of
+its bounds) become HTML pages in the user's language.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
+from grader import catalogue
 from service.web import i18n, signin
 
 HERE = Path(__file__).resolve().parent
@@ -60,7 +62,7 @@ def fragment(request: Request, template: str, lang: str | None = None, **context
     lang = lang or language(request)
     visit = signin.current(request)
     return templates(lang).get_template(template).render(
-        request=request, lang=lang, languages=i18n.LANGUAGES, who=visit.principal,
+        request=request, lang=lang, languages=i18n.LANGUAGES, who=visit.principal, who_name=visit.shown_name,
         csrf=visit.csrf, csrf_field=signin.CSRF_FIELD, here=request.url.path, **context)
 
 
@@ -92,11 +94,37 @@ class PageRoute(APIRoute):
                 return redirect("/signin")
             except HTTPException as exc:
                 key = "bad_csrf" if exc.detail == "csrf" else "not_found" if exc.status_code == 404 else None
-                message = translate(request)(key) if key else str(exc.detail)
-                if "application/json" in request.headers.get("accept", ""):
-                    return protect(JSONResponse({"error": message}, status_code=exc.status_code))
-                return page(request, "error.html", status=exc.status_code, message=message)
+                return _error(request, exc.status_code, translate(request)(key) if key else str(exc.detail))
+            except RequestValidationError as exc:
+                return _error(request, 422, form_refusal(exc.errors(), translate(request)))
         return answer
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if "application/json" in request.headers.get("accept", ""):
+        return protect(JSONResponse({"error": message}, status_code=status))
+    return page(request, "error.html", status=status, message=message)
+
+
+FORM_PROBLEMS = {"missing": "form_missing", "greater_than_equal": "form_too_small", "greater_than": "form_too_small",
+                 "less_than_equal": "form_too_large", "less_than": "form_too_large", "float_parsing": "form_not_number",
+                 "int_parsing": "form_not_number", "literal_error": "form_not_offered",
+                 "string_too_long": "form_too_long"}   # pydantic's error type -> the pages' words for it
+
+
+def form_refusal(errors: Sequence[Any], t: Callable[..., str]) -> str:
+    """Why a form was refused (a post made past the browser's own checks, by hand or by a script): each field
+    by its label in the page's language (`<field>_label`, else the field's own key, else its name) and what is
+    wrong with it."""
+    pages = catalogue.table("pages")
+    said = []
+    for error in errors:
+        field = str(error["loc"][-1]) if error.get("loc") else ""
+        label = next((t(key) for key in (f"{field}_label", field) if key in pages), field)
+        facts = error.get("ctx") or {}
+        limit = next((facts[k] for k in ("ge", "gt", "le", "lt", "max_length") if k in facts), "")
+        said.append(t(FORM_PROBLEMS.get(error.get("type", ""), "form_invalid"), field=label, limit=limit))
+    return t("form_refused", reasons=" ".join(said))
 
 
 def svg_response(svg: str) -> Response:

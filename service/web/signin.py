@@ -43,6 +43,15 @@ class BrowserSession:
     csrf: str
     principal: Principal | None = None   # None: not signed in (the session exists for the sign-in form's CSRF)
     staff: tuple[Principal, ...] = ()    # a staff member's accounts, one per course (principal: the first)
+    name: str = ""                       # the principal's name when it is a staff member's (the records')
+
+    @property
+    def shown_name(self) -> str:
+        """Who the page header says is signed in: a staff member by name, a student by id."""
+        who = self.principal
+        if self.name or who is None:
+            return self.name
+        return who.student or who.staff or ""
 
     def in_course(self, course: str) -> Principal | None:
         """Who the session is in a course: the administrator in every one, a staff member with an account there."""
@@ -73,21 +82,21 @@ def _read(request: Request) -> BrowserSession | None:
         return None
     role, student = payload.get("role"), payload.get("student")
     if role == auth.STAFF:
-        staff = _staff_accounts(request, payload.get("staff"))
-        return BrowserSession(payload["csrf"], staff[0], staff) if staff else None
+        staff, names = _staff_accounts(request, payload.get("staff"))
+        return BrowserSession(payload["csrf"], staff[0], staff, names[0]) if staff else None
     principal = Principal(role, student) if role in (auth.STUDENT, auth.INSTRUCTOR) else None
     if principal is not None and payload.get("gen") != _generation(request, principal):
         return None
     return BrowserSession(payload["csrf"], principal)
 
 
-def _staff_accounts(request: Request, listed: object) -> tuple[Principal, ...]:
+def _staff_accounts(request: Request, listed: object) -> tuple[tuple[Principal, ...], tuple[str, ...]]:
     """The cookie's staff accounts (course, id, generation) that still exist and are of the current
-    generation, each with its role as the records say now."""
+    generation, each with its role as the records say now; and their names."""
     if not isinstance(listed, list):
-        return ()
+        return (), ()
     store = request.app.state.services.store
-    accounts = []
+    accounts, names = [], []
     for entry in listed[:MAX_STAFF_COURSES]:
         if not (isinstance(entry, list) and len(entry) == 3 and all(isinstance(x, str) for x in entry[:2])):
             continue
@@ -97,7 +106,8 @@ def _staff_accounts(request: Request, listed: object) -> tuple[Principal, ...]:
         account = Principal(auth.STAFF, course=member.course, staff=member.id, staff_role=member.role)
         if entry[2] == _generation(request, account):
             accounts.append(account)
-    return tuple(accounts)
+            names.append(member.name)
+    return tuple(accounts), tuple(names)
 
 
 def _generation(request: Request, principal: Principal) -> int:
@@ -136,9 +146,13 @@ def sign_in(request: Request, response: Response, principal: Principal) -> None:
     """A new session (new CSRF token) for a signed-in user, so no pre-sign-in token survives. A staff token
     joins the session's other staff accounts (its course first; an account of the same course is replaced)."""
     staff: tuple[Principal, ...] = ()
+    name = ""
     if principal.role == auth.STAFF:
         staff = (principal, *(m for m in current(request).staff if m.course != principal.course))
-    visit = BrowserSession(csrf=secrets.token_urlsafe(24), principal=principal, staff=staff[:MAX_STAFF_COURSES])
+        member = request.app.state.services.store.staff_member(principal.course, principal.staff)
+        name = member.name if member is not None else ""
+    visit = BrowserSession(csrf=secrets.token_urlsafe(24), principal=principal, staff=staff[:MAX_STAFF_COURSES],
+                           name=name)
     request.state.browser_session = visit
     save(request, response, visit)
 

@@ -1,5 +1,6 @@
-"""Student pages: their courses with their dates, assignments with best and latest score, upload with live status,
-results, history.
+"""Student pages: their courses with their dates, assignments with best and latest score, each course's offering
+(`/courses/<course>/assignments/<name>`; course `default`'s also at `/assignments/<name>`, the same route) with
+its upload into that offering and its history, results with live status.
 
 A student sees only their own submissions: anything else answers 404, exactly as a missing id does.
 """
@@ -7,8 +8,9 @@ A student sees only their own submissions: anything else answers 404, exactly as
 from __future__ import annotations
 
 import functools
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +20,8 @@ from service.auth import Principal
 from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
 from service.services import Services, ServicesDep
 from service.status import submission_status
-from service.web import prepared, render, report_pane, signin
+from service.store import Attempt
+from service.web import links, prepared, render, report_pane, signin
 from service.web.signin import StudentViewer, UploadCsrf, Viewer
 
 router = APIRouter(route_class=render.PageRoute, include_in_schema=False)
@@ -27,9 +30,17 @@ WAIT_SECONDS = 20.0           # a long poll's longest wait while running (well w
 WAIT_IN_LINE_SECONDS = 3.0    # ... while received or queued: its place in line is news too
 
 
+def page_course(request: Request) -> str:
+    """The course of a student's offering page: the path's, or `default` for the addresses before courses."""
+    return request.path_params.get("course", DEFAULT_COURSE)
+
+
+PageCourse = Annotated[str, Depends(page_course)]
+
+
 @router.get("/assignments")
 def assignments(request: Request, services: ServicesDep, who: StudentViewer) -> Response:
-    attempts = services.store.attempts(student=who.student)
+    attempts = services.store.attempts(student=who.student, course=DEFAULT_COURSE)
     lang = render.language(request)
     items = []
     for a in (a for a in services.store.assignments() if a.name in services.assignments):
@@ -44,7 +55,7 @@ def assignments(request: Request, services: ServicesDep, who: StudentViewer) -> 
 
 @router.get("/courses")
 def my_courses(request: Request, services: ServicesDep, who: StudentViewer) -> Response:
-    """The student's courses and, per offering they see, their dates as the assignment page says them."""
+    """The student's courses and, per offering they see, its page and their dates as that page says them."""
     lang = render.language(request)
     listed = []
     for course in services.store.courses(student=who.student):
@@ -52,46 +63,59 @@ def my_courses(request: Request, services: ServicesDep, who: StudentViewer) -> R
         for o in services.store.offerings(course.id):
             if o.assignment not in services.assignments or not offerings.shown_to(services.store, o, who.student):
                 continue
-            attempts = services.store.attempts(student=who.student, assignment=o.assignment)
+            attempts = services.store.attempts(student=who.student, assignment=o.assignment, course=course.id)
             dates = offerings.page_facts(services.store, course.id, o.assignment, who.student, attempts)
             shown.append({"name": o.assignment, "title": services.assignments[o.assignment].title_in(lang),
                           "dates": dates, "phase": (dates or {}).get("phase", lateness.OPEN),
-                          "page": f"/assignments/{o.assignment}" if course.id == DEFAULT_COURSE else None})
+                          "page": links.offering_page(course.id, o.assignment)})
         listed.append({"id": course.id, "title": course.title, "term": course.term, "offerings": shown})
     return render.page(request, "courses.html", courses=listed)
 
 
-def _assignment_page(request: Request, services: Services, who: Principal, name: str, error: str | None = None,
-                     status: int = 200) -> Response:
+def _assignment_page(request: Request, services: Services, who: Principal, course: str, name: str,
+                     error: str | None = None, status: int = 200) -> Response:
+    """The student's page of a course's offering; 404 unless they are enrolled and it is shown to them."""
     title = installed_assignment(services, name).title_in(render.language(request))
+    offerings.visible(services.store, course, name, who.student)
     max_bytes = services.settings.grader.max_notebook_bytes
-    attempts = services.store.attempts(student=who.student, assignment=name)
-    return render.page(request, "assignment.html", status=status, name=name, title=title, error=error,
+    attempts = services.store.attempts(student=who.student, assignment=name, course=course)
+    page = links.offering_page(course, name)
+    named = services.store.course(course) if course != DEFAULT_COURSE else None   # default: as before courses
+    return render.page(request, "assignment.html", status=status, name=name, title=title, error=error, page=page,
+                       course_title=named.title if named else None,
                        attempts=attempts, max_bytes=max_bytes, max_mb=round(max_bytes / 2**20, 1),
-                       dates=offerings.page_facts(services.store, DEFAULT_COURSE, name, who.student, attempts))
+                       dates=offerings.page_facts(services.store, course, name, who.student, attempts))
 
 
 @router.get("/assignments/{name}")
-def assignment(name: str, request: Request, services: ServicesDep, who: StudentViewer) -> Response:
-    return _assignment_page(request, services, who, name)
+@router.get("/courses/{course}/assignments/{name}")
+def assignment(name: str, request: Request, services: ServicesDep, who: StudentViewer,
+               course: PageCourse) -> Response:
+    return _assignment_page(request, services, who, course, name)
 
 
 @router.post("/assignments/{name}/submit")
+@router.post("/courses/{course}/assignments/{name}/submit")
 @edges.upload
-async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer,
+async def submit(name: str, request: Request, services: ServicesDep, who: StudentViewer, course: PageCourse,
                  _: UploadCsrf) -> Response:
-    """The same intake as the API; a bad file is answered in the page and nothing is stored."""
+    """The API's intake for the course's offering (its dates refused as the API does, in the page's language);
+    a refused file is answered in the page and nothing is stored."""
     wants_json = "application/json" in request.headers.get("accept", "")
     lang = render.language(request)
     installed_assignment(services, name)
     try:
         submission = await uploads.accept(services, request, who.student, name, lang,
-                                          form_check=functools.partial(signin.check_form_token, request))
+                                          form_check=functools.partial(signin.check_form_token, request),
+                                          course=course)
     except HTTPException as exc:
+        if exc.status_code == 404:
+            raise
         message = _upload_error(exc, render.translate(request))
         if wants_json:
             return render.protect(JSONResponse({"error": message}, status_code=exc.status_code))
-        return _assignment_page(request, services, who, name, error=message, status=exc.status_code)
+        return await run_in_threadpool(_assignment_page, request, services, who, course, name, message,
+                                       exc.status_code)
     page = f"/submissions/{submission.id}"
     if wants_json:
         return render.protect(JSONResponse({"id": submission.id, "page": page,
@@ -117,8 +141,11 @@ def _result_view(request: Request, services: Services, submission: Submission) -
     report = recorded.report if recorded else None
     manual = grades.manual_mark(services.store.manual_grade(submission.id), submission.id,
                                 submission.received_at)
+    dates = offerings.page_facts(services.store, submission.course, submission.assignment, submission.student,
+                                 [Attempt(submission, recorded)])
     return dict(submission=submission, title=title, finished=submission.status in FINISHED, phases=PHASES,
-                report=report, turn_limit=services.settings.max_active_per_student,
+                report=report, turn_limit=services.settings.max_active_per_student, dates=dates,
+                offering_page=links.offering_page(submission.course, submission.assignment),
                 turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
                 **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
