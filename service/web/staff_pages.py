@@ -7,6 +7,7 @@ extension form, and their posts are refused (403). Changes go through service.of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -123,22 +124,32 @@ def _refused(request: Request, services: Services, visit: BrowserSession, here: 
                           status=exc.status_code)
 
 
+def _changed(request: Request, services: Services, visit: BrowserSession, here: InCourse, assignment: str,
+             change: Callable[[], object]) -> Response:
+    """A form's change made (back to the offering's page), or refused for what was entered (the page, saying
+    why: dates out of order are a ValueError, an unknown student a 404)."""
+    try:
+        change()
+    except ValueError:
+        return _refused(request, services, visit, here, assignment, HTTPException(422))
+    except HTTPException as exc:
+        return _refused(request, services, visit, here, assignment, exc)
+    return render.redirect(f"/staff/{here.course.id}/offerings/{assignment}")
+
+
 @router.post("/{course}/offerings/{assignment}/dates")
 def set_dates(course: str, assignment: str, request: Request, services: ServicesDep, visit: StaffSession,
               here: Managing, _: Csrf, form: Annotated[DatesForm, Depends(edges.form_fields(DatesForm))]) -> Response:
     if services.store.offering(course, assignment) is None:
         raise HTTPException(404)
     zone = here.course.time_zone
-    try:
+
+    def change() -> None:
         moments = {f: course_view.from_local(getattr(form, f), zone) for f in ("opens", "due", "late_until")}
         offerings.change_dates(services.store, course, assignment, here.who.actor, **moments,
                                late_penalty_per_day=form.late_penalty_pct / 100, counts=form.counts,
                                visible_before_opens=bool(form.visible_before_opens))
-    except ValueError:
-        return _refused(request, services, visit, here, assignment, HTTPException(422))
-    except HTTPException as exc:
-        return _refused(request, services, visit, here, assignment, exc)
-    return render.redirect(f"/staff/{course}/offerings/{assignment}")
+    return _changed(request, services, visit, here, assignment, change)
 
 
 @router.post("/{course}/offerings/{assignment}/extensions")
@@ -146,14 +157,9 @@ def set_extension(course: str, assignment: str, request: Request, services: Serv
                   here: Managing, _: Csrf,
                   form: Annotated[ExtensionForm, Depends(edges.form_fields(ExtensionForm))]) -> Response:
     zone = here.course.time_zone
-    try:
-        offerings.grant_extension(services.store, course, assignment, form.student.strip(), here.who.actor,
-                                  course_view.from_local(form.due, zone), course_view.from_local(form.late_until, zone))
-    except ValueError:
-        return _refused(request, services, visit, here, assignment, HTTPException(422))
-    except HTTPException as exc:
-        return _refused(request, services, visit, here, assignment, exc)
-    return render.redirect(f"/staff/{course}/offerings/{assignment}")
+    return _changed(request, services, visit, here, assignment, lambda: offerings.grant_extension(
+        services.store, course, assignment, form.student.strip(), here.who.actor,
+        course_view.from_local(form.due, zone), course_view.from_local(form.late_until, zone)))
 
 
 @router.get("/{course}/audit")
