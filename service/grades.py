@@ -73,7 +73,7 @@ class GradeRow:
 def rows(store: Store, assignment: Assignment, course: str = DEFAULT_COURSE) -> list[GradeRow]:
     """One row per student on the course's roster, with the graded submission chosen by the offering's `counts`
     (latest or best, after the late penalty), and the student's manual grade whichever attempt it was given on."""
-    manual = store.manual_grades(assignment.name)
+    manual = store.manual_grades(assignment.name, course)
     out = []
     for s in store.standings(assignment, course):
         status = GRADED if s.counted else FAILED if s.failed else NO_SUBMISSION

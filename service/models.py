@@ -190,12 +190,13 @@ class Result(Base):
 
 
 class ManualGrade(Base):
-    """An instructor's score and comment for a student's written parts on an assignment. It belongs to the
-    student and the assignment, not to one submission: a resubmission or a regrade cannot shed it; the
-    submission it was given on is kept, so a page can say when it was given on another attempt."""
+    """A course's staff's score and comment for a student's written parts on an assignment. It belongs to the
+    course, the student and the assignment, not to one submission: a resubmission or a regrade cannot shed it;
+    the submission it was given on is kept, so a page can say when it was given on another attempt."""
 
     __tablename__ = "manual_grades"
-    __table_args__ = (PrimaryKeyConstraint("assignment", "student", name="manual_grades_per_student"),)
+    __table_args__ = (PrimaryKeyConstraint("course", "assignment", "student", name="manual_grades_per_course"),)
+    course: Mapped[str] = mapped_column(String(100))
     assignment: Mapped[str] = mapped_column(ForeignKey("assignments.name"))
     student: Mapped[str] = mapped_column(ForeignKey("students.id"))
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))   # the attempt it was given on

@@ -64,6 +64,29 @@ def test_a_database_of_the_previous_release_keeps_every_submission_and_result_in
     engine.dispose()
 
 
+def test_a_manual_grade_of_the_previous_release_moves_to_its_submissions_course(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.migrate(engine, "0008_lti_advantage")
+    at = now().replace(tzinfo=None)
+    with engine.begin() as conn:      # written as 0008's tables have them: one manual grade per student
+        tables = {n: Table(n, MetaData(), autoload_with=conn) for n in ("assignments", "students", "courses",
+                                                                        "submissions", "manual_grades")}
+        conn.execute(insert(tables["assignments"]).values(name="tiny", title="Tiny", max_score=2,
+                                                          units=["cross_entropy_error"], policy="best"))
+        conn.execute(insert(tables["students"]).values(id="ann", name="Ann", email="", token_hash="h"))
+        conn.execute(insert(tables["courses"]).values(id="ml", title="ML", term="", time_zone="UTC", created_at=at))
+        conn.execute(insert(tables["submissions"]).values(
+            id="0" * 32, course="ml", assignment="tiny", student="ann", filename="t.ipynb", notebook=TINY_NOTEBOOK,
+            sha256="", seed=1, status="done", received_at=at, attempts=1, late_days=0))
+        conn.execute(insert(tables["manual_grades"]).values(assignment="tiny", student="ann", submission_id="0" * 32,
+                                                           score=3, comment="essay", graded_at=at))
+    db.migrate(engine)
+    store = Store(engine)
+    assert {s: g.grade.score for s, g in store.manual_grades("tiny", "ml").items()} == {"ann": 3}
+    assert store.manual_grades("tiny", DEFAULT_COURSE) == {}
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def settings(module_database_url: str, module_assignments_dir: Path,
              tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
@@ -90,11 +113,11 @@ def store(opened: Store, settings: ServiceSettings) -> Store:
 
 
 def graded(store: Store, settings: ServiceSettings, student: str, score: float, late_days: int,
-           hours_ago: float) -> str:
-    """A graded submission in course `ml`, received `late_days` started days after its due time (then dated
-    `hours_ago` back, for the order of arrival)."""
+           hours_ago: float, course: str = "ml") -> str:
+    """A graded submission in the course (`ml`), received `late_days` started days after its due time (then
+    dated `hours_ago` back, for the order of arrival)."""
     due = now() + timedelta(hours=1) - timedelta(days=late_days)
-    submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK, course="ml",
+    submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK, course=course,
                                    dates=lateness.Dates(None, due, None))
     assert submission.late_days == late_days
     with store.sessions.begin() as s:
@@ -119,6 +142,20 @@ def test_best_counts_the_highest_score_after_the_penalty_and_latest_the_last_one
     assert (counted.submission, counted.raw_score, counted.late_days, counted.penalty, counted.score) == \
         (late, 2.0, 2, 1.0, 1.0)
     assert grades.rows(store, store.assignment("tiny")) == []           # course `default`'s roster is empty
+
+
+def test_a_student_in_two_courses_has_a_manual_grade_in_each(store: Store, settings: ServiceSettings) -> None:
+    """A repeated course or a second section: one course's staff grading the written part leave the other's alone."""
+    store.import_roster(ROSTER, course=DEFAULT_COURSE, actor="admin")
+    in_ml = graded(store, settings, "ann", 1.0, late_days=0, hours_ago=2)
+    in_default = graded(store, settings, "ann", 2.0, late_days=0, hours_ago=1, course=DEFAULT_COURSE)
+    store.set_manual_grade(in_ml, 3, "essay in ml", actor="instructor:kim")
+    store.set_manual_grade(in_default, 1, "essay in default", actor="admin")
+    given = {c: {r.student: r for r in grades.rows(store, store.assignment("tiny"), c)}["ann"].manual_score
+             for c in ("ml", DEFAULT_COURSE)}
+    assert given == {"ml": 3, DEFAULT_COURSE: 1}
+    assert store.manual_grade(in_ml).grade.comment == "essay in ml"
+    assert {a.submission.id: a.manual.score for a in store.attempts("ann")} == {in_ml: 3, in_default: 1}
 
 
 def test_every_change_staff_make_is_in_the_audit_log_with_its_actor(store: Store, settings: ServiceSettings) -> None:

@@ -159,7 +159,8 @@ class GradebookRecords:
         query = (select(Submission, Result, ManualGrade)
                  .options(defer(Submission.notebook, raiseload=True), defer(Result.report, raiseload=True))
                  .outerjoin(Result, Result.submission_id == Submission.id)
-                 .outerjoin(ManualGrade, and_(ManualGrade.assignment == Submission.assignment,
+                 .outerjoin(ManualGrade, and_(ManualGrade.course == Submission.course,
+                                              ManualGrade.assignment == Submission.assignment,
                                               ManualGrade.student == Submission.student))
                  .order_by(Submission.received_at.desc()))
         if student:
@@ -173,33 +174,36 @@ class GradebookRecords:
         with self.sessions() as s:
             return [Attempt(sub, res, man) for sub, res, man in s.execute(query).all()]
 
-    # --- manual grades: one per student and assignment, whichever attempt it was given on -------------
+    # --- manual grades: one per course, student and assignment, whichever attempt it was given on -----
 
-    def manual_grades(self, assignment: str) -> dict[str, GivenManualGrade]:
-        """Every manual grade on an assignment, by student."""
+    def manual_grades(self, assignment: str, course: str = DEFAULT_COURSE) -> dict[str, GivenManualGrade]:
+        """Every manual grade on an assignment in a course, by student."""
         with self.sessions() as s:
-            rows = s.execute(_given().where(ManualGrade.assignment == assignment)).all()
+            rows = s.execute(_given().where(ManualGrade.course == course, ManualGrade.assignment == assignment)).all()
         return {grade.student: GivenManualGrade(grade, received) for grade, received in rows}
 
     def manual_grade(self, submission_id: str) -> GivenManualGrade | None:
-        """The manual grade of this submission's student on its assignment (given on it or on another attempt)."""
-        mine = select(Submission.assignment, Submission.student).where(Submission.id == submission_id).subquery()
+        """The manual grade of this submission's student on its assignment in its course (given on it or on
+        another attempt)."""
+        mine = (select(Submission.course, Submission.assignment, Submission.student)
+                .where(Submission.id == submission_id).subquery())
         with self.sessions() as s:
-            row = s.execute(_given().join(mine, and_(ManualGrade.assignment == mine.c.assignment,
+            row = s.execute(_given().join(mine, and_(ManualGrade.course == mine.c.course,
+                                                     ManualGrade.assignment == mine.c.assignment,
                                                      ManualGrade.student == mine.c.student))).one_or_none()
         return GivenManualGrade(*row) if row else None
 
     def set_manual_grade(self, submission_id: str, score: float, comment: str, actor: str = "admin") -> None:
-        """Give or replace the student's manual grade on the submission's assignment, as given on this attempt;
-        audited in the submission's course with the grade before and after."""
+        """Give or replace the student's manual grade on the submission's assignment in its course, as given on
+        this attempt; audited in that course with the grade before and after."""
         with self.sessions.begin() as s:
             course, assignment, student = s.execute(select(Submission.course, Submission.assignment,
                                                            Submission.student).where(
                 Submission.id == submission_id)).one()
-            old = s.get(ManualGrade, (assignment, student))
+            old = s.get(ManualGrade, (course, assignment, student))
             before = {"score": old.score, "comment": old.comment, "submission": old.submission_id} if old else None
-            s.merge(ManualGrade(assignment=assignment, student=student, submission_id=submission_id, score=score,
-                                comment=comment, graded_at=now()))
+            s.merge(ManualGrade(course=course, assignment=assignment, student=student, submission_id=submission_id,
+                                score=score, comment=comment, graded_at=now()))
             audit(s, course, actor, "manual_grade", f"{assignment}/{student}", before,
                   {"score": score, "comment": comment, "submission": submission_id})
 

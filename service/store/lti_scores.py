@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.clocks import now
 from service.models import (
-    Enrollment,
     Extension,
     LtiContext,
     LtiResourceLink,
@@ -39,8 +38,7 @@ def _changed(session: Session) -> set[tuple[str, str, str]]:
             if submission is not None:
                 found.add((submission.course, submission.assignment, submission.student))
         elif isinstance(row, ManualGrade):
-            courses = session.scalars(select(Enrollment.course).where(Enrollment.student == row.student))
-            found.update((c, row.assignment, row.student) for c in courses)
+            found.add((row.course, row.assignment, row.student))
         elif isinstance(row, Offering):
             found.add((row.course, row.assignment, EVERYONE))
         elif isinstance(row, Extension):
