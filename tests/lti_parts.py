@@ -7,6 +7,8 @@ import html
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -23,14 +25,21 @@ BOB = User("bob-sub-82", "Bob Instructor", "bob@uni.example", [INSTRUCTOR])
 TESS = User("tess-sub-83", "Tess Assistant", "tess@uni.example", [INSTRUCTOR, TEACHING_ASSISTANT])
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
+    """`lti_service` per database kind for the whole session (starting one costs 5-15 s; four modules use
+    it): each test's behaviour is its own launches, links and users, whatever the others left there."""
+    with lti_service(request.param, tmp_path_factory.mktemp(f"lti-{request.param}")) as running:
+        yield running
+
+
+@contextmanager
+def lti_service(kind: str, root: Path) -> Iterator[tuple[Stack, LtiTestPlatform]]:
     """The API (no workers: launches grade nothing) and a platform registered with `grader lti add-platform`."""
-    root = tmp_path_factory.mktemp(f"lti-{request.param}")
     redis = RedisServer(root / "redis")
     platform = LtiTestPlatform(users={"ann": ANN, "bob": BOB, "tess": TESS}).start()
     try:
-        with database(request.param, root) as url:
+        with database(kind, root) as url:
             stack = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root)), root)
             platform.tool_url = stack.url
             added = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "add-platform",

@@ -4,17 +4,29 @@ platform refuses at first waits in the database and arrives on a later try; the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+
+import pytest
 
 from service import lateness, lifecycle
 from service.grades import FAILED, GRADED, NO_SUBMISSION, GradeRow
 from service.lti.score_sender import score, scores_url
 from service.settings import ServiceSettings
-from tests.lti_parts import ANN, launch, launch_as
+from tests.lti_parts import ANN, launch, launch_as, lti_service
+from tests.lti_platform import LtiTestPlatform
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
-from tests.service_parts import TINY_NOTEBOOK, live, wait_until
+from tests.service_parts import TINY_NOTEBOOK, Stack, live, wait_until
 
 LINK = {"id": "link-tiny-ags", "title": "Tiny"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
+    """A platform of this module's own: the line item the tool makes for the offering is its test (the
+    session's platform may hold one another module's deep link made)."""
+    with lti_service(request.param, tmp_path_factory.mktemp(f"lti-ags-{request.param}")) as running:
+        yield running
 
 
 def report(points: float) -> dict:
