@@ -318,11 +318,11 @@ def running_stacks(root: Path, real: tuple[str, ...] = ("backprop",), **env: str
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Stack]]:
-    """A running stack per database kind (`running_stacks`), shared by the module's tests whose behaviour
-    does not depend on what else the service holds: each uses students of its own and reads counts as
-    differences."""
+    """A running stack per database kind (`running_stacks`), shared by the session's tests whose behaviour
+    does not depend on what else the service holds: each uses students (and courses) of its own and reads
+    counts as differences. Started once, not per module: a start with every assignment costs 5-15 s."""
     with running_stacks(tmp_path_factory.mktemp("shared"), tuple(spec.available())) as shared:   # every one shipped
         yield shared
 
