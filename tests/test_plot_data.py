@@ -3,12 +3,21 @@ feedback in every language."""
 
 from __future__ import annotations
 
+import pytest
+
 from grader import languages, pipeline
+from grader.reports import SubmissionReport
 from tests.conftest import SHARED_EXAMPLES
 
 
-def test_gradient_check_reports_each_parameters_error_and_threshold(settings, backprop):
-    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+@pytest.fixture(scope="module")
+def wrong_mask(settings, backprop) -> SubmissionReport:
+    """One grading of the wrong-ReLU-mask example, read by the tests of what its report carries."""
+    return pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+
+
+def test_gradient_check_reports_each_parameters_error_and_threshold(wrong_mask):
+    report = wrong_mask
     measured = {c.name: c.measured for c in report.units["gradient_check"].checks}
     assert set(measured) == {"W1", "b1", "W2", "b2", "W1_large", "b1_large", "W2_large", "b2_large"}
     assert {m["param"] for m in measured.values()} == {"W1", "b1", "W2", "b2"}
@@ -19,15 +28,15 @@ def test_gradient_check_reports_each_parameters_error_and_threshold(settings, ba
     assert accuracy["accuracy"] < accuracy["threshold"]
 
 
-def test_failed_checks_point_at_the_students_own_code(settings, backprop):
-    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+def test_failed_checks_point_at_the_students_own_code(wrong_mask):
+    report = wrong_mask
     backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
     assert backward.where["text"].startswith("class Relu") and backward.where["cell"].startswith("In [")
     assert all(c.where is None for c in report.units["Affine"].checks)
 
 
-def test_feedback_and_notes_come_in_every_language_whatever_the_notebooks(settings, backprop):
-    report = pipeline.grade_file(SHARED_EXAMPLES / "07_relu_backward_wrong_mask.ipynb", backprop, settings, seed=4)
+def test_feedback_and_notes_come_in_every_language_whatever_the_notebooks(wrong_mask):
+    report = wrong_mask
     backward = next(c for c in report.units["Relu"].checks if c.name == "backward")
     assert report.language == "ja" and backward.messages["ja"] == backward.message
     assert "backward's dx is wrong in" in backward.messages["en"]
