@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.inside.network import parameter_count
+from grader.inside.network import construct, parameter_count, params_of
 from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
@@ -239,7 +239,8 @@ def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdic
     if got.cost.seconds <= budget:
         return None
     return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock,
-                                         "parameters": parameter_count(probe.params["sizes"])})
+                                         "parameters": parameter_count(probe.params, {k: g.get("shape", ()) for k, g in
+                                                                                probe.inputs.items()})})
 
 
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
@@ -256,12 +257,14 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     must also lie on the reference's trajectory from the same start over the same batches, so
     only training with the student's own backprop earns the points (not weights made otherwise)."""
     params = {}
-    for key in ("W1", "b1", "W2", "b2"):
+    for key in params_of(probe.params):
         if (why := absent(got, f"param_{key}")) is not None:
             return why
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
-    net = ctx.reference["TwoLayerNet"](*probe.params["sizes"])
+    if "x_shape" in probe.params:
+        x_test = x_test.reshape(len(x_test), *probe.params["x_shape"])
+    net = construct(ctx.reference, probe.params)
     for key, value in params.items():
         if value.shape != net.params[key].shape:
             return Verdict(False, "wrong_shape", {"got_shape": list(value.shape), "output": f"param_{key}",

@@ -132,8 +132,14 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
         init = ", ".join(f"{k}={v!r}" for k, v in params.get("init", {}).items())
         keys = ", ".join(f"'{k}' {shapes.get(k)}" for k in params.get("params", []))
         return f"{target}({init}).update(params {{{keys}}}, grads) × {params.get('steps')}"
-    sizes = tuple(params.get("sizes", ()))
+    network = network_call(params)
     if kind == "train":
         steps, batch = shapes.get("batches") or ("?", "?")
-        return render("train_call", {**params, "sizes": sizes, "steps": steps, "batch_size": batch}, lang)
-    return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"
+        return render("train_call", {**params, "network": network, "steps": steps, "batch_size": batch}, lang)
+    return f"{network}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"
+
+
+def network_call(params: dict[str, Any]) -> str:
+    """How a network probe built its network: `TwoLayerNet(6, 5, 4)`, `SimpleConvNet(input_dim=[1, 6, 6], ...)`."""
+    given = [repr(s) for s in params.get("sizes", ())] + [f"{k}={v!r}" for k, v in params.get("kwargs", {}).items()]
+    return f"{params.get('network', 'TwoLayerNet')}({', '.join(given)})"

@@ -1,4 +1,5 @@
-"""Probes of the student's TwoLayerNet: its gradient, a gradient check, and a training run.
+"""Probes of the student's network (the TwoLayerNet, or the class and parameters a probe names): its
+gradient, a gradient check, and a training run.
 
 Each writes the probe's parameters into the student's network first, so both sides start from
 the same numbers; `gradient` must be backpropagation, which the harness stops early when it
@@ -18,14 +19,25 @@ from . import wire
 from .deadlines import call_deadline, step_deadline
 from .recorder import Recorder, charge_later_calls, fresh, inputs_of_call, nth
 
-PARAMS = ("W1", "b1", "W2", "b2")
+PARAMS = ("W1", "b1", "W2", "b2")  # the TwoLayerNet's; a probe's `params` names another network's
 MAX_FORWARD_PASSES = 4  # backprop needs one forward pass per batch; a numerical gradient, two per weight
 CURVE_EVERY = 10  # training steps between two points of the recorded training curve
 
 
-def parameter_count(sizes: list[int]) -> int:
-    """W1, b1, W2 and b2 of a TwoLayerNet(input, hidden, output)."""
-    return sizes[0] * sizes[1] + sizes[1] + sizes[1] * sizes[2] + sizes[2]
+def params_of(p: dict) -> tuple[str, ...]:
+    """The keys of the probe's network's `params` (and of what its `gradient` returns)."""
+    return tuple(p.get("params", PARAMS))
+
+
+def parameter_count(p: dict, shapes: dict[str, Any]) -> int:
+    """How many numbers the probe's network holds, from the shapes of its parameters' inputs."""
+    return sum(int(np.prod(shapes[key])) for key in params_of(p))
+
+
+def construct(ns: dict, p: dict) -> Any:
+    """The probe's network class (`network`, the TwoLayerNet by default) built as the probe says:
+    positional `sizes`, keyword `kwargs` (SimpleConvNet(input_dim=..., conv_param=...))."""
+    return ns[p.get("network", "TwoLayerNet")](*p.get("sizes", ()), **p.get("kwargs", {}))
 
 
 def entry(values: Any, owner: str, key: str) -> Any:
@@ -61,11 +73,11 @@ def loss_of(net: Any, x: np.ndarray, t: np.ndarray) -> float:
 
 
 def _network(ns: dict, p: dict, inputs: dict) -> Any:
-    """The namespace's TwoLayerNet with its parameters overwritten in place by the probe's (the
+    """The namespace's network with its parameters overwritten in place by the probe's (the
     initial draw is seeded alike on both sides, so a layer holding copies of it can be recognised)."""
     np.random.seed(0)
-    net = ns["TwoLayerNet"](*p["sizes"])
-    for key in PARAMS:
+    net = construct(ns, p)
+    for key in params_of(p):
         target = entry(net.params, "params", key)
         if not isinstance(target, np.ndarray):  # written in place below, and by the training loop
             raise wire.NotAnArray(array=f"params['{key}']", got_type=wire.type_name(target))
@@ -123,7 +135,8 @@ def _gradient_fn(ns: dict, net: Any,
 
 def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
     """`gradient` on the probe's network, `calls` times (each on its own batch, same network)."""
-    names = tuple(f"grad_{k}" for k in PARAMS)
+    keys = params_of(p)
+    names = tuple(f"grad_{k}" for k in keys)
     calls = int(p.get("calls", 1))
     net = None
     counts = {"active": 0, "loss": 0, "predict": 0}
@@ -133,12 +146,13 @@ def _gradients(ns: dict, inputs: dict, p: dict, rec: Recorder) -> Any:
     for call in range(calls if net is not None else 0):
         these = tuple(nth(n, call) for n in names)
         grads = None
-        with rec.stage(*these), call_deadline(p.get("max_call_seconds"), parameter_count(p["sizes"])):
+        with rec.stage(*these), call_deadline(p.get("max_call_seconds"),
+                                              parameter_count(p, {k: np.shape(v) for k, v in inputs.items()})):
             grads = gradient(net, *fresh(["x", "t"], inputs_of_call(inputs, call, ["x", "t"])))
         rec.put(nth("ran_forward", call), int(counts["loss"] + counts["predict"] > 0))
         if grads is None:
             break
-        for key, name in zip(PARAMS, these, strict=True):
+        for key, name in zip(keys, these, strict=True):
             with rec.stage(name):
                 rec.put(name, entry(grads, "grads", key))
     charge_later_calls(rec, names, calls)
@@ -157,7 +171,7 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     if net is None:
         return
     h = float(p["h"])
-    for key in PARAMS:
+    for key in params_of(p):
         with rec.stage(f"lplus_{key}", f"lminus_{key}", f"step_{key}"):
             param = net.params[key]
             positions = inputs.get(f"coords_{key}", range(param.size))
@@ -199,35 +213,40 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     """The grader's own SGD loop around the student's network and gradient, from the grader's
     initial parameters (written into the network's arrays) over the grader's batches; it also
     records what training looked like (loss, step sizes, gradient norms) for feedback, and every
-    CURVE_EVERY steps the loss and accuracy on the batch about to be trained on (the training curve)."""
-    names = tuple(f"param_{k}" for k in PARAMS)
+    CURVE_EVERY steps the loss and accuracy on the batch about to be trained on (the training curve;
+    the grader's own forward pass is the TwoLayerNet's, so another `network` gets none). `x_shape`:
+    each image's shape as the network takes it (a (1, 28, 28) channel for a ConvNet)."""
+    keys = params_of(p)
+    curved = "network" not in p
+    names = tuple(f"param_{k}" for k in keys)
     every = max(1, int(p.get("record_every", 50)))
     curve: list[tuple[float, float]] = []
     with rec.stage(*names, "loss_curve", "grad_norms", "step_norms"):
         x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
-        t = np.eye(p["sizes"][2])[labels]
+        x = x.reshape(len(x), *p["x_shape"]) if "x_shape" in p else x
+        t = np.eye(int(p.get("classes") or p["sizes"][-1]))[labels]
         net = _network(ns, p, inputs)
         step = _gradient_fn(ns, net)
         lr = float(p["learning_rate"])
         losses, grad_norms, step_norms = [], [], []
         positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
         for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
-            if i % CURVE_EVERY == 0:
+            if curved and i % CURVE_EVERY == 0:
                 curve.append(_measure(net.params, x[idx], t[idx]))
             with step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
                 returned = step(net, x[idx], t[idx])
-            grads = {key: array_of_numbers(entry(returned, "grads", key), f"grads['{key}']") for key in PARAMS}
-            before = {key: np.array(net.params[key], dtype=float, copy=True) for key in PARAMS}
-            for key in PARAMS:
+            grads = {key: array_of_numbers(entry(returned, "grads", key), f"grads['{key}']") for key in keys}
+            before = {key: np.array(net.params[key], dtype=float, copy=True) for key in keys}
+            for key in keys:
                 if np.shape(grads[key]) != np.shape(net.params[key]):
                     raise wire.ShapeMismatch(array=f"grads['{key}']", got_shape=np.shape(grads[key]),
                                              expected_shape=np.shape(net.params[key]))
                 net.params[key] -= lr * grads[key]
-            grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in PARAMS))))
-            step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in PARAMS))))
+            grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in keys))))
+            step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in keys))))
             if i % every == 0:
                 losses.append(loss_of(net, x[idx], t[idx]))
-        for key in PARAMS:
+        for key in keys:
             rec.put(f"param_{key}", net.params[key])
         rec.put("loss_curve", np.array(losses))
         rec.put("grad_norms", np.array(grad_norms))
