@@ -8,26 +8,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import catalogue, probing, spec
-from grader.checks import CHECK_KINDS, CheckContext
+from grader import catalogue, spec
+from grader.checks import CheckContext, Verdict
 from grader.inputs import generate
-from grader.types import ProbeOutcome, ProbeRequest
+from grader.types import ProbeOutcome
 from reference.cnn import NAMESPACE as REFERENCE
 from reference.cnn.mutants import MUTANTS
+from tests import trusted_runs
 
 CNN = spec.load("cnn")
 CONTEXT = CheckContext(heldout=lambda: None, reference=REFERENCE)
 
 
 def outcome(unit: str, probe: str, namespace: dict, seed: int = 1) -> ProbeOutcome:
-    p = CNN.units[unit].probes[probe]
-    request = ProbeRequest(probe, p.kind, p.params, generate(seed, unit, probe, p.inputs, p.constraint))
-    return probing.trusted_outcome(request, namespace)
+    return trusted_runs.outcome(CNN, unit, probe, namespace, seed)
 
 
-def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome):
-    c = next(c for c in CNN.units[unit].checks if c.name == check)
-    return CHECK_KINDS[c.kind](c, CNN.units[unit].probes[c.probe], got, expected, CONTEXT)
+def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome) -> Verdict:
+    return trusted_runs.verdict(CNN, unit, check, got, expected, CONTEXT)
 
 
 def test_the_network_gradient_probe_builds_the_simple_conv_net_it_names_with_the_probes_parameters():

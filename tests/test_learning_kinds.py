@@ -7,26 +7,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import probing, spec
-from grader.checks import CHECK_KINDS, CheckContext
-from grader.inputs import generate
-from grader.types import CheckSpec, ProbeOutcome, ProbeRequest, ProbeSpec
+from grader import spec
+from grader.checks import CHECK_KINDS, CheckContext, Verdict
+from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 from reference.learning import NAMESPACE as REFERENCE
 from reference.learning.mutants import MUTANTS
+from tests import trusted_runs
 
 LEARNING = spec.load("learning")
 CONTEXT = CheckContext(heldout=lambda: None, reference={})
 
 
 def outcome(unit: str, probe: str, namespace: dict, seed: int = 1) -> ProbeOutcome:
-    p = LEARNING.units[unit].probes[probe]
-    request = ProbeRequest(probe, p.kind, p.params, generate(seed, unit, probe, p.inputs, p.constraint))
-    return probing.trusted_outcome(request, namespace)
+    return trusted_runs.outcome(LEARNING, unit, probe, namespace, seed)
 
 
-def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome):
-    c = next(c for c in LEARNING.units[unit].checks if c.name == check)
-    return CHECK_KINDS[c.kind](c, LEARNING.units[unit].probes[c.probe], got, expected, CONTEXT)
+def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome) -> Verdict:
+    return trusted_runs.verdict(LEARNING, unit, check, got, expected, CONTEXT)
 
 
 def mutant(mid: str, unit: str) -> dict:

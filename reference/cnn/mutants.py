@@ -19,31 +19,21 @@ from reference.mutants import Mutant
 
 def _im2col_unpadded(input_data: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
                      pad: int = 0) -> np.ndarray:
-    """The output size with pad, the image without it: zeros where the padding should be read."""
+    """The output size with pad, the image without it: the image in the top-left corner of the
+    padded size, zeros where the padding should have been read."""
     N, C, H, W = input_data.shape
-    out_h = (H + 2 * pad - filter_h) // stride + 1
-    out_w = (W + 2 * pad - filter_w) // stride + 1
-    img = np.zeros((N, C, H + 2 * pad + stride, W + 2 * pad + stride))
-    img[:, :, :H, :W] = input_data   # not shifted by pad
-    col = np.zeros((N, C, filter_h, filter_w, out_h, out_w))
-    for y in range(filter_h):
-        for x in range(filter_w):
-            col[:, :, y, x, :, :] = img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride]
-    return col.transpose(0, 4, 5, 1, 2, 3).reshape(N * out_h * out_w, -1)
+    img = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    img[:, :, :H, :W] = input_data
+    return im2col(img, filter_h, filter_w, stride, 0)
 
 
 def _im2col_untransposed(input_data: np.ndarray, filter_h: int, filter_w: int, stride: int = 1,
                          pad: int = 0) -> np.ndarray:
     """(N, C, fh, fw, oh, ow) reshaped as it is: the right numbers in the wrong rows and columns."""
-    N, C, H, W = input_data.shape
-    out_h = (H + 2 * pad - filter_h) // stride + 1
-    out_w = (W + 2 * pad - filter_w) // stride + 1
-    img = np.pad(input_data, [(0, 0), (0, 0), (pad, pad), (pad, pad)], "constant")
-    col = np.zeros((N, C, filter_h, filter_w, out_h, out_w))
-    for y in range(filter_h):
-        for x in range(filter_w):
-            col[:, :, y, x, :, :] = img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride]
-    return col.reshape(N * out_h * out_w, -1)
+    N, C = input_data.shape[:2]
+    col = im2col(input_data, filter_h, filter_w, stride, pad)
+    places = col.shape[0] // N
+    return col.reshape(N, places, C * filter_h * filter_w).transpose(0, 2, 1).reshape(col.shape)
 
 
 def _col2im_overwrites(col: np.ndarray, input_shape: tuple[int, ...], filter_h: int, filter_w: int,
@@ -52,11 +42,10 @@ def _col2im_overwrites(col: np.ndarray, input_shape: tuple[int, ...], filter_h: 
     N, C, H, W = input_shape
     out_h = (H + 2 * pad - filter_h) // stride + 1
     out_w = (W + 2 * pad - filter_w) // stride + 1
-    col = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    col = col.reshape(N, out_h, out_w, C, filter_h, filter_w)
     img = np.zeros((N, C, H + 2 * pad + stride - 1, W + 2 * pad + stride - 1))
-    for y in range(filter_h):
-        for x in range(filter_w):
-            img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride] = col[:, :, y, x, :, :]
+    for y, x in np.ndindex(filter_h, filter_w):
+        img[:, :, y:y + stride * out_h:stride, x:x + stride * out_w:stride] = col[..., y, x].transpose(0, 3, 1, 2)
     return img[:, :, pad:H + pad, pad:W + pad]
 
 
