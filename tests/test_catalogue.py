@@ -23,7 +23,7 @@ SAMPLE_FACTS = {
     "atol": 1e-8, "got": 1.5, "expected": 2.5, "param": "W1", "rel_error": 0.5, "threshold": 1e-6,
     "accuracy": 0.5, "seconds": 10.0, "exit_code": -9, "reason": "", "names": "`Relu`", "why": "",
     "module": "common.functions", "cell": "In [3]", "line": 4, "detail": "x = 1", "text": "x = 1",
-    "number": 3, "sizes": (784, 50, 10), "steps": 300, "batch_size": 100, "learning_rate": 0.1,
+    "number": 3, "network": "TwoLayerNet(784, 50, 10)", "steps": 300, "batch_size": 100, "learning_rate": 0.1,
     "size_mb": 12.5, "limit_mb": 5.0, "position": 17, "column": 1, "cells": 60000,
     "error": 3e-7, "distance": 0.8, "tolerance": 1e-3, "training": "", "loss_first": 2.3, "loss_last": 2.4,
     "still_steps": 600, "grad_first": 0.5, "grad_last": 18.0, "limit": 2.0, "unit": "gradient",
