@@ -232,15 +232,18 @@ def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdic
     the grader measured it (the sandbox cgroup's CPU time, else the wall clock). On a network of
     tens of thousands of parameters any numerical gradient (central, five-point, complex-step,
     vectorised) costs thousands of forward passes, backprop one: evidence of the method that
-    student code can neither edit nor see, where values alone cannot tell."""
+    student code can neither edit nor see, where values alone cannot tell. So it is for a layer's
+    backward on inputs of thousands of numbers."""
     if "cpu_budget" not in check.options or got.cost is None:
         return None
     budget = float(check.options["cpu_budget"])
     if got.cost.seconds <= budget:
         return None
-    return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock,
-                                         "parameters": parameter_count(probe.params, {k: g.get("shape", ()) for k, g in
-                                                                                probe.inputs.items()})})
+    facts = {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock}
+    if "sizes" not in probe.params and "network" not in probe.params:   # a layer's backward
+        return Verdict(False, "too_costly_layer", facts)
+    shapes = {k: g.get("shape", ()) for k, g in probe.inputs.items()}
+    return Verdict(False, "too_costly", {**facts, "parameters": parameter_count(probe.params, shapes)})
 
 
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

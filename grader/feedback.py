@@ -69,7 +69,7 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     frames = facts.get("where")
     facts["where"] = render("where", frames, lang) if isinstance(frames, dict) else ""
     facts["values"] = render("scalar_values", facts, lang) if "got" in facts and "expected" in facts else ""
-    if code == "too_costly":
+    if code in {"too_costly", "too_costly_layer"}:
         facts["clock_name"] = render(f"clock_{facts.get('clock')}", {}, lang)
     if code == "lost":
         facts["reason"] = render(f"lost_{facts.get('reason')}", {}, lang)

@@ -5,13 +5,16 @@ names is worded in the four languages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from grader import catalogue, spec
 from grader.checks import CheckContext, Verdict
+from grader.feedback import check_message
 from grader.inputs import generate
-from grader.types import ProbeOutcome
+from grader.types import Cost, ProbeOutcome
 from reference.cnn import NAMESPACE as REFERENCE
 from reference.cnn.mutants import MUTANTS
 from tests import trusted_runs
@@ -96,3 +99,21 @@ def test_col2im_is_the_adjoint_of_im2col_so_backward_can_hand_dcol_back_as_dx():
         col = REFERENCE["im2col"](x, fh, fw, stride, pad)
         c = rng.normal(size=col.shape)
         assert np.isclose(np.sum(col * c), np.sum(x * REFERENCE["col2im"](c, shape, fh, fw, stride, pad)))
+
+
+@pytest.mark.parametrize(("unit", "check"), [("Convolution", "backward_dx_large"), ("Pooling", "backward_large")])
+def test_a_layers_backward_over_its_cpu_budget_fails_whatever_its_values_and_the_gradient_checks_with_it(unit, check):
+    """A numerical backward is exact on a linear layer: only its cost, measured outside the sandbox, tells."""
+    expected = outcome(unit, "large", REFERENCE)
+    costly = replace(outcome(unit, "large", REFERENCE), cost=Cost(2.5, "cpu"))
+    v = verdict(unit, check, costly, expected)
+    assert not v.passed and v.code == "too_costly_layer"
+    assert "2.50" in check_message(v.code, {**v.facts, "call": "Pooling(...)"}, "en")
+    assert verdict(unit, check, replace(costly, cost=Cost(0.05, "cpu")), expected).passed
+    needing = [c.name for c in CNN.units[unit].checks if c.needs == check]
+    assert needing and all(n.startswith("backward") for n in needing)
+    gradient_checks = [c for c in CNN.units[unit].checks if c.kind == "gradient_check"]
+    assert gradient_checks and all(c.options["cpu_budget"] == 1.0 for c in gradient_checks)
+    probe = CNN.units[unit].checks[[c.kind for c in CNN.units[unit].checks].index("gradient_check")].probe
+    small = replace(outcome(unit, probe, REFERENCE), cost=Cost(2.5, "cpu"))
+    assert verdict(unit, gradient_checks[0].name, small, outcome(unit, probe, REFERENCE)).code == "too_costly_layer"
