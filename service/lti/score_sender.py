@@ -126,6 +126,7 @@ async def send_offering(store: Store, course: str, assignment: str, students: se
     platforms = {p.id: p for p in await run_in_threadpool(store.platforms)}
     sent = 0
     for link in await run_in_threadpool(store.lti_links, course, assignment):
+        await lease.keep()
         context = contexts.get(link.issuer)
         if context is None:
             continue
