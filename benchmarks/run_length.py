@@ -108,7 +108,8 @@ def main() -> None:
     threshold, tolerance = float(check.options["threshold"]), float(check.options["trajectory_rtol"])
     files, heldout = data.sandbox_files(assignment, settings), data.test_split(settings)
     reference = assignment.reference_namespace
-    requests = [probing.request(unit, PROBE, None, assignment, 0, fixed_seed=key) for key in range(args.keys)]
+    requests = [probing.request(unit, PROBE, probing.Definitions({}), assignment, 0, fixed_seed=key)
+                for key in range(args.keys)]
 
     print(f"(c) the reference's held-out accuracy by run length, {args.keys} training keys "
           f"(threshold {threshold}, {len(heldout[1])} held-out digits)")

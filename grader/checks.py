@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.inside.network import parameter_count
+from grader.inside.network import construct, layer_params, parameter_count
 from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
@@ -256,12 +256,12 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     must also lie on the reference's trajectory from the same start over the same batches, so
     only training with the student's own backprop earns the points (not weights made otherwise)."""
     params = {}
-    for key in ("W1", "b1", "W2", "b2"):
+    for key in layer_params(probe.params["sizes"]):
         if (why := absent(got, f"param_{key}")) is not None:
             return why
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
-    net = ctx.reference["TwoLayerNet"](*probe.params["sizes"])
+    net = construct(ctx.reference, probe.params)
     for key, value in params.items():
         if value.shape != net.params[key].shape:
             return Verdict(False, "wrong_shape", {"got_shape": list(value.shape), "output": f"param_{key}",

@@ -136,4 +136,8 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
     if kind == "train":
         steps, batch = shapes.get("batches") or ("?", "?")
         return render("train_call", {**params, "sizes": sizes, "steps": steps, "batch_size": batch}, lang)
-    return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"
+    kwargs = [f"{k}={v!r}" for k, v in params.get("kwargs", {}).items()]
+    built = ", ".join([*map(repr, params.get("args", sizes)), *kwargs])
+    if kind == "network_methods":
+        return f"{target}({built})" + " / ".join(f".{m}({args(a)})" for m, a in params.get("methods", {}).items())
+    return f"{target}({built}).gradient(x {shapes.get('x')}, t {shapes.get('t')})"
