@@ -1,7 +1,7 @@
 """How long the accuracy unit's training must run: the measurement its spec's comment records (issue 23).
 
 Usage: python benchmarks/run_length.py [--keys 20] [--mutant-keys 3] [--lengths 100,150,200,300,400,600]
-                                     [--notebook-keys 0] [FOLDER ...]
+                                     [--notebook-keys 0] [--first-key 0] [FOLDER ...]
 
 The unit trains the student's network with the grader's own SGD loop from the grader's start over the
 grader's batches (drawn from the training key), and asks two things of the result: its parameters lie on
@@ -15,7 +15,8 @@ accuracy reaches `threshold`. Fewer steps cost less, so the shortest run is want
       is in a form training never uses, e.g. index labels) and is caught by its own unit's checks.
   (a) every correct variant stays on the trajectory: with `--notebook-keys K`, every bundled example (and
       each FOLDER's) whose expected `accuracy` verdict is full is graded whole, in the sandbox, at the spec's
-      run length, under K training keys; printed: how many keys it passed on, and its accuracy range.
+      run length, under K training keys (from `--first-key`, to split a long run); printed: how many keys
+      it passed on, and its accuracy range.
 Every reference and mutant run goes through the harness's own probe (`grader.inside.network.train`) in this
 trusted process, on the first L of the probe's batches. CPU-bound: run it with OPENBLAS_NUM_THREADS=1 on a quiet
 machine.
@@ -76,19 +77,20 @@ def correct_on_accuracy(folders: list[Path]) -> list[Path]:
     return found
 
 
-def notebooks_on_trajectory(notebooks: list[Path], keys: int, assignment: spec.Assignment,
+def notebooks_on_trajectory(notebooks: list[Path], keys: range, assignment: spec.Assignment,
                             settings: Settings) -> None:
-    print(f"\n(a) notebooks expected full on accuracy, graded in the sandbox under {keys} training keys")
+    print(f"\n(a) notebooks expected full on accuracy, graded in the sandbox under training keys "
+          f"{keys.start}-{keys.stop - 1}")
     for path in notebooks:
         accuracies, failed = [], []
-        for key in range(keys):
+        for key in keys:
             report = pipeline.grade_file(path, assignment, replace(settings, training_key=key), seed=1)
             check = next(c for c in report.units[UNIT].checks if c.name == CHECK and c.variant == "own")
             accuracies.append(float((check.measured or {}).get("accuracy", float("nan"))))
             if not check.passed:
                 failed.append(key)
-        print(f"  {path.parent.parent.name}/{path.name}: {keys - len(failed)}/{keys} on the trajectory and above "
-              f"the threshold (held-out accuracy {min(accuracies):.3f}-{max(accuracies):.3f})"
+        print(f"  {path.parent.parent.name}/{path.name}: {len(keys) - len(failed)}/{len(keys)} on the trajectory "
+              f"and above the threshold (held-out accuracy {min(accuracies):.3f}-{max(accuracies):.3f})"
               + (f"; failed on keys {failed}" if failed else ""))
 
 
@@ -98,6 +100,7 @@ def main() -> None:
     parser.add_argument("--mutant-keys", type=int, default=3)
     parser.add_argument("--lengths", default="100,150,200,300,400,600")
     parser.add_argument("--notebook-keys", type=int, default=0)
+    parser.add_argument("--first-key", type=int, default=0)
     parser.add_argument("folders", nargs="*", type=Path)
     args = parser.parse_args()
     lengths = [int(n) for n in args.lengths.split(",")]
@@ -108,7 +111,8 @@ def main() -> None:
     threshold, tolerance = float(check.options["threshold"]), float(check.options["trajectory_rtol"])
     files, heldout = data.sandbox_files(assignment, settings), data.test_split(settings)
     reference = assignment.reference_namespace
-    requests = [probing.request(unit, PROBE, None, assignment, 0, fixed_seed=key) for key in range(args.keys)]
+    requests = [probing.request(unit, PROBE, probing.Definitions({}), assignment, 0, fixed_seed=key)
+                for key in range(args.keys)]
 
     print(f"(c) the reference's held-out accuracy by run length, {args.keys} training keys "
           f"(threshold {threshold}, {len(heldout[1])} held-out digits)")
@@ -134,7 +138,8 @@ def main() -> None:
         print("  " + mutant.id.ljust(36) + "".join(row))
     if args.notebook_keys:
         folders = [REPO / "assignments" / "backprop" / "examples", *args.folders]
-        notebooks_on_trajectory(correct_on_accuracy(folders), args.notebook_keys, assignment, settings)
+        keys = range(args.first_key, args.first_key + args.notebook_keys)
+        notebooks_on_trajectory(correct_on_accuracy(folders), keys, assignment, settings)
 
 
 if __name__ == "__main__":

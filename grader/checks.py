@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.inside.network import construct, parameter_count, params_of
+from grader.inside.network import construct, params_of, size_of
 from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-8
+LAYER_KINDS = {"layer", "layer_gradient"}   # probes of one layer: its cost is its backward's, not a network's
 
 
 @dataclass(frozen=True)
@@ -233,17 +234,17 @@ def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdic
     tens of thousands of parameters any numerical gradient (central, five-point, complex-step,
     vectorised) costs thousands of forward passes, backprop one: evidence of the method that
     student code can neither edit nor see, where values alone cannot tell. So it is for a layer's
-    backward on inputs of thousands of numbers."""
+    backward on inputs of thousands of numbers (`too_costly_layer`)."""
     if "cpu_budget" not in check.options or got.cost is None:
         return None
     budget = float(check.options["cpu_budget"])
     if got.cost.seconds <= budget:
         return None
     facts = {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock}
-    if "sizes" not in probe.params and "network" not in probe.params:   # a layer's backward
+    if probe.kind in LAYER_KINDS:
         return Verdict(False, "too_costly_layer", facts)
     shapes = {k: g.get("shape", ()) for k, g in probe.inputs.items()}
-    return Verdict(False, "too_costly", {**facts, "parameters": parameter_count(probe.params, shapes)})
+    return Verdict(False, "too_costly", {**facts, "parameters": size_of(probe.params, shapes)})
 
 
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,

@@ -132,14 +132,12 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
         init = ", ".join(f"{k}={v!r}" for k, v in params.get("init", {}).items())
         keys = ", ".join(f"'{k}' {shapes.get(k)}" for k in params.get("params", []))
         return f"{target}({init}).update(params {{{keys}}}, grads) × {params.get('steps')}"
-    network = network_call(params)
-    if kind == "train":
+    sizes = tuple(params.get("sizes", ()))
+    kwargs = [f"{k}={v!r}" for k, v in params.get("kwargs", {}).items()]
+    built = ", ".join([*map(repr, params.get("args", sizes)), *kwargs])
+    if kind == "train":   # the network as it was built: TwoLayerNet(784, 50, 10), SimpleConvNet(input_dim=...)
         steps, batch = shapes.get("batches") or ("?", "?")
-        return render("train_call", {**params, "network": network, "steps": steps, "batch_size": batch}, lang)
-    return f"{network}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"
-
-
-def network_call(params: dict[str, Any]) -> str:
-    """How a network probe built its network: `TwoLayerNet(6, 5, 4)`, `SimpleConvNet(input_dim=[1, 6, 6], ...)`."""
-    given = [repr(s) for s in params.get("sizes", ())] + [f"{k}={v!r}" for k, v in params.get("kwargs", {}).items()]
-    return f"{params.get('network', 'TwoLayerNet')}({', '.join(given)})"
+        return render("train_call", {**params, "sizes": f"({built})", "steps": steps, "batch_size": batch}, lang)
+    if kind == "network_methods":
+        return f"{target}({built})" + " / ".join(f".{m}({args(a)})" for m, a in params.get("methods", {}).items())
+    return f"{target}({built}).gradient(x {shapes.get('x')}, t {shapes.get('t')})"

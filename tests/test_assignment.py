@@ -35,7 +35,8 @@ def test_forward_grades_chapter_3_unit_by_unit():
 
 def test_learning_grades_chapter_6_unit_by_unit():
     assert list(spec.load("learning").units) == ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
-                                                 "init_weight", "Dropout", "BatchNormalization"]
+                                                 "init_weight", "Dropout", "BatchNormalization", "MultiLayerNet",
+                                                 "MultiLayerNet_gradient"]
 
 
 def test_cnn_grades_chapter_7_unit_by_unit():
