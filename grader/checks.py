@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.inside.network import parameter_count
+from grader.inside.network import construct, params_of, size_of
 from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-8
+LAYER_KINDS = {"layer", "layer_gradient"}   # probes of one layer: its cost is its backward's, not a network's
 
 
 @dataclass(frozen=True)
@@ -232,14 +233,18 @@ def over_budget(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome) -> Verdic
     the grader measured it (the sandbox cgroup's CPU time, else the wall clock). On a network of
     tens of thousands of parameters any numerical gradient (central, five-point, complex-step,
     vectorised) costs thousands of forward passes, backprop one: evidence of the method that
-    student code can neither edit nor see, where values alone cannot tell."""
+    student code can neither edit nor see, where values alone cannot tell. So it is for a layer's
+    backward on inputs of thousands of numbers (`too_costly_layer`)."""
     if "cpu_budget" not in check.options or got.cost is None:
         return None
     budget = float(check.options["cpu_budget"])
     if got.cost.seconds <= budget:
         return None
-    return Verdict(False, "too_costly", {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock,
-                                         "parameters": parameter_count(probe.params["sizes"])})
+    facts = {"seconds": got.cost.seconds, "budget": budget, "clock": got.cost.clock}
+    if probe.kind in LAYER_KINDS:
+        return Verdict(False, "too_costly_layer", facts)
+    shapes = {k: g.get("shape", ()) for k, g in probe.inputs.items()}
+    return Verdict(False, "too_costly", {**facts, "parameters": size_of(probe.params, shapes)})
 
 
 def backprop(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expected: ProbeOutcome | None,
@@ -256,12 +261,14 @@ def heldout_accuracy(check: CheckSpec, probe: ProbeSpec, got: ProbeOutcome, expe
     must also lie on the reference's trajectory from the same start over the same batches, so
     only training with the student's own backprop earns the points (not weights made otherwise)."""
     params = {}
-    for key in ("W1", "b1", "W2", "b2"):
+    for key in params_of(probe.params):
         if (why := absent(got, f"param_{key}")) is not None:
             return why
         params[key] = np.asarray(got.values[f"param_{key}"], dtype=float)
     x_test, t_test = ctx.heldout()
-    net = ctx.reference["TwoLayerNet"](*probe.params["sizes"])
+    if "x_shape" in probe.params:
+        x_test = x_test.reshape(len(x_test), *probe.params["x_shape"])
+    net = construct(ctx.reference, probe.params)
     for key, value in params.items():
         if value.shape != net.params[key].shape:
             return Verdict(False, "wrong_shape", {"got_shape": list(value.shape), "output": f"param_{key}",

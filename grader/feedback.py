@@ -69,7 +69,7 @@ def check_message(code: str, facts: dict[str, Any], lang: Lang) -> str:
     frames = facts.get("where")
     facts["where"] = render("where", frames, lang) if isinstance(frames, dict) else ""
     facts["values"] = render("scalar_values", facts, lang) if "got" in facts and "expected" in facts else ""
-    if code == "too_costly":
+    if code in {"too_costly", "too_costly_layer"}:
         facts["clock_name"] = render(f"clock_{facts.get('clock')}", {}, lang)
     if code == "lost":
         facts["reason"] = render(f"lost_{facts.get('reason')}", {}, lang)
@@ -133,7 +133,11 @@ def describe_call(kind: str, params: dict[str, Any], shapes: dict[str, tuple[int
         keys = ", ".join(f"'{k}' {shapes.get(k)}" for k in params.get("params", []))
         return f"{target}({init}).update(params {{{keys}}}, grads) × {params.get('steps')}"
     sizes = tuple(params.get("sizes", ()))
-    if kind == "train":
+    kwargs = [f"{k}={v!r}" for k, v in params.get("kwargs", {}).items()]
+    built = ", ".join([*map(repr, params.get("args", sizes)), *kwargs])
+    if kind == "train":   # the network as it was built: TwoLayerNet(784, 50, 10), SimpleConvNet(input_dim=...)
         steps, batch = shapes.get("batches") or ("?", "?")
-        return render("train_call", {**params, "sizes": sizes, "steps": steps, "batch_size": batch}, lang)
-    return f"TwoLayerNet{sizes}.gradient(x {shapes.get('x')}, t {shapes.get('t')})"
+        return render("train_call", {**params, "sizes": f"({built})", "steps": steps, "batch_size": batch}, lang)
+    if kind == "network_methods":
+        return f"{target}({built})" + " / ".join(f".{m}({args(a)})" for m, a in params.get("methods", {}).items())
+    return f"{target}({built}).gradient(x {shapes.get('x')}, t {shapes.get('t')})"

@@ -124,18 +124,25 @@ GENERATORS: dict[str, Callable[[np.random.Generator, dict, dict], Any]] = {
 
 
 def _relu_margin(drawn: dict, margin: float = 2e-3) -> bool:
-    """For every batch of the probe (`x`, `x2`...): no pre-activation where a Relu sits, or where a
-    misplaced one may sit (after the second Affine), within reach of a +/-h step (a finite
+    """For every batch of the probe (`x`, `x2`...) through the layers W1, b1, ..., Wn, bn: no
+    pre-activation where a Relu sits, or where a misplaced or missing one may sit (after the last
+    Affine; every layer's with no Relu before it), within reach of a +/-h step (a finite
     difference across a kink lies, and only away from kinks can backprop be told from a numerical
     gradient by its precision). Both signs occur at each, and every hidden unit is on for some
     sample and off for another, so a mask that is inverted or never applied always shows and a
     misplaced Relu does not leave the loss constant."""
+    depth = sum(k[0] == "W" and k[1:].isdigit() for k in drawn)
+    layers = [(drawn[f"W{i}"], drawn[f"b{i}"]) for i in range(1, depth + 1)]
     for batch in [v for k, v in drawn.items() if k == "x" or (k.startswith("x") and k[1:].isdigit())]:
-        hidden = batch.reshape(batch.shape[0], -1) @ drawn["W1"] + drawn["b1"]
-        outputs = (hidden @ drawn["W2"] + drawn["b2"], np.maximum(hidden, 0) @ drawn["W2"] + drawn["b2"])
-        if not all(np.min(np.abs(z)) > margin and 0.2 < np.mean(z > 0) < 0.8 for z in (hidden, *outputs)):
+        first = batch.reshape(batch.shape[0], -1) @ layers[0][0] + layers[0][1]
+        hidden, linear, zs = [first], first, [first]
+        for W, b in layers[1:]:
+            linear = linear @ W + b
+            zs += [linear, np.maximum(hidden[-1], 0) @ W + b]
+            hidden.append(zs[-1])
+        if not all(np.min(np.abs(z)) > margin and 0.2 < np.mean(z > 0) < 0.8 for z in zs):
             return False
-        if not (np.all(np.any(hidden > 0, axis=0)) and np.all(np.any(hidden < 0, axis=0))):
+        if not all(np.all(np.any(z > 0, axis=0)) and np.all(np.any(z < 0, axis=0)) for z in hidden[:-1]):
             return False
     return True
 

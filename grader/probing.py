@@ -154,8 +154,8 @@ def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment
     training key)."""
     spec = unit.probes[name]
     params = {k: v for k, v in spec.params.items() if k != "fixed_inputs"}
-    if "target" in params:
-        params["target"] = defs.resolve(params["target"], assignment.aliases)
+    if "target" in params:   # the student's name for it (an alias), else the spec's
+        params["target"] = defs.resolve(params["target"], assignment.aliases) or params["target"]
     drawn_from = fixed_seed if spec.params.get("fixed_inputs") else seed
     inputs = generate(drawn_from, unit.name, name, spec.inputs, spec.constraint)
     return ProbeRequest(name, spec.kind, params, inputs)

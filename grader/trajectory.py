@@ -2,7 +2,7 @@
 
 A `fixed_inputs` probe (the accuracy unit's training) draws its inputs from the installation's training
 key, never from the submission's seed and never visible in the sandbox; so
-its expected outcome, a 600-step SGD run of the reference, is the same for every submission and
+its expected outcome, the reference's SGD run over those batches, is the same for every submission and
 is computed once and cached on disk (plain .npz, no pickle).
 """
 

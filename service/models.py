@@ -370,3 +370,15 @@ class LtiScoreChange(Base):
     next_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class LtiScoreLease(Base):
+    """Which API process sends an offering's scores, until when (the database's clock): taken in one conditional
+    UPDATE, so of several API machines only one finds or makes the line item and posts a given change."""
+
+    __tablename__ = "lti_score_leases"
+    __table_args__ = (PrimaryKeyConstraint("course", "assignment", name="lti_score_leases_per_offering"),)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    holder: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,12 +18,48 @@ import pytest
 
 from grader import catalogue
 from service.lti.routes import STATE_COOKIE
-from tests.lti_platform import INSTRUCTOR, LEARNER, TEACHING_ASSISTANT, LtiTestPlatform, User, form_of
+from tests.lti_platform import DROP, INSTRUCTOR, LEARNER, TEACHING_ASSISTANT, LtiTestPlatform, User, form_of, new_key
 from tests.service_parts import RedisServer, Stack, database, make_assignments_dir, service_env
 
 ANN = User("ann-sub-81", "Ann Arbor", "ann@uni.example", [LEARNER])
 BOB = User("bob-sub-82", "Bob Instructor", "bob@uni.example", [INSTRUCTOR])
 TESS = User("tess-sub-83", "Tess Assistant", "tess@uni.example", [INSTRUCTOR, TEACHING_ASSISTANT])
+
+OTHER_KEY = new_key()
+BAD_LAUNCHES = {   # what is wrong -> (the mint's arguments, the catalogue's reason the page gives, its facts)
+    "forged signature": ({"key": OTHER_KEY, "kid": "PLATFORM"}, "lti_bad_signature", {}),
+    "unknown kid": ({"key": OTHER_KEY}, "lti_unknown_kid", {}),
+    "wrong aud": ({"aud": "someone-else"}, "lti_wrong_audience", {}),
+    "wrong azp": ({"aud": ["grader-client", "x"], "azp": "x"}, "lti_wrong_azp", {}),
+    "wrong iss": ({"iss": "https://evil.example"}, "lti_wrong_issuer", {}),
+    "expired": ({"exp": int(time.time()) - 3600}, "lti_expired", {}),
+    "future iat": ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, "lti_future", {}),
+    "old iat": ({"iat": int(time.time()) - 3600}, "lti_too_old", {}),
+    "other nonce": ({"nonce": "not-the-login-s"}, "lti_wrong_nonce", {}),
+    "unknown deployment": ({"__deployment_id": "not-registered"}, "lti_unknown_deployment", {}),
+    "deep linking without its settings": ({"__message_type": "LtiDeepLinkingRequest"}, "lti_no_return_url", {}),
+    "a learner's deep linking": ({"__message_type": "LtiDeepLinkingRequest", "__resource_link": DROP,
+                                  "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
+                                      "deep_link_return_url": "https://lms.example/return"}},
+                                 "lti_deep_link_staff_only", {}),
+    "a submission review": ({"__message_type": "LtiSubmissionReviewRequest"}, "lti_message_type",
+                            {"types": "LtiResourceLinkRequest, LtiDeepLinkingRequest"}),
+    "no message type": ({"__message_type": DROP}, "lti_missing_claim",
+                        {"claim": "https://purl.imsglobal.org/spec/lti/claim/message_type"}),
+    "LTI 1.1 version": ({"__version": "1.1"}, "lti_version", {"version": "1.3.0"}),
+    "no sub": ({"sub": DROP}, "lti_missing_claim", {"claim": "sub"}),
+    "no roles": ({"__roles": DROP}, "lti_no_roles", {}),
+    "no resource link": ({"__resource_link": DROP}, "lti_no_resource_link", {}),
+    "no context": ({"__context": DROP}, "lti_no_context", {}),
+    "unknown role": ({"__roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]}, "lti_unknown_role", {}),
+    "unknown course": ({"__context": {"id": "not-opened-by-staff"}}, "lti_unknown_course", {}),
+}
+
+
+def bad_launch(platform: LtiTestPlatform, case: str) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """BAD_LAUNCHES[case], its PLATFORM kid made the platform's own (a forgery that names the real key)."""
+    arguments, reason, facts = BAD_LAUNCHES[case]
+    return {k: platform.key["kid"] if (k, v) == ("kid", "PLATFORM") else v for k, v in arguments.items()}, reason, facts
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -101,3 +138,8 @@ def launch_as(stack: Stack, platform: LtiTestPlatform, user: User, **claims: Any
 def says(answer: httpx.Response, key: str, lang: str = "ja", **facts: str) -> bool:
     """Whether the page says the catalogue's text of `key` in `lang` (the test platform's launches say ja)."""
     return catalogue.text("pages", key, lang) % facts in html.unescape(answer.text)
+
+
+def nrps_entry(sub: str, name: str, roles: list[str], status: str = "Active") -> dict:
+    """A member of the platform's NRPS membership container."""
+    return {"user_id": sub, "name": name, "email": f"{sub}@uni.example", "roles": roles, "status": status}

@@ -55,6 +55,7 @@ class LtiTestPlatform:
     published: list[jwk.JWK] = field(default_factory=list)
     users: dict[str, User] = field(default_factory=dict)      # by login_hint
     jwks_stall: float = 0.0            # seconds /slow-jwks waits before answering
+    lineitems_stall: float = 0.0       # seconds a line items listing takes to arrive (a slow LMS)
     tokens_issued: list[dict] = field(default_factory=list)   # the assertions /token accepted
     deep_links: list[dict] = field(default_factory=list)      # the LtiDeepLinkingResponses /deep-link-return took
     members: list[dict] = field(default_factory=list)         # the course's NRPS membership entries
@@ -187,6 +188,7 @@ class LtiTestPlatform:
             return 401, {"error": "invalid_token"}, {}
         names = {"resource_link_id": "resourceLinkId", "resource_id": "resourceId", "tag": "tag"}
         found = [i for i in self.lineitems if all(i.get(names[k]) == v for k, v in query.items() if k in names)]
+        time.sleep(self.lineitems_stall)           # the answer as it stood when asked, arriving late
         return 200, found, {"Content-Type": "application/vnd.ims.lis.v2.lineitemcontainer+json"}
 
     def add_lineitem(self, body: dict, authorization: str | None) -> tuple:

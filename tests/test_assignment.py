@@ -25,7 +25,7 @@ def assignment(request) -> spec.Assignment:
 def test_spec_lists_the_eight_graded_units(backprop):
     assert list(backprop.units) == ["cross_entropy_error", "numerical_grad", "Relu", "Affine", "SoftmaxWithLoss",
                                     "gradient", "gradient_check", "accuracy"]
-    assert {"backprop", "forward", "learning"} <= set(spec.available())
+    assert {"backprop", "forward", "learning", "cnn"} <= set(spec.available())
 
 
 def test_forward_grades_chapter_3_unit_by_unit():
@@ -35,7 +35,12 @@ def test_forward_grades_chapter_3_unit_by_unit():
 
 def test_learning_grades_chapter_6_unit_by_unit():
     assert list(spec.load("learning").units) == ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
-                                                 "init_weight", "Dropout", "BatchNormalization"]
+                                                 "init_weight", "Dropout", "BatchNormalization", "MultiLayerNet",
+                                                 "MultiLayerNet_gradient"]
+
+
+def test_cnn_grades_chapter_7_unit_by_unit():
+    assert list(spec.load("cnn").units) == ["im2col", "col2im", "Convolution", "Pooling", "gradient", "accuracy"]
 
 
 def test_solution_scores_full_marks(settings, assignment):

@@ -12,12 +12,17 @@ from tests.notebooks import notebook_bytes
 from tests.variants import CEE_LOG, LAYER_LOOP, changed
 
 
+# one sample whose true class has probability 0: -log(1e-7) on every seed, the edge case itself
+CONSTANT_BY_DESIGN = {("cross_entropy_error", "zero_probability_one_hot_1d"),
+                      ("cross_entropy_error", "zero_probability_index_1d")}
+
+
 def test_every_expected_value_changes_with_the_seed(backprop):
     """A probe whose expected value were the same on every seed could be answered by a lookup."""
     defs = probing.Definitions({})
     for unit in backprop.units.values():
         for name, probe in unit.probes.items():
-            if probe.params.get("fixed_inputs"):
+            if probe.params.get("fixed_inputs") or (unit.name, name) in CONSTANT_BY_DESIGN:
                 continue
             outcomes = [probing.reference_outcome(probing.request(unit, name, defs, backprop, seed), backprop)
                         for seed in (1, 2)]

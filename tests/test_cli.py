@@ -78,6 +78,8 @@ def test_usage_errors_exit_non_zero():
 def test_assignments_are_listed():
     result = run("assignments")
     assert result.returncode == 0 and result.stdout.startswith("backprop\t8 units")
+    listed = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert listed == ["backprop", "cnn", "forward", "learning"]
 
 
 def test_refuses_without_bubblewrap_unless_unsafe_is_allowed(tmp_path):

@@ -7,26 +7,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import probing, spec
-from grader.checks import CHECK_KINDS, CheckContext
+from grader import spec
+from grader.checks import CHECK_KINDS, CheckContext, Verdict
 from grader.inputs import generate
-from grader.types import CheckSpec, ProbeOutcome, ProbeRequest, ProbeSpec
+from grader.types import CheckSpec, ProbeOutcome, ProbeSpec
 from reference.learning import NAMESPACE as REFERENCE
 from reference.learning.mutants import MUTANTS
+from tests import trusted_runs
 
 LEARNING = spec.load("learning")
 CONTEXT = CheckContext(heldout=lambda: None, reference={})
 
 
 def outcome(unit: str, probe: str, namespace: dict, seed: int = 1) -> ProbeOutcome:
-    p = LEARNING.units[unit].probes[probe]
-    request = ProbeRequest(probe, p.kind, p.params, generate(seed, unit, probe, p.inputs, p.constraint))
-    return probing.trusted_outcome(request, namespace)
+    return trusted_runs.outcome(LEARNING, unit, probe, namespace, seed)
 
 
-def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome):
-    c = next(c for c in LEARNING.units[unit].checks if c.name == check)
-    return CHECK_KINDS[c.kind](c, LEARNING.units[unit].probes[c.probe], got, expected, CONTEXT)
+def verdict(unit: str, check: str, got: ProbeOutcome, expected: ProbeOutcome) -> Verdict:
+    return trusted_runs.verdict(LEARNING, unit, check, got, expected, CONTEXT)
 
 
 def mutant(mid: str, unit: str) -> dict:
@@ -115,3 +113,67 @@ def test_batch_normalization_backward_agrees_with_its_own_forward_and_a_missing_
             name = "gradient_check_x_tensor" if probe == "gradient_tensor" else "gradient_check_x"
             v = verdict("BatchNormalization", name, got, expected)
             assert not v.passed and v.facts["rel_error"] > 1e-2, (seed, mid, v.facts)
+
+
+def _checks_failed(unit: str, namespace: dict, seed: int = 1) -> set[str]:
+    """The unit's checks a network (the reference's MultiLayerNet replaced) fails, over all its probes."""
+    spec_ = LEARNING.units[unit]
+    failed = set()
+    for probe in spec_.probes:
+        expected, got = outcome(unit, probe, REFERENCE, seed), outcome(unit, probe, namespace, seed)
+        failed |= {c.name for c in spec_.checks if c.probe == probe and not verdict(unit, c.name, got, expected).passed}
+    return failed
+
+
+def test_a_weight_decay_left_out_of_the_gradient_or_the_loss_costs_only_the_checks_with_decay():
+    """lambda = 0 and lambda > 0 are judged apart, and the gradient check runs at lambda = 0, so each
+    mistake shows in its own unit, on the W's only (a b carries no decay)."""
+    for seed in range(3):
+        assert not _checks_failed("MultiLayerNet", REFERENCE, seed)
+        assert not _checks_failed("MultiLayerNet_gradient", REFERENCE, seed)
+        gradient = mutant("weight_decay_missing_from_gradient", "MultiLayerNet_gradient")
+        assert _checks_failed("MultiLayerNet_gradient", gradient, seed) == {
+            *(f"W{i}_weight_decay" for i in range(1, 4)), *(f"W{i}_three_hidden_layers" for i in range(1, 5))}
+        assert not _checks_failed("MultiLayerNet", gradient, seed)
+        loss = mutant("weight_decay_missing_from_loss", "MultiLayerNet")
+        assert _checks_failed("MultiLayerNet", loss, seed) == {"loss_weight_decay", "loss_three_hidden_layers"}
+        assert not _checks_failed("MultiLayerNet_gradient", loss, seed)
+
+
+def test_a_numerical_gradient_of_the_multi_layer_net_earns_nothing():
+    """The backprop-cost rule of the backprop assignment, reused: the harness stops a gradient() that
+    runs the network forward more than four times, and every check needs its `*_large` twin."""
+    class Numerical(REFERENCE["MultiLayerNet"]):
+        def gradient(self, x, t):
+            return {key: REFERENCE["numerical_grad"](lambda _w: self.loss(x, t), value)
+                    for key, value in self.params.items()}
+
+    got = outcome("MultiLayerNet_gradient", "no_decay", {**REFERENCE, "MultiLayerNet": Numerical})
+    assert got.errors["grad_W1"]["stop"]["code"] == "not_backprop"
+    checks = {c.name for c in LEARNING.units["MultiLayerNet_gradient"].checks}
+    assert _checks_failed("MultiLayerNet_gradient", {**REFERENCE, "MultiLayerNet": Numerical}) == checks
+
+
+def test_a_network_that_loses_a_hidden_layer_is_told_which_parameter_has_which_shape():
+    class FirstHiddenOnly(REFERENCE["MultiLayerNet"]):
+        def __init__(self, input_size, hidden_size_list, output_size, **kwargs):
+            super().__init__(input_size, hidden_size_list[:1], output_size, **kwargs)
+
+    got = outcome("MultiLayerNet", "three_hidden_layers", {**REFERENCE, "MultiLayerNet": FirstHiddenOnly})
+    stop = got.errors["predict"]["stop"]
+    assert stop["code"] == "shape_mismatch" and stop["facts"]["array"] == "params['W2']", stop
+    assert tuple(stop["facts"]["got_shape"]) == (6, 3) and tuple(stop["facts"]["expected_shape"]) == (6, 5)
+
+
+def test_every_layer_of_a_deeper_network_is_drawn_away_from_the_relu_kinks():
+    """relu_margin over W1..Wn: each hidden pre-activation has both signs per unit and none within
+    2e-3 of 0, where a finite difference across a kink would lie."""
+    p = LEARNING.units["MultiLayerNet_gradient"].probes["three_hidden_layers"]
+    for seed in range(5):
+        drawn = generate(seed, "MultiLayerNet_gradient", "three_hidden_layers", p.inputs, p.constraint)
+        z = drawn["x"]
+        for i in range(1, 5):
+            z = (np.maximum(z, 0) if i > 1 else z) @ drawn[f"W{i}"] + drawn[f"b{i}"]
+            assert np.min(np.abs(z)) > 2e-3
+            if i < 4:
+                assert np.all((z > 0).any(axis=0)) and np.all((z < 0).any(axis=0))

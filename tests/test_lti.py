@@ -19,8 +19,21 @@ import pytest
 
 from service.lti import keys, platform_keys, service_token
 from service.lti.routes import STATE_COOKIE
-from tests.lti_parts import ANN, BOB, TESS, User, launch, launch_as, post_launch, says, session_get, start_login
-from tests.lti_platform import DROP, LEARNER, form_of, new_key
+from tests.lti_parts import (
+    ANN,
+    BAD_LAUNCHES,
+    BOB,
+    TESS,
+    User,
+    bad_launch,
+    launch,
+    launch_as,
+    post_launch,
+    says,
+    session_get,
+    start_login,
+)
+from tests.lti_platform import LEARNER, form_of
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
 
 
@@ -134,44 +147,10 @@ def test_a_platform_key_rotation_is_picked_up(lti_stack) -> None:
     assert launch(stack, platform, "ann").status_code == 200
 
 
-OTHER_KEY = new_key()
-BAD_LAUNCHES = {   # what is wrong -> (the mint's arguments, the catalogue's reason the page gives, its facts)
-    "forged signature": ({"key": OTHER_KEY, "kid": "PLATFORM"}, "lti_bad_signature", {}),
-    "unknown kid": ({"key": OTHER_KEY}, "lti_unknown_kid", {}),
-    "wrong aud": ({"aud": "someone-else"}, "lti_wrong_audience", {}),
-    "wrong azp": ({"aud": ["grader-client", "x"], "azp": "x"}, "lti_wrong_azp", {}),
-    "wrong iss": ({"iss": "https://evil.example"}, "lti_wrong_issuer", {}),
-    "expired": ({"exp": int(time.time()) - 3600}, "lti_expired", {}),
-    "future iat": ({"iat": int(time.time()) + 3600, "exp": int(time.time()) + 7200}, "lti_future", {}),
-    "old iat": ({"iat": int(time.time()) - 3600}, "lti_too_old", {}),
-    "other nonce": ({"nonce": "not-the-login-s"}, "lti_wrong_nonce", {}),
-    "unknown deployment": ({"__deployment_id": "not-registered"}, "lti_unknown_deployment", {}),
-    "deep linking without its settings": ({"__message_type": "LtiDeepLinkingRequest"}, "lti_no_return_url", {}),
-    "a learner's deep linking": ({"__message_type": "LtiDeepLinkingRequest", "__resource_link": DROP,
-                                  "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": {
-                                      "deep_link_return_url": "https://lms.example/return"}},
-                                 "lti_deep_link_staff_only", {}),
-    "a submission review": ({"__message_type": "LtiSubmissionReviewRequest"}, "lti_message_type",
-                            {"types": "LtiResourceLinkRequest, LtiDeepLinkingRequest"}),
-    "no message type": ({"__message_type": DROP}, "lti_missing_claim",
-                        {"claim": "https://purl.imsglobal.org/spec/lti/claim/message_type"}),
-    "LTI 1.1 version": ({"__version": "1.1"}, "lti_version", {"version": "1.3.0"}),
-    "no sub": ({"sub": DROP}, "lti_missing_claim", {"claim": "sub"}),
-    "no roles": ({"__roles": DROP}, "lti_no_roles", {}),
-    "no resource link": ({"__resource_link": DROP}, "lti_no_resource_link", {}),
-    "no context": ({"__context": DROP}, "lti_no_context", {}),
-    "unknown role": ({"__roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]}, "lti_unknown_role", {}),
-    "unknown course": ({"__context": {"id": "not-opened-by-staff"}}, "lti_unknown_course", {}),
-}
-
-
 @pytest.mark.parametrize("case", list(BAD_LAUNCHES))
 def test_a_bad_launch_is_refused_with_nothing_created(lti_stack, case: str) -> None:
     stack, platform = lti_stack
-    arguments, reason, facts = BAD_LAUNCHES[case]
-    arguments = dict(arguments)
-    if arguments.get("kid") == "PLATFORM":
-        arguments["kid"] = platform.key["kid"]
+    arguments, reason, facts = bad_launch(platform, case)
     newcomer = User(f"new-{case}", f"Newcomer {case}", "new@uni.example", [LEARNER])
     _, query, cookie = start_login(stack, platform, "ann")
     token = platform.mint(newcomer, query["nonce"], **arguments)

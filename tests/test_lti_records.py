@@ -1,10 +1,13 @@
 """LTI Advantage's records on SQLite and PostgreSQL: a database of the previous release (0007) keeps its
 platforms and platform users through 0008, whose contexts then map to courses; a context opened by several
-first launches at once is one course."""
+first launches at once is one course; an offering's score lease is one API process's at a time, and a dead
+holder's runs out."""
 
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 
 from sqlalchemy import MetaData, Table, insert
 
@@ -54,4 +57,28 @@ def test_first_launches_at_once_open_one_course(database_url: str) -> None:
     assert len(set(opened)) == 1 and len(opened) == 4
     assert [c.title for c in store.courses() if c.id == opened[0]] == ["Deep Learning"]
     assert store.lti_context("https://lms.example", "ctx").memberships_url == "https://lms.example/m"
+    engine.dispose()
+
+
+def test_an_offerings_score_lease_is_one_holders_until_released_or_run_out(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    store = Store(engine)
+    minute = timedelta(minutes=1)
+    taken: list[str] = []
+    racers = [threading.Thread(target=lambda n=n: store.take_score_lease("c1", "backprop", f"api-{n}", minute)
+                               and taken.append(f"api-{n}")) for n in range(4)]
+    for t in racers:
+        t.start()
+    for t in racers:
+        t.join()
+    [holder] = taken                                                  # the first sight of the offering, at once
+    assert store.take_score_lease("c1", "backprop", holder, minute)  # renewed by its holder
+    assert not store.take_score_lease("c1", "backprop", "api-late", minute)
+    assert store.take_score_lease("c1", "forward", "api-late", minute)         # another offering is free
+    store.release_score_lease("c1", "backprop", holder)
+    assert store.take_score_lease("c1", "backprop", "api-late", timedelta(seconds=0.5))
+    assert sorted(store.score_leases()) == [("c1", "backprop", "api-late"), ("c1", "forward", "api-late")]
+    time.sleep(0.6)                                                   # its holder died: the lease runs out
+    assert store.take_score_lease("c1", "backprop", holder, minute)
     engine.dispose()

@@ -11,12 +11,9 @@ import httpx
 from service.lti import roster_sync
 from service.store import Member
 from tests.lti_parts import ANN, BOB, launch
+from tests.lti_parts import nrps_entry as entry
 from tests.lti_platform import INSTRUCTOR, LEARNER
 from tests.service_parts import wait_until
-
-
-def entry(sub: str, name: str, roles: list[str], status: str = "Active") -> dict:
-    return {"user_id": sub, "name": name, "email": f"{sub}@uni.example", "roles": roles, "status": status}
 
 
 def test_nrps_brings_in_three_more_students_and_marks_the_one_who_left(lti_stack) -> None:

@@ -1,9 +1,11 @@
 """Grades flow back to the platform (AGS) from a running `grader serve`: a learner's recorded result is posted
 as their score within seconds, to a line item the tool finds or creates for the offering; a manual grade the
-platform refuses at first waits in the database and arrives on a later try; the post carries what AGS needs."""
+platform refuses at first waits in the database and arrives on a later try; the post carries what AGS needs;
+two API processes sending from one database make one line item and post each score once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,10 +13,10 @@ import pytest
 
 from service import lateness, lifecycle
 from service.grades import FAILED, GRADED, NO_SUBMISSION, GradeRow
-from service.lti.score_sender import score, scores_url
+from service.lti.score_sender import EVERY, score, scores_url
 from service.settings import ServiceSettings
 from tests.lti_parts import ANN, launch, launch_as, lti_service
-from tests.lti_platform import LtiTestPlatform
+from tests.lti_platform import LEARNER, LtiTestPlatform, User
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
 from tests.service_parts import TINY_NOTEBOOK, Stack, live, wait_until
 
@@ -34,10 +36,10 @@ def report(points: float) -> dict:
             "units": {"cross_entropy_error": {"score": points, "max_score": 2, "checks": []}}}
 
 
-def graded(stack, course: str, student: str, points: float) -> str:
+def graded(stack, course: str, student: str, points: float, assignment: str = "tiny") -> str:
     """A submission received, claimed and recorded as a worker records one (in its own transactions)."""
     store = stack.store()
-    submission = lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK, course=course,
+    submission = lifecycle.receive(store, student, assignment, "t.ipynb", TINY_NOTEBOOK, course=course,
                                    dates=lateness.Dates(None, None, None))
     assert store.take_turns(student, 1) == [submission.id]
     claimed = lifecycle.claim(store, submission.id, live(store, "lti-test-worker"), ServiceSettings.from_env())
@@ -45,14 +47,14 @@ def graded(stack, course: str, student: str, points: float) -> str:
     return submission.id
 
 
-def linked_learner(stack, platform) -> tuple[str, str]:
-    """The course open, `tiny` offered and linked, Ann launched from the link: (course, her student id)."""
+def linked_learner(stack, platform, learner: User = ANN, link: dict = LINK, offering: str = "tiny") -> tuple[str, str]:
+    """The course open, the offering made and linked, the learner launched from the link: (course, their id)."""
     launch(stack, platform, "bob")
     course = stack.store().lti_context(platform.issuer, "course-1").course
-    stack.store().ensure_offerings(course, ["tiny"])
-    assert launch_as(stack, platform, ANN, __resource_link=LINK, __custom={"offering": "tiny"}).status_code == 200
-    [ann] = [s.id for s in stack.store().roster(course) if s.name == ANN.name]
-    return course, ann
+    stack.store().ensure_offerings(course, [offering])
+    assert launch_as(stack, platform, learner, __resource_link=link, __custom={"offering": offering}).status_code == 200
+    [student] = [s.id for s in stack.store().roster(course) if s.name == learner.name]
+    return course, student
 
 
 def scores_for(platform, sub: str) -> list[dict]:
@@ -90,6 +92,35 @@ def test_a_refused_score_waits_in_the_database_and_arrives_on_a_later_try(lti_st
     wait_until(lambda: any(s.get("scoreGiven") == 4.0 for s in scores_for(platform, ANN.sub)), 30,
                "the retried score (automatic 1 + manual 3)")
     wait_until(lambda: stack.store().score_sending(course)[1] == 0, 10, "nothing waiting")
+
+
+def test_two_api_processes_make_one_line_item_and_post_each_score_once(lti_stack, tmp_path) -> None:
+    """Both processes' loops look at the outbox while a slow platform is still answering the first's line item
+    lookup: the second must leave the offering to the first, not make a second line item or post again. (An
+    offering no other test links: its line item is made here.)"""
+    stack, platform = lti_stack
+    second = Stack(dict(stack.env, GRADER_DATA_DIR=str(tmp_path)), tmp_path)   # another API machine
+    link = {"id": "link-two-senders", "title": "Tiny (two senders)"}
+    learners = [User(f"two-senders-{i}", f"Learner {i}", f"l{i}@uni.example", [LEARNER]) for i in range(3)]
+    platform.lineitems_stall = 3.0            # longer than a sender's look at the outbox (every 2 s)
+    try:
+        second.start_api()
+        course, students = "", []
+        for learner in learners:
+            course, student = linked_learner(stack, platform, learner, link, "backprop")
+            students.append(student)
+        for points, student in enumerate(students):
+            graded(stack, course, student, points / 2, "backprop")
+        wait_until(lambda: stack.store().score_sending(course)[1] == 0, 60, "the outbox emptied")
+        wait_until(lambda: not stack.store().score_leases(), 30, "both senders done with the offering")
+        time.sleep(2 * platform.lineitems_stall + EVERY)   # a sender that raced the first would post by now
+    finally:
+        platform.lineitems_stall = 0.0
+        second.processes.stop(timeout=2)
+    [item] = [i for i in platform.lineitems if i["resourceId"] == "backprop"]
+    posted = sorted((body["userId"], body["scoreGiven"]) for lineitem, body in platform.scores
+                    if lineitem == item["id"] and "scoreGiven" in body)
+    assert posted == [(learner.sub, points / 2) for points, learner in enumerate(learners)]
 
 
 def test_a_score_says_what_ags_needs_for_graded_failed_and_missing_work() -> None:

@@ -5,7 +5,7 @@ and on the reference namespace (in the trusted process, to compute the
 expected outputs), so both sides see exactly the same call sequence.
 A probe records every value it gets back, or the exception that stopped
 it, per named output (recorder.py); it never judges anything. The kinds
-live in calls.py (single definitions), network.py (the TwoLayerNet) and optimizers.py
+live in calls.py (single definitions), network.py (a network of Affine layers) and optimizers.py
 (update() step after step).
 """
 
@@ -24,6 +24,7 @@ PROBES: dict[str, Callable[[dict, dict, dict, Recorder], None]] = {
     "layer": calls.layer,
     "layer_gradient": calls.layer_gradient,
     "optimizer": optimizers.optimizer,
+    "network_methods": network.network_methods,
     "network_gradient": network.network_gradient,
     "gradient_check": network.gradient_check,
     "train": network.train,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.learning.layers import BatchNormalization, Dropout
+from reference.learning.network import MultiLayerNet
 from reference.learning.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from reference.mutants import Mutant
 
@@ -155,6 +156,21 @@ class _BatchNormWithoutVariancePath(BatchNormalization):
         return dxc - np.sum(dxc, axis=0) / self.batch_size
 
 
+# --- the multi-layer network's weight decay ------------------------------------------------------
+
+class _GradientWithoutDecay(MultiLayerNet):
+    def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        grads = super().gradient(x, t)
+        for idx in range(1, self.hidden_layer_num + 2):   # the plain backprop dW, no lambda * W
+            grads["W" + str(idx)] = self.layers["Affine" + str(idx)].dW
+        return grads
+
+
+class _LossWithoutDecay(MultiLayerNet):
+    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
+        return self.last_layer.forward(self.predict(x), t)   # no 0.5 * lambda * sum(W ** 2)
+
+
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("optimizer_ascends", ("SGD",), {"SGD": _SGDAscends}),
     Mutant("optimizer_state_reset", ("Momentum",), {"Momentum": _MomentumForgets}),
@@ -177,6 +193,8 @@ MUTANTS: tuple[Mutant, ...] = (
            {"BatchNormalization": _BatchNormWithoutMeanPath}),
     Mutant("batchnorm_backward_without_variance", ("BatchNormalization",),
            {"BatchNormalization": _BatchNormWithoutVariancePath}),
+    Mutant("weight_decay_missing_from_gradient", ("MultiLayerNet_gradient",), {"MultiLayerNet": _GradientWithoutDecay}),
+    Mutant("weight_decay_missing_from_loss", ("MultiLayerNet",), {"MultiLayerNet": _LossWithoutDecay}),
 )
 
 __all__ = ["MUTANTS"]

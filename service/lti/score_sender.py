@@ -1,15 +1,19 @@
 """Sending scores to the platforms (AGS 2.0), from the outbox of score changes (service/store/lti_scores.py):
-an API process's background loop takes the due changes every few seconds, reads the offering's counted
-scores as the gradebook does, finds or creates the offering's line item (by resource link, else by
+an API process's background loop looks at the due changes every few seconds and, for each offering whose
+lease it takes (one at a time per offering, whichever of the API machines gets it), reads that offering's due
+changes and counted scores as the gradebook does, finds or creates its line item (by resource link, else by
 resourceId and tag), and posts each changed student's score. A platform that fails puts its changes off with
-backoff; grading never waits for any of it. A score posted twice (two API machines) is the same score."""
+backoff; grading never waits for any of it. A process that dies holding a lease holds it only until it runs out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from datetime import UTC, datetime
+import os
+import secrets
+import socket
+import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -28,6 +32,7 @@ LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 TAG = "grade"
 EVERY = 2.0                # seconds between looks at the outbox
+LEASE = timedelta(minutes=2)   # how long an offering's lease holds unless renewed (a dead holder's runs out)
 TIMEOUT = httpx.Timeout(10.0)
 log = logging.getLogger("grader.lti")
 
@@ -83,8 +88,37 @@ async def _lineitem(client: httpx.AsyncClient, lineitems: str | None, link_id: s
     return created["id"]
 
 
-async def send_offering(store: Store, course: str, assignment: str, students: set[str]) -> int:
-    """Post these students' scores (EVERYONE: the whole roster) to every platform linking the offering."""
+class LeaseLost(Exception):
+    """The offering's lease ran out before its sending was done (another machine may be sending it now)."""
+
+
+class Lease:
+    """This process's hold on one offering's sending, renewed as the posts go on (a long roster on a slow
+    platform outlasts one lease)."""
+
+    def __init__(self, store: Store, course: str, assignment: str, holder: str) -> None:
+        self.store, self.course, self.assignment, self.holder = store, course, assignment, holder
+        self.taken = 0.0
+
+    async def take(self) -> bool:
+        """Whether this process holds the offering now (taken, or renewed)."""
+        if await run_in_threadpool(self.store.take_score_lease, self.course, self.assignment, self.holder, LEASE):
+            self.taken = time.monotonic()
+            return True
+        return False
+
+    async def keep(self) -> None:
+        """Renewed once a third of it has gone; LeaseLost if another machine has it now."""
+        if time.monotonic() - self.taken > LEASE.total_seconds() / 3 and not await self.take():
+            raise LeaseLost(f"the lease of {self.course}/{self.assignment} ran out")
+
+    async def release(self) -> None:
+        await run_in_threadpool(self.store.release_score_lease, self.course, self.assignment, self.holder)
+
+
+async def send_offering(store: Store, course: str, assignment: str, students: set[str], lease: Lease) -> int:
+    """Post these students' scores (EVERYONE: the whole roster) to every platform linking the offering, the
+    lease kept while posting."""
     record = await run_in_threadpool(store.assignment, assignment)
     rows = {r.student: r for r in await run_in_threadpool(grades.rows, store, record, course)}
     wanted = set(rows) if EVERYONE in students else students
@@ -92,6 +126,7 @@ async def send_offering(store: Store, course: str, assignment: str, students: se
     platforms = {p.id: p for p in await run_in_threadpool(store.platforms)}
     sent = 0
     for link in await run_in_threadpool(store.lti_links, course, assignment):
+        await lease.keep()
         context = contexts.get(link.issuer)
         if context is None:
             continue
@@ -106,6 +141,7 @@ async def send_offering(store: Store, course: str, assignment: str, students: se
             if lineitem != link.lineitem_url:
                 await run_in_threadpool(store.set_lineitem, link.issuer, link.link_id, lineitem)
             for student in sorted(wanted):
+                await lease.keep()
                 subject = await run_in_threadpool(store.lti_subject, link.issuer, student)
                 if subject is None:
                     continue          # not this platform's user
@@ -116,23 +152,40 @@ async def send_offering(store: Store, course: str, assignment: str, students: se
     return sent
 
 
-async def send_due(store: Store) -> int:
-    """One look at the outbox: each offering's due changes sent, or put off; the scores posted."""
-    grouped: dict[tuple[str, str], list] = defaultdict(list)
-    for change in await run_in_threadpool(store.due_score_changes):
-        grouped[(change.course, change.assignment)].append(change)
+async def send_due(store: Store, holder: str) -> int:
+    """One look at the outbox: each offering whose lease `holder` takes has its due changes (read again under
+    the lease: another machine may have just sent them) sent, or put off; the scores posted."""
+    offerings = dict.fromkeys((c.course, c.assignment) for c in await run_in_threadpool(store.due_score_changes))
     posted = 0
-    for (course, assignment), changes in grouped.items():
-        ids = [c.id for c in changes]
+    for course, assignment in offerings:
+        lease = Lease(store, course, assignment, holder)
+        if not await lease.take():
+            continue                  # another API machine is sending this offering
         try:
-            posted += await send_offering(store, course, assignment, {c.student for c in changes})
-        except SendFailed as exc:
-            attempts = max(c.attempts for c in changes) + 1
-            later = await run_in_threadpool(store.score_changes_failed, ids, str(exc), attempts)
-            log.warning("LTI scores of %s/%s not sent (try %d, next at %s): %s", course, assignment, attempts,
-                        later.isoformat(timespec="seconds"), exc)
-            continue
-        await run_in_threadpool(store.score_changes_sent, ids, course)
+            posted += await _send_changes(store, lease)
+        finally:
+            await lease.release()
+    return posted
+
+
+async def _send_changes(store: Store, lease: Lease) -> int:
+    course, assignment = lease.course, lease.assignment
+    changes = await run_in_threadpool(store.due_score_changes, offering=(course, assignment))
+    if not changes:
+        return 0
+    ids = [c.id for c in changes]
+    try:
+        posted = await send_offering(store, course, assignment, {c.student for c in changes}, lease)
+    except LeaseLost as exc:
+        log.warning("LTI scores of %s/%s left to the machine that holds them now: %s", course, assignment, exc)
+        return 0
+    except SendFailed as exc:
+        attempts = max(c.attempts for c in changes) + 1
+        later = await run_in_threadpool(store.score_changes_failed, ids, str(exc), attempts)
+        log.warning("LTI scores of %s/%s not sent (try %d, next at %s): %s", course, assignment, attempts,
+                    later.isoformat(timespec="seconds"), exc)
+        return 0
+    await run_in_threadpool(store.score_changes_sent, ids, course)
     return posted
 
 
@@ -141,6 +194,7 @@ class ScoreSender:
 
     def __init__(self, store: Store, every: float = EVERY) -> None:
         self.store, self.every = store, every
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"   # this process, in leases
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -154,7 +208,7 @@ class ScoreSender:
     async def _run(self) -> None:
         while True:
             try:
-                await send_due(self.store)
+                await send_due(self.store, self.holder)
             except Exception:   # noqa: BLE001 - the loop outlives any one look (a database hiccup, a bug)
                 log.exception("LTI score sending failed; trying again")
             await asyncio.sleep(self.every)

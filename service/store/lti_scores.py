@@ -1,23 +1,26 @@
 """The score changes waiting for a platform (AGS), as an outbox: whatever changes a student's counted score on
 an offering of a course an LMS launches (a result recorded or regraded, a manual grade, an offering's penalty
 or policy, an extension) appends a change in that change's own transaction (a flush listener on the store's
-sessions: no grading code names LTI, and nothing is lost between the change and its post). The sender takes
-the due ones, and removes them once the platform took the score, or puts them off with backoff."""
+sessions: no grading code names LTI, and nothing is lost between the change and its post). The sender takes an
+offering's lease, then its due changes, and removes them once the platform took the score, or puts them off
+with backoff; the lease keeps any other API machine off that offering meanwhile."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clocks import now
+from service.clocks import db_now, now
 from service.models import (
     Extension,
     LtiContext,
     LtiResourceLink,
     LtiScoreChange,
+    LtiScoreLease,
     LtiUser,
     ManualGrade,
     Offering,
@@ -66,11 +69,45 @@ def watch_score_changes(sessions: sessionmaker[Session]) -> None:
 class LtiScoreRecords:
     sessions: sessionmaker[Session]
 
-    def due_score_changes(self, limit: int = 500) -> list[LtiScoreChange]:
-        """The changes due now (their next try has come), oldest first."""
+    def due_score_changes(self, limit: int = 500, offering: tuple[str, str] | None = None) -> list[LtiScoreChange]:
+        """The changes due now (their next try has come), oldest first; only this (course, assignment)'s if given."""
+        query = select(LtiScoreChange).where(LtiScoreChange.next_at <= now())
+        if offering is not None:
+            query = query.where(LtiScoreChange.course == offering[0], LtiScoreChange.assignment == offering[1])
         with self.sessions() as s:
-            return list(s.scalars(select(LtiScoreChange).where(LtiScoreChange.next_at <= now())
-                                  .order_by(LtiScoreChange.id).limit(limit)))
+            return list(s.scalars(query.order_by(LtiScoreChange.id).limit(limit)))
+
+    def take_score_lease(self, course: str, assignment: str, holder: str, hold: timedelta) -> bool:
+        """Whether `holder` now sends this offering's scores, for `hold` from now (the database's clock): one
+        UPDATE where the lease has run out or is already its own (a second machine's waits for the first's and
+        then finds it taken). The lease's row is made the first time; of two makers at once, the loser's
+        INSERT fails and its second try updates the winner's row."""
+        for _ in range(2):
+            try:
+                with self.sessions.begin() as s:
+                    at = s.scalar(select(db_now()))
+                    if s.get(LtiScoreLease, (course, assignment)) is None:
+                        s.add(LtiScoreLease(course=course, assignment=assignment, holder="", until=at))
+                        s.flush()
+                    return s.execute(update(LtiScoreLease).where(
+                        LtiScoreLease.course == course, LtiScoreLease.assignment == assignment,
+                        or_(LtiScoreLease.until <= at, LtiScoreLease.holder == holder))
+                        .values(holder=holder, until=at + hold)).rowcount == 1
+            except IntegrityError:
+                continue
+        return False
+
+    def release_score_lease(self, course: str, assignment: str, holder: str) -> None:
+        """The holder is done with the offering: the next look, by any machine, may take it at once."""
+        with self.sessions.begin() as s:
+            s.execute(update(LtiScoreLease).where(LtiScoreLease.course == course, LtiScoreLease.assignment ==
+                                                  assignment, LtiScoreLease.holder == holder).values(until=db_now()))
+
+    def score_leases(self) -> list[tuple[str, str, str]]:
+        """(course, assignment, holder) of each offering being sent now."""
+        with self.sessions() as s:
+            return [tuple(r) for r in s.execute(select(LtiScoreLease.course, LtiScoreLease.assignment,
+                                                       LtiScoreLease.holder).where(LtiScoreLease.until > db_now()))]
 
     def score_changes_sent(self, ids: Iterable[int], course: str) -> None:
         """The platform took these scores: their changes are done, the course's sending time is now."""
