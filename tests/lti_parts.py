@@ -64,9 +64,17 @@ def bad_launch(platform: LtiTestPlatform, case: str) -> tuple[dict[str, Any], st
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
-    """`lti_service` per database kind for the whole session (starting one costs 5-15 s; four modules use
+    """`lti_service` per database kind for the whole session (starting one costs 5-15 s; three modules use
     it): each test's behaviour is its own launches, links and users, whatever the others left there."""
     with lti_service(request.param, tmp_path_factory.mktemp(f"lti-{request.param}")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def own_lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
+    """`lti_service` of the module's own, for tests of what the tool does to the platform's one course
+    (the line item it makes, the roster it syncs in the background), which another module's launches change."""
+    with lti_service(request.param, tmp_path_factory.mktemp(f"lti-own-{request.param}")) as running:
         yield running
 
 

@@ -16,8 +16,8 @@ from tests.lti_platform import INSTRUCTOR, LEARNER
 from tests.service_parts import wait_until
 
 
-def test_nrps_brings_in_three_more_students_and_marks_the_one_who_left(lti_stack) -> None:
-    stack, platform = lti_stack
+def test_nrps_brings_in_three_more_students_and_marks_the_one_who_left(own_lti_stack) -> None:
+    stack, platform = own_lti_stack
     platform.members = [entry(BOB.sub, BOB.name, [INSTRUCTOR]), entry(ANN.sub, ANN.name, [LEARNER]),
                         *(entry(f"nrps-{n}", f"Listed {n}", [LEARNER]) for n in ("carl", "dana", "emil")),
                         entry("nrps-gone", "Gone Before", [LEARNER], "Inactive")]
@@ -38,8 +38,8 @@ def test_nrps_brings_in_three_more_students_and_marks_the_one_who_left(lti_stack
     assert any(name.startswith("Bob") for name in {m.name for m in stack.store().staff(course)})
 
 
-def test_the_course_page_is_its_staffs_only(lti_stack) -> None:
-    stack, platform = lti_stack
+def test_the_course_page_is_its_staffs_only(own_lti_stack) -> None:
+    stack, platform = own_lti_stack
     launch(stack, platform, "bob")
     course = stack.store().lti_context(platform.issuer, "course-1").course
     anonymous = httpx.get(f"{stack.url}/lti/courses/{course}", follow_redirects=False)

@@ -6,29 +6,18 @@ two API processes sending from one database make one line item and post each sco
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from service import lateness, lifecycle
 from service.grades import FAILED, GRADED, NO_SUBMISSION, GradeRow
 from service.lti.score_sender import EVERY, score, scores_url
 from service.settings import ServiceSettings
-from tests.lti_parts import ANN, launch, launch_as, lti_service
-from tests.lti_platform import LEARNER, LtiTestPlatform, User
+from tests.lti_parts import ANN, launch, launch_as
+from tests.lti_platform import LEARNER, User
 from tests.service_parts import INSTRUCTOR as INSTRUCTOR_TOKEN
 from tests.service_parts import TINY_NOTEBOOK, Stack, live, wait_until
 
 LINK = {"id": "link-tiny-ags", "title": "Tiny"}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def lti_stack(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, LtiTestPlatform]]:
-    """A platform of this module's own: the line item the tool makes for the offering is its test (the
-    session's platform may hold one another module's deep link made)."""
-    with lti_service(request.param, tmp_path_factory.mktemp(f"lti-ags-{request.param}")) as running:
-        yield running
 
 
 def report(points: float) -> dict:
@@ -61,8 +50,8 @@ def scores_for(platform, sub: str) -> list[dict]:
     return [body for _, body in platform.scores if body["userId"] == sub]
 
 
-def test_a_learners_result_arrives_at_the_platforms_line_item_within_seconds(lti_stack) -> None:
-    stack, platform = lti_stack
+def test_a_learners_result_arrives_at_the_platforms_line_item_within_seconds(own_lti_stack) -> None:
+    stack, platform = own_lti_stack
     course, ann = linked_learner(stack, platform)
     graded(stack, course, ann, 1.5)
     wait_until(lambda: any(s.get("scoreGiven") == 1.5 for s in scores_for(platform, ANN.sub)), 15,
@@ -77,8 +66,8 @@ def test_a_learners_result_arrives_at_the_platforms_line_item_within_seconds(lti
     assert stack.store().score_sending(course)[0] is not None
 
 
-def test_a_refused_score_waits_in_the_database_and_arrives_on_a_later_try(lti_stack) -> None:
-    stack, platform = lti_stack
+def test_a_refused_score_waits_in_the_database_and_arrives_on_a_later_try(own_lti_stack) -> None:
+    stack, platform = own_lti_stack
     course, ann = linked_learner(stack, platform)
     submission = graded(stack, course, ann, 1.0)
     wait_until(lambda: any(s.get("scoreGiven") == 1.0 for s in scores_for(platform, ANN.sub)), 15, "the first")
@@ -94,11 +83,11 @@ def test_a_refused_score_waits_in_the_database_and_arrives_on_a_later_try(lti_st
     wait_until(lambda: stack.store().score_sending(course)[1] == 0, 10, "nothing waiting")
 
 
-def test_two_api_processes_make_one_line_item_and_post_each_score_once(lti_stack, tmp_path) -> None:
+def test_two_api_processes_make_one_line_item_and_post_each_score_once(own_lti_stack, tmp_path) -> None:
     """Both processes' loops look at the outbox while a slow platform is still answering the first's line item
     lookup: the second must leave the offering to the first, not make a second line item or post again. (An
     offering no other test links: its line item is made here.)"""
-    stack, platform = lti_stack
+    stack, platform = own_lti_stack
     second = Stack(dict(stack.env, GRADER_DATA_DIR=str(tmp_path)), tmp_path)   # another API machine
     link = {"id": "link-two-senders", "title": "Tiny (two senders)"}
     learners = [User(f"two-senders-{i}", f"Learner {i}", f"l{i}@uni.example", [LEARNER]) for i in range(3)]
