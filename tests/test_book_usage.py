@@ -11,7 +11,6 @@ from grader.types import FileInput
 from tests.notebooks import notebook_bytes
 from tests.variants import CEE_LOG, LAYER_LOOP, changed
 
-
 # one sample whose true class has probability 0: -log(1e-7) on every seed, the edge case itself
 CONSTANT_BY_DESIGN = {("cross_entropy_error", "zero_probability_one_hot_1d"),
                       ("cross_entropy_error", "zero_probability_index_1d")}

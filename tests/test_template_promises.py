@@ -10,7 +10,6 @@ import itertools
 import re
 
 import nbformat
-
 import pytest
 
 from grader import spec
