@@ -17,8 +17,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from service.clocks import now
-
 INSTRUCTOR = "instructor"      # GRADER_INSTRUCTOR_TOKEN: the service administrator (today's routes' instructor)
 STUDENT = "student"
 STAFF = "staff"                # a course's instructor or TA, by their own token
@@ -102,8 +100,8 @@ def throttled_identify(request: Request, token: str) -> Principal | None:
     and the token is not tried. A failure is recorded against the address."""
     services = request.app.state.services
     address = client_address(request)
-    mine, everyone = services.store.recent_failures(address)
-    waits = [_wait(times, limit) for times, limit in ((mine, services.settings.failed_sign_ins_per_minute),
+    mine, everyone, clock = services.store.recent_failures(address)
+    waits = [_wait(times, limit, clock) for times, limit in ((mine, services.settings.failed_sign_ins_per_minute),
                                                       (everyone, services.settings.failed_sign_ins_per_minute_total))]
     if max(waits) > 0:
         raise Throttled(max(waits))
@@ -113,11 +111,11 @@ def throttled_identify(request: Request, token: str) -> Principal | None:
     return principal
 
 
-def _wait(times: list[datetime], limit: int) -> int:
-    """Whole seconds until fewer than `limit` of these failures are within the last minute (0: now)."""
+def _wait(times: list[datetime], limit: int, clock: datetime) -> int:
+    """Whole seconds until fewer than `limit` of these failures are within the minute before `clock` (0: now)."""
     if len(times) < limit:
         return 0
-    return max(1, math.ceil((times[-limit] + FAILURE_WINDOW - now()).total_seconds()))
+    return max(1, math.ceil((times[-limit] + FAILURE_WINDOW - clock).total_seconds()))
 
 
 def caller(request: Request) -> Principal:

@@ -13,7 +13,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from grader import feedback, intake, reports
 from service import lifecycle, offerings
-from service.clocks import now
 from service.models import DEFAULT_COURSE, QUEUED, Submission
 from service.services import Services
 
@@ -68,9 +67,8 @@ def check_rate(services: Services, student: str) -> None:
     notebook costs its try too), counted and checked in one atomic step; 429 with the seconds until the
     next one is allowed (a 429 itself is not counted)."""
     limit = services.settings.submissions_per_minute
-    oldest = services.store.admit_upload(student, now() - timedelta(minutes=1), limit)
-    if oldest is not None:
-        wait = 60 - (now() - oldest).total_seconds()
+    wait = services.store.admit_upload(student, timedelta(minutes=1), limit)
+    if wait is not None:
         raise HTTPException(429, f"at most {limit} submissions a minute; try again shortly",
                             headers={"Retry-After": str(max(1, math.ceil(wait)))})
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clocks import db_now, now
+from service.clocks import db_now
 from service.models import (
     Extension,
     LtiContext,
@@ -57,7 +57,7 @@ def _append_changes(session: Session, flush_context: object, instances: object) 
         changed = _changed(session)
         linked = {tuple(r) for r in session.execute(select(LtiResourceLink.course, LtiResourceLink.assignment).where(
             LtiResourceLink.course.in_({c for c, _, _ in changed})).distinct())} if changed else set()
-    at = now()
+    at = db_now()      # any API machine or worker appends, any API machine sends: the database's clock
     session.add_all(LtiScoreChange(course=c, assignment=a, student=s, changed_at=at, next_at=at, attempts=0)
                     for c, a, s in changed if (c, a) in linked)
 
@@ -71,7 +71,7 @@ class LtiScoreRecords:
 
     def due_score_changes(self, limit: int = 500, offering: tuple[str, str] | None = None) -> list[LtiScoreChange]:
         """The changes due now (their next try has come), oldest first; only this (course, assignment)'s if given."""
-        query = select(LtiScoreChange).where(LtiScoreChange.next_at <= now())
+        query = select(LtiScoreChange).where(LtiScoreChange.next_at <= db_now())
         if offering is not None:
             query = query.where(LtiScoreChange.course == offering[0], LtiScoreChange.assignment == offering[1])
         with self.sessions() as s:
@@ -113,12 +113,12 @@ class LtiScoreRecords:
         """The platform took these scores: their changes are done, the course's sending time is now."""
         with self.sessions.begin() as s:
             s.execute(delete(LtiScoreChange).where(LtiScoreChange.id.in_(list(ids))))
-            s.execute(update(LtiContext).where(LtiContext.course == course).values(scores_sent_at=now()))
+            s.execute(update(LtiContext).where(LtiContext.course == course).values(scores_sent_at=db_now()))
 
     def score_changes_failed(self, ids: Iterable[int], error: str, attempts: int) -> datetime:
         """Put these changes off: 10 s after a first failure, doubling to an hour; the next try's time."""
-        later = now() + min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
         with self.sessions.begin() as s:
+            later = s.scalar(select(db_now())) + min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
             s.execute(update(LtiScoreChange).where(LtiScoreChange.id.in_(list(ids)))
                       .values(attempts=attempts, next_at=later, error=error[:500]))
         return later

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import FAILURE_WINDOW
-from service.clocks import now
+from service.clocks import db_now
 from service.models import SessionGeneration, SignInFailure
 
 
@@ -35,18 +35,21 @@ class SignInRecords:
         with self.sessions.begin() as s:
             return end_sessions(s, principal)
 
-    def recent_failures(self, address: str) -> tuple[list[datetime], list[datetime]]:
+    def recent_failures(self, address: str) -> tuple[list[datetime], list[datetime], datetime]:
         """When the failed attempts of the last minute were made: from `address`, and from everywhere
-        (oldest first; at most the newest few hundred of each, enough for any limit)."""
-        since = now() - FAILURE_WINDOW
+        (oldest first; at most the newest few hundred of each, enough for any limit), and the database's time
+        now (every API machine writes and reads these times: one clock for them all)."""
         with self.sessions() as s:
+            clock = s.scalar(select(db_now()))
+
             def times(*where) -> list[datetime]:
-                newest = select(SignInFailure.at).where(SignInFailure.at >= since, *where)
+                newest = select(SignInFailure.at).where(SignInFailure.at >= clock - FAILURE_WINDOW, *where)
                 return sorted(s.scalars(newest.order_by(SignInFailure.at.desc()).limit(1000)))
-            return times(SignInFailure.address == address), times()
+            return times(SignInFailure.address == address), times(), clock
 
     def record_failure(self, address: str) -> None:
         """One more failed attempt from `address`; attempts older than the window are forgotten."""
         with self.sessions.begin() as s:
-            s.execute(delete(SignInFailure).where(SignInFailure.at < now() - FAILURE_WINDOW))
-            s.add(SignInFailure(address=address[:100], at=now()))
+            clock = s.scalar(select(db_now()))
+            s.execute(delete(SignInFailure).where(SignInFailure.at < clock - FAILURE_WINDOW))
+            s.add(SignInFailure(address=address[:100], at=clock))

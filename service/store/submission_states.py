@@ -6,14 +6,14 @@ atomically and says whether it applied, so of two processes attempting the same 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
-from service.clocks import db_now, now
+from service.clocks import db_now
 from service.models import (
     DONE,
     FAILED,
@@ -137,18 +137,20 @@ class SubmissionStates:
 
     # --- the transitions ---------------------------------------------------------------------------
 
-    def admit_upload(self, student: str, since: datetime, limit: int) -> datetime | None:
-        """Count an upload attempt, as one atomic step with the check that fewer than `limit` were made since
-        `since` (the student's row is locked on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers).
-        None when admitted; else the time of the attempt whose ageing out admits the next one."""
+    def admit_upload(self, student: str, window: timedelta, limit: int) -> float | None:
+        """Count an upload attempt, as one atomic step with the check that fewer than `limit` were made in the
+        last `window` by the database's clock (several API machines admit uploads for one student; their own
+        clocks may disagree). The student's row is locked on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises
+        writers. None when admitted; else the seconds until the oldest counted attempt ages out."""
         with self.sessions.begin() as s:
             s.execute(select(Student.id).where(Student.id == student).with_for_update())
-            s.execute(delete(UploadAttempt).where(UploadAttempt.student == student, UploadAttempt.at < since))
+            clock = s.scalar(select(db_now()))
+            s.execute(delete(UploadAttempt).where(UploadAttempt.student == student, UploadAttempt.at < clock - window))
             recent = list(s.scalars(select(UploadAttempt.at).where(UploadAttempt.student == student)
                                     .order_by(UploadAttempt.at)))
             if len(recent) >= limit:
-                return recent[-limit]
-            s.add(UploadAttempt(student=student, at=now()))
+                return (recent[-limit] + window - clock).total_seconds()
+            s.add(UploadAttempt(student=student, at=clock))
             return None
 
     def add_received(self, submission: Submission) -> None:
