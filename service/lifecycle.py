@@ -40,6 +40,10 @@ from service.models import DEFAULT_COURSE, DONE, FAILED, QUEUED, RECEIVED, Resul
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RunningAttempt, Store
 
+RETURNED = "returned"                     # a grading the grader's own fault broke, back in the queue
+GAVE_UP = "failed after grader faults"    # the same, with no attempt left: failed, saying why
+GRADER_FAULTS = (RETURNED, GAVE_UP)       # outcomes after which the worker checks its own sandbox
+
 
 class Publisher(Protocol):
     """Hands a submission id to the broker; False when the broker could not take it (the reconciler retries)."""
@@ -249,9 +253,9 @@ def _grade_claimed(store: Store, publisher: Publisher, settings: ServiceSettings
         if submission.attempts < settings.max_attempts and store.return_attempt(
                 submission.id, claimed.token, error, counted=True):
             publisher.send(submission.id)
-            return "returned"
+            return RETURNED
         fail(store, claimed, error)
-        return FAILED
+        return GAVE_UP
     seconds, report_dict = time.monotonic() - started, report.to_dict()
     recorded = _persisting(lambda: record(store, claimed, report_dict, seconds), patience=settings.requeue_after)
     return DONE if recorded else "overtaken"

@@ -112,11 +112,11 @@ def test_a_grading_the_sandbox_broke_goes_back_to_the_queue_then_fails_never_a_z
     settings = shared.publish(store, api)
     broken = replace(settings, grader=replace(settings.grader, sandbox_dir=broken_dir, unsafe_no_sandbox=False))
     submission_id, publisher = queued(store), SentIds()
-    assert lifecycle.grade(store, publisher, broken, submission_id, live(store, "broken")) == "returned"
+    assert lifecycle.grade(store, publisher, broken, submission_id, live(store, "broken")) == lifecycle.RETURNED
     returned = store.submission(submission_id)
     assert (returned.status, store.result(submission_id)) == ("queued", None) and "grader fault" in returned.error
     assert publisher.sent == [submission_id]
-    assert lifecycle.grade(store, publisher, broken, submission_id, live(store, "broken")) == "failed"
+    assert lifecycle.grade(store, publisher, broken, submission_id, live(store, "broken")) == lifecycle.GAVE_UP
     assert store.result(submission_id) is None and "grader fault" in store.submission(submission_id).error
 
 

@@ -3,7 +3,9 @@ everything that must be equal on every machine read from the database, warm and 
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
 import threading
 import time
 import uuid
@@ -30,6 +32,9 @@ publisher = CeleryPublisher(app)     # hands a task on, and the student's next s
 WORKER_ID = uuid.uuid4().hex          # this worker's identity in the records: its heartbeat, the attempts it runs
 PROBE_RETRY_SECONDS = 30.0
 _process: dict[str, object] = {"settings": local}
+# Why this worker stopped consuming mid-run (empty: it consumes). Shared memory, made before the pool forks, so
+# a pool process that finds the sandbox broken tells the heartbeat thread of the main process.
+_suspended = multiprocessing.Array(ctypes.c_char, 1024)
 
 
 def settings() -> ServiceSettings:
@@ -65,9 +70,14 @@ def prepared(target: Store) -> ServiceSettings:
     return shared.adopt(target, local)
 
 
-def sandbox_problem(current: ServiceSettings) -> str | None:
+def celery_name() -> str:
+    """This worker's node name in the broker: where control commands for it alone are sent."""
+    return f"grader-{WORKER_ID[:12]}@{identity().host}"
+
+
+def sandbox_problem(current: ServiceSettings, target: Store | None = None) -> str | None:
     """One real sandboxed grading of each served assignment's solution (when it ships one) must score full."""
-    for name in assignments.served(store(), current.assignments_dir)[0]:
+    for name in assignments.served(target or store(), current.assignments_dir)[0]:
         problem = selfcheck.problem(_specs[name], current.grader) if name in _specs else None
         if problem:
             return f"{name}: {problem}"
@@ -82,6 +92,27 @@ def warm_up(current: ServiceSettings) -> None:
     data.test_split(current.grader)
 
 
+def after_grader_fault() -> None:
+    """A grading in this pool process failed for the grader's own reason. If the sandboxed self-check fails now
+    too, the machine is broken, not that one run: the worker stops consuming (its other reserved tasks go back
+    the same way) until the heartbeat thread finds the sandbox working again."""
+    problem = sandbox_problem(settings())
+    if problem and not _suspended.value:
+        _suspended.value = problem.encode()[:1023]
+        log.error("not taking tasks any more: %s", problem)
+        app.control.cancel_consumer(QUEUE, destination=[celery_name()])
+
+
+def _resumed(target: Store) -> bool:
+    """Suspended, and the sandbox grades correctly again: consume again."""
+    if sandbox_problem(settings(), target) is not None:
+        return False
+    _suspended.value = b""
+    app.control.add_consumer(QUEUE, destination=[celery_name()])
+    log.warning("the sandbox works again: taking tasks")
+    return True
+
+
 @signals.worker_process_init.connect
 def _fresh_connections(**_) -> None:
     _process.pop("store", None)
@@ -94,9 +125,18 @@ def _start_heartbeat(sender, **_) -> None:
     main_store = Store(make_engine(local.database_url))
 
     def beating() -> None:
+        delay, next_check = HEARTBEAT_SECONDS, 0.0
         while True:
             try:
-                beat(main_store, concurrency, "ready")
+                suspended = _suspended.value.decode(errors="replace")
+                if not suspended:
+                    delay, next_check = HEARTBEAT_SECONDS, time.monotonic() + HEARTBEAT_SECONDS
+                elif time.monotonic() >= next_check:     # suspended: re-checked after 5, 10, 20, 30, 30 ... s
+                    if _resumed(main_store):
+                        suspended = ""
+                    next_check, delay = time.monotonic() + delay, min(2 * delay, PROBE_RETRY_SECONDS)
+                beat(main_store, 0 if suspended else concurrency, f"not taking tasks: {suspended}" if suspended
+                     else "ready")
             except Exception:  # noqa: BLE001 - a missed beat only makes the worker look idle for a while
                 log.warning("heartbeat failed", exc_info=True)
             if stop.wait(HEARTBEAT_SECONDS):
@@ -131,7 +171,7 @@ def start_worker(concurrency: int) -> int:
     warm_up(current)      # only a machine that grades correctly spends the time
     _process.pop("store", None)   # the pool forks next: no connection shared with it
     app.worker_main(["worker", "--concurrency", str(concurrency), "--queues", QUEUE, "--loglevel", "INFO",
-                     "--hostname", f"grader-{WORKER_ID[:12]}@{identity().host}", "--pool", "prefork",
+                     "--hostname", celery_name(), "--pool", "prefork",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"])
     return 0
 

@@ -24,14 +24,25 @@ MOUNT = "/opt/runtime"
 SKIP = {"site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3"}
 
 
-@functools.cache
 def staged(sandbox_dir: Path) -> tuple[Path, str]:
-    """The staged runtime folder and its interpreter's path inside the sandbox; staged on first use."""
+    """The staged runtime folder and its interpreter's path inside the sandbox; staged on first use, and again
+    when the folder went away (a cleaned /var/lib: a long-running worker restages rather than fail for ever)."""
+    key, parts, python = _parts()
+    final = sandbox_dir / "runtime" / key
+    if not final.is_dir():
+        _stage(final, parts)
+    return final, python
+
+
+@functools.cache
+def _parts() -> tuple[str, dict[Path, str], str]:
+    """What is staged (source -> path under the staged folder), the key naming that version, and the
+    interpreter's path inside the sandbox: the same for the whole life of this process."""
     prefix = Path(sys.base_prefix).resolve()
     executable = Path(os.path.realpath(sys.executable))
     stdlib = Path(sysconfig.get_paths(vars={"installed_base": str(prefix), "base": str(prefix)})["stdlib"])
     numpy_dir = Path(np.__file__).resolve().parent
-    parts = {  # source -> path under the staged folder
+    parts = {
         executable: f"python/bin/{executable.name}",
         stdlib: f"python/lib/{stdlib.name}",
         numpy_dir: "site/numpy",
@@ -41,10 +52,7 @@ def staged(sandbox_dir: Path) -> tuple[Path, str]:
     parts = {source: target for source, target in parts.items() if source.exists()}
     key = hashlib.sha256(repr(sorted((str(s), t, s.stat().st_mtime_ns) for s, t in parts.items())).encode()
                          + np.__version__.encode() + sys.version.encode()).hexdigest()[:16]
-    final = sandbox_dir / "runtime" / key
-    if not final.is_dir():
-        _stage(final, parts)
-    return final, f"{MOUNT}/python/bin/{executable.name}"
+    return key, parts, f"{MOUNT}/python/bin/{executable.name}"
 
 
 def _stage(final: Path, parts: dict[Path, str]) -> None:
