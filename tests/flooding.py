@@ -90,9 +90,10 @@ def body_of(kind: str, size: int) -> tuple[str, list[bytes]]:
     count = size // MB
     if kind == "json":
         return "application/json", [b'{"policy": "', *[CHUNK] * count, b'"}']
-    if kind == "fields":    # a form of many 1 MB fields
+    if kind == "fields":    # a form of many 1 MB fields, every value the same piece (no 300 MB built per flood)
         field = b"a" * (MB - 16)
-        return "application/x-www-form-urlencoded", [b"lang=en", *(b"&f%d=" % i + field for i in range(count))]
+        pieces = [piece for i in range(count) for piece in (b"&f%d=" % i, field)]
+        return "application/x-www-form-urlencoded", [b"lang=en", *pieces]
     boundary = "flood"
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.ipynb"\r\n'
             'Content-Type: application/x-ipynb+json\r\n\r\n').encode()
