@@ -179,10 +179,16 @@ def test_every_child_killed_during_a_burst_is_restarted_and_every_submission_gra
         for t in threads:
             t.start()
         back_in: dict[str, float] = {}
+
+        def uploads(more: int, least: int = 0) -> None:
+            """Wait for `more` uploads accepted from now (at least `least` in all): each kill lands mid-burst."""
+            wanted = max(len(accepted) + more, least)
+            wait_until(lambda: len(accepted) >= wanted, 60, f"{wanted} uploads to be accepted")
+
         try:
             for name, marker in (("redis-server", "redis-server"), ("worker", "grader.cli worker"),
                                  ("api", "uvicorn")):
-                time.sleep(3)
+                uploads(4)
                 old = child(serve, marker)
                 os.kill(old, signal.SIGKILL)
                 killed = time.monotonic()
@@ -190,7 +196,7 @@ def test_every_child_killed_during_a_burst_is_restarted_and_every_submission_gra
                 wait_until(serve.healthy, 60, f"the service to be healthy after {name} was killed")
                 back_in[name] = time.monotonic() - killed
                 assert not alive(old)                    # reaped, not a zombie
-            time.sleep(3)
+            uploads(4, least=10)
         finally:
             stop.set()
             for t in threads:
