@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -14,6 +15,7 @@ from service.lti import course_page as lti_course_page
 from service.lti import keys as lti_keys
 from service.lti import registration as lti_registration
 from service.lti import routes as lti
+from service.lti.platform_keys import PlatformKeys
 from service.lti.score_sender import ScoreSender
 from service.queue import CeleryPublisher, celery_app
 from service.reconciler import Reconciler
@@ -35,10 +37,12 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
     publisher = publisher or CeleryPublisher(celery_app(settings))
     services = Services(settings, store, publisher, assignments.specs(settings.assignments_dir),
                         metrics=metrics.registry(store, publisher), cookie_key=bootstrap.cookie_key(settings),
-                        upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store))
+                        upload_check=UploadCheck(settings.intake_seconds), status_watch=StatusWatch(store),
+                        platform_keys=PlatformKeys(settings.lti_jwks_timeout, settings.lti_jwks_refetch_after))
     reconciler = Reconciler(store, publisher, settings.reconcile_every, settings.requeue_after,
                             settings.max_active_per_student)
-    score_sender = ScoreSender(store)      # LTI scores to the platforms, from the outbox (service/lti)
+    score_sender = ScoreSender(store, settings.lti_scores_every,     # LTI scores to the platforms, from the outbox
+                               timedelta(seconds=settings.lti_score_retry))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

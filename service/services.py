@@ -5,7 +5,7 @@ Routes and pages take it as `services: ServicesDep` (FastAPI's dependency, one o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,7 +30,7 @@ class Services:
     cookie_key: bytes                   # signs the web pages' session cookies (bootstrap.cookie_key)
     upload_check: UploadCheck           # the intake check off the event loop (started with the app)
     status_watch: StatusWatch           # long polls waiting for a status to change (service/status_watch.py)
-    platform_keys: PlatformKeys = field(default_factory=PlatformKeys)   # LTI platforms' JWKS, cached
+    platform_keys: PlatformKeys         # LTI platforms' JWKS, cached (service/lti/platform_keys.py)
 
 
 def services(request: Request) -> Services:

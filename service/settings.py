@@ -76,6 +76,10 @@ class ServiceSettings:
     failed_sign_ins_per_minute_total: int = 100    # from all addresses together (a guesser with many)
     metrics_token: str | None = None               # None: /metrics answers loopback clients only
     public_url: str | None = None                  # the address platforms reach (LTI); None: the request's own
+    lti_scores_every: float = 2.0                  # seconds between an API process's looks at the LTI score outbox
+    lti_score_retry: float = 10.0                  # seconds after a platform's first refusal, doubling to an hour
+    lti_jwks_timeout: float = 5.0                  # seconds a platform's JWKS fetch may take
+    lti_jwks_refetch_after: float = 10.0           # an unknown kid fetches the JWKS again no sooner than this
 
     def __post_init__(self) -> None:
         token = self.instructor_token
@@ -109,6 +113,11 @@ class ServiceSettings:
             failed_sign_ins_per_minute_total=_int("GRADER_FAILED_SIGN_INS_PER_MINUTE_TOTAL", 100),
             metrics_token=os.environ.get("GRADER_METRICS_TOKEN") or None,
             public_url=(os.environ.get("GRADER_PUBLIC_URL") or "").rstrip("/") or None,
+            lti_scores_every=_bounded("GRADER_LTI_SCORES_EVERY", 2.0, 0.1, "seconds between looks at the outbox"),
+            lti_score_retry=_bounded("GRADER_LTI_SCORE_RETRY", 10.0, 0.1, "seconds before a refused score's retry"),
+            lti_jwks_timeout=_bounded("GRADER_LTI_JWKS_TIMEOUT", 5.0, 0.1, "seconds a JWKS fetch may take"),
+            lti_jwks_refetch_after=_bounded("GRADER_LTI_JWKS_REFETCH_AFTER", 10.0, 1.0,
+                                            "seconds between fetches for unknown kids"),
         )
 
     def with_data_dir(self, data_dir: Path) -> ServiceSettings:

@@ -25,6 +25,11 @@ ANN = User("ann-sub-81", "Ann Arbor", "ann@uni.example", [LEARNER])
 BOB = User("bob-sub-82", "Bob Instructor", "bob@uni.example", [INSTRUCTOR])
 TESS = User("tess-sub-83", "Tess Assistant", "tess@uni.example", [INSTRUCTOR, TEACHING_ASSISTANT])
 
+# The LTI stacks' intervals, shorter than the service's defaults so that no test waits 10 s for a retry or a
+# refetch: the outbox looked at every 0.5 s, a refused score retried after 2 s, the JWKS fetch timing out after
+# 3 s and fetched again for an unknown kid after 1 s. Tests that wait on them read them from the stack's settings.
+TIMINGS = {"GRADER_LTI_SCORES_EVERY": "0.5", "GRADER_LTI_SCORE_RETRY": "2", "GRADER_LTI_JWKS_TIMEOUT": "3",
+           "GRADER_LTI_JWKS_REFETCH_AFTER": "1"}
 OTHER_KEY = new_key()
 BAD_LAUNCHES = {   # what is wrong -> (the mint's arguments, the catalogue's reason the page gives, its facts)
     "forged signature": ({"key": OTHER_KEY, "kid": "PLATFORM"}, "lti_bad_signature", {}),
@@ -85,7 +90,7 @@ def lti_service(kind: str, root: Path) -> Iterator[tuple[Stack, LtiTestPlatform]
     platform = LtiTestPlatform(users={"ann": ANN, "bob": BOB, "tess": TESS}).start()
     try:
         with database(kind, root) as url:
-            stack = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root)), root)
+            stack = Stack(service_env(root / "var", url, redis.url, make_assignments_dir(root), **TIMINGS), root)
             platform.tool_url = stack.url
             added = subprocess.run([sys.executable, "-m", "grader.cli", "lti", "add-platform",
                                     *[f"--{k.replace('_', '-')}={v}" for k, v in platform.urls().items()]],

@@ -1,7 +1,7 @@
 """LTI Advantage's records on SQLite and PostgreSQL: a database of the previous release (0007) keeps its
 platforms and platform users through 0008, whose contexts then map to courses; a context opened by several
 first launches at once is one course; an offering's score lease is one API process's at a time, and a dead
-holder's runs out."""
+holder's runs out; a refused score's retry waits longer each time, never more than an hour."""
 
 from __future__ import annotations
 
@@ -81,4 +81,17 @@ def test_an_offerings_score_lease_is_one_holders_until_released_or_run_out(datab
     assert sorted(store.score_leases()) == [("c1", "backprop", "api-late"), ("c1", "forward", "api-late")]
     time.sleep(0.6)                                                   # its holder died: the lease runs out
     assert store.take_score_lease("c1", "backprop", holder, minute)
+    engine.dispose()
+
+
+def test_a_refused_scores_retry_doubles_from_the_first_and_stays_an_hour_after_days_of_refusals(
+        database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    store = Store(engine)
+    for attempts, delay in ((1, 10), (2, 20), (4, 80), (9, 2560), (10, 3600), (500, 3600)):
+        before = store.clock()
+        later = store.score_changes_failed([], "the platform's score post answered 503", attempts,
+                                           timedelta(seconds=10))
+        assert before + timedelta(seconds=delay) <= later <= store.clock() + timedelta(seconds=delay), attempts
     engine.dispose()

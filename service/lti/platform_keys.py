@@ -1,6 +1,7 @@
 """Platforms' public keys, fetched from their JWKS URLs with an async client (a slow or silent platform holds
 no request but its own launch) and cached per URL. A kid not in the cache is fetched again, at most once per
-REFETCH_AFTER per URL, so a platform's key rotation is picked up and forged kids cannot make us hammer it."""
+`refetch_after` (GRADER_LTI_JWKS_REFETCH_AFTER) per URL, so a platform's key rotation is picked up and forged
+kids cannot make us hammer it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ from dataclasses import dataclass, field
 import httpx
 from jwcrypto import jwk
 
-TIMEOUT = httpx.Timeout(5.0)
 MAX_BYTES = 256 * 1024      # a JWKS is a few kilobytes
 KEEP_FOR = 3600.0           # seconds a fetched set is trusted before it is fetched again
-REFETCH_AFTER = 10.0        # an unknown kid fetches again no sooner than this after the last fetch
 
 
 class KeysUnavailable(Exception):
@@ -32,6 +31,8 @@ class _Fetched:
 class PlatformKeys:
     """The cache, one per API process."""
 
+    timeout: float              # seconds a fetch may take (GRADER_LTI_JWKS_TIMEOUT)
+    refetch_after: float        # an unknown kid fetches again no sooner than this after the last fetch
     cached: dict[str, _Fetched] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -42,8 +43,8 @@ class PlatformKeys:
             known = self.cached.get(jwks_url)
             age = time.monotonic() - known.at if known else None
             found = _find(known.keys, kid) if known else None
-            if found is None and (age is None or age > REFETCH_AFTER) or (age is not None and age > KEEP_FOR):
-                known = self.cached[jwks_url] = _Fetched(await _fetch(jwks_url), time.monotonic())
+            if found is None and (age is None or age > self.refetch_after) or (age is not None and age > KEEP_FOR):
+                known = self.cached[jwks_url] = _Fetched(await _fetch(jwks_url, self.timeout), time.monotonic())
                 found = _find(known.keys, kid)
             return found
 
@@ -55,9 +56,9 @@ def _find(keys: jwk.JWKSet, kid: str | None) -> jwk.JWK | None:
     return keys.get_key(kid)
 
 
-async def _fetch(url: str) -> jwk.JWKSet:
+async def _fetch(url: str, timeout: float) -> jwk.JWKSet:
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
             async with client.stream("GET", url, headers={"Accept": "application/json"}) as answer:
                 if answer.status_code != 200:
                     raise KeysUnavailable(f"the platform's JWKS answered {answer.status_code}")

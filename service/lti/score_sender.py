@@ -3,7 +3,8 @@ an API process's background loop looks at the due changes every few seconds and,
 lease it takes (one at a time per offering, whichever of the API machines gets it), reads that offering's due
 changes and counted scores as the gradebook does, finds or creates its line item (by resource link, else by
 resourceId and tag), and posts each changed student's score. A platform that fails puts its changes off with
-backoff; grading never waits for any of it. A process that dies holding a lease holds it only until it runs out."""
+backoff; grading never waits for any of it. A process that dies holding a lease holds it only until it runs out.
+How often it looks and the first backoff are GRADER_LTI_SCORES_EVERY and GRADER_LTI_SCORE_RETRY."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 TAG = "grade"
-EVERY = 2.0                # seconds between looks at the outbox
 LEASE = timedelta(minutes=2)   # how long an offering's lease holds unless renewed (a dead holder's runs out)
 TIMEOUT = httpx.Timeout(10.0)
 log = logging.getLogger("grader.lti")
@@ -152,9 +152,10 @@ async def send_offering(store: Store, course: str, assignment: str, students: se
     return sent
 
 
-async def send_due(store: Store, holder: str) -> int:
+async def send_due(store: Store, holder: str, retry: timedelta) -> int:
     """One look at the outbox: each offering whose lease `holder` takes has its due changes (read again under
-    the lease: another machine may have just sent them) sent, or put off; the scores posted."""
+    the lease: another machine may have just sent them) sent, or put off (`retry` after a first failure); the
+    scores posted."""
     offerings = dict.fromkeys((c.course, c.assignment) for c in await run_in_threadpool(store.due_score_changes))
     posted = 0
     for course, assignment in offerings:
@@ -162,13 +163,13 @@ async def send_due(store: Store, holder: str) -> int:
         if not await lease.take():
             continue                  # another API machine is sending this offering
         try:
-            posted += await _send_changes(store, lease)
+            posted += await _send_changes(store, lease, retry)
         finally:
             await lease.release()
     return posted
 
 
-async def _send_changes(store: Store, lease: Lease) -> int:
+async def _send_changes(store: Store, lease: Lease, retry: timedelta) -> int:
     course, assignment = lease.course, lease.assignment
     changes = await run_in_threadpool(store.due_score_changes, offering=(course, assignment))
     if not changes:
@@ -181,7 +182,7 @@ async def _send_changes(store: Store, lease: Lease) -> int:
         return 0
     except SendFailed as exc:
         attempts = max(c.attempts for c in changes) + 1
-        later = await run_in_threadpool(store.score_changes_failed, ids, str(exc), attempts)
+        later = await run_in_threadpool(store.score_changes_failed, ids, str(exc), attempts, retry)
         log.warning("LTI scores of %s/%s not sent (try %d, next at %s): %s", course, assignment, attempts,
                     later.isoformat(timespec="seconds"), exc)
         return 0
@@ -192,8 +193,8 @@ async def _send_changes(store: Store, lease: Lease) -> int:
 class ScoreSender:
     """The API process's loop over the outbox (started and stopped with the app)."""
 
-    def __init__(self, store: Store, every: float = EVERY) -> None:
-        self.store, self.every = store, every
+    def __init__(self, store: Store, every: float, retry: timedelta) -> None:
+        self.store, self.every, self.retry = store, every, retry
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"   # this process, in leases
         self.task: asyncio.Task | None = None
 
@@ -208,7 +209,7 @@ class ScoreSender:
     async def _run(self) -> None:
         while True:
             try:
-                await send_due(self.store, self.holder)
+                await send_due(self.store, self.holder, self.retry)
             except Exception:   # noqa: BLE001 - the loop outlives any one look (a database hiccup, a bug)
                 log.exception("LTI score sending failed; trying again")
             await asyncio.sleep(self.every)

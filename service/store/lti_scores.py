@@ -115,10 +115,11 @@ class LtiScoreRecords:
             s.execute(delete(LtiScoreChange).where(LtiScoreChange.id.in_(list(ids))))
             s.execute(update(LtiContext).where(LtiContext.course == course).values(scores_sent_at=db_now()))
 
-    def score_changes_failed(self, ids: Iterable[int], error: str, attempts: int) -> datetime:
-        """Put these changes off: 10 s after a first failure, doubling to an hour; the next try's time."""
+    def score_changes_failed(self, ids: Iterable[int], error: str, attempts: int, first: timedelta) -> datetime:
+        """Put these changes off: `first` after a first failure, doubling to an hour; the next try's time. (The
+        doubling stops at 2**30: a platform down for days does not overflow the delay.)"""
         with self.sessions.begin() as s:
-            later = s.scalar(select(db_now())) + min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+            later = s.scalar(select(db_now())) + min(first * 2 ** min(max(attempts - 1, 0), 30), MAX_BACKOFF)
             s.execute(update(LtiScoreChange).where(LtiScoreChange.id.in_(list(ids)))
                       .values(attempts=attempts, next_at=later, error=error[:500]))
         return later
