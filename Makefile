@@ -28,8 +28,11 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Two pytest processes (the machine's two cores: most tests wait on sandboxes, services and timeouts), a module
+# at a time (tests/conftest.py: pytest_xdist_make_scheduler); then the tests marked `alone`, by themselves.
 test: install lint
-	$(VENV)/bin/pytest -q --durations=25
+	$(VENV)/bin/pytest -q --durations=25 -n 2 -m "not alone"
+	$(VENV)/bin/pytest -q --durations=10 -m alone
 
 bench: install
 	$(PY) benchmarks/grade_examples.py

@@ -69,3 +69,21 @@ def require_module(name: str, how: str) -> ModuleType:
     except ImportError:
         require(name, False, how)
         raise
+
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`make test`'s two processes (pytest-xdist) take a module at a time, so a module's shared stack starts once,
+    and the hostile suites as one, so a fork bomb or a spinning unit never runs beside another suite's timed
+    grading."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests.hostile import HOSTILE_SUITES  # imported here: a plugin, its asserts rewritten
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "hostile suites" if Path(module).stem in HOSTILE_SUITES else module
+
+    return ByModule(config, log)

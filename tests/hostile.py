@@ -27,6 +27,9 @@ from tests.notebooks import notebook_bytes, solution_cells
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20240611
+# the suites of hostile notebooks (their tests use `sandboxed`): run one after another, never side by side
+HOSTILE_SUITES = ("test_adversarial", "test_exfiltration", "test_tampering", "test_hostile_notebooks",
+                  "test_hardening", "test_syscall_filter")
 LIBC = ctypes.CDLL(None, use_errno=True)   # the host's, for the calls the hardening suites make from outside
 LIBC.syscall.restype = ctypes.c_long
 

@@ -207,6 +207,7 @@ def test_deleting_and_overwriting_files(fast, settings, tmp_path):
 
 
 
+@pytest.mark.alone   # 3 GiB of the host's memory
 @pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are made only when the grader runs as root")
 def test_processes_together_cannot_exceed_the_sandbox_memory(backprop, settings):
     """Six children holding 1 GiB each are each within the per-process limit; the sandbox's

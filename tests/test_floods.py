@@ -110,6 +110,7 @@ def empty_cells_notebook(cells: int) -> bytes:
     return json.dumps(notebook, separators=(",", ":")).encode()
 
 
+@pytest.mark.alone   # a bystander's latency against its idle one
 def test_a_hostile_notebook_is_checked_off_the_event_loop(stack: Stack) -> None:
     tokens = stack.roster("flooder", "bystander")
     hostile = empty_cells_notebook(60_000)

@@ -100,6 +100,7 @@ def test_sandbox_runs_as_its_own_host_user_and_cannot_starve_the_hosts_inotify(f
 # --- 2. writes: only a sized /tmp is writable, with or without cgroups -------------------------
 
 
+@pytest.mark.alone   # the host's free memory and disk
 def test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was(fast, settings):
     """2 GiB tried in each place, all kept until the end: the host's free memory, sampled all along,
     and its free disk would drop by GiBs if any place but /tmp took them."""
@@ -190,6 +191,7 @@ def _cpu_controller() -> bool:
     return "cpu" in v2.read_text().split() if v2.exists() else Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").exists()
 
 
+@pytest.mark.alone   # a CPU share: nothing else may load the machine
 @pytest.mark.skipif(os.geteuid() != 0, reason="per-sandbox cgroups (and their CPU cap) need the grader to run as root")
 @pytest.mark.skipif(not _cpu_controller(), reason="the cgroup cpu controller is not available here")
 def test_cpu_hog_beside_a_correct_notebook_slows_only_itself(fast, settings):

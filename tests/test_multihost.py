@@ -34,7 +34,7 @@ from tests.machines import PROGRAMS, Machine, Network, Postgres, broker
 from tests.notebooks import notebook_bytes
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, make_assignments_dir, service_env, submit, wait_until
 
-pytestmark = pytest.mark.multihost
+pytestmark = [pytest.mark.multihost, pytest.mark.alone]   # machines' shares and takeover times
 
 CUT_SECONDS = 8.0         # under the three missed beats that make a worker dead: its late result must count
 WRONG_TINY = notebook_bytes("import numpy as np", "def cross_entropy_error(y, t):\n    return -np.sum(t * np.log(y))\n")
