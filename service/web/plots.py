@@ -1,9 +1,10 @@
-"""Plots: server-side SVG pictures (matplotlib, Agg), each with its text alternative.
+"""Plots: server-side SVG pictures, each with its text alternative.
 
 A report's pictures (DRAWINGS: kind -> (drawing, its words)) carry no words, only numbers on their
-axes: each is drawn once per report for every language (service/web/prepared.py), and its title,
-legend and text alternative are the page's, in the reader's language. Text stays text in the SVG
-(`svg.fonttype = none`). Figures are built with the object API (no pyplot state).
+axes: each is drawn once per report for every language (service/web/prepared.py), by hand
+(service/web/charts.py: the worker draws them after every grading), and its title, legend and text
+alternative are the page's, in the reader's language. The class histogram is drawn with matplotlib
+(Agg, text kept as text: `svg.fonttype = none`; the object API, no pyplot state).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from service.web import charts  # noqa: E402
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "nn-grader", "font.size": 10})
 
@@ -72,19 +74,19 @@ def gradient_drawing(report: dict) -> str | None:
         return None
     params, errors, threshold = facts
     shown = [max(e, 1e-16) if e is not None else 1e-16 for e in errors]
-    fig = Figure(figsize=(5.2, 2.6))
-    ax = fig.add_subplot()
-    ax.bar(params, shown, color=[BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors])
-    ax.set_yscale("log")
-    # plain "1e-09" labels: matplotlib's default log labels are mathtext, parsed anew for every tick of every
-    # picture (most of this drawing's cost, which the worker pays for each graded submission)
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:.0e}"))
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    low = 10 ** math.floor(math.log10(min(min(shown), threshold or 1) / 10))
+    high = 10 ** math.ceil(math.log10(max(max(shown), threshold or 1) * 10))
+    panel = charts.Panel(52, 8, 400, 160, (0, len(params)), (low, high), log=True)
+    decades = range(round(math.log10(low)), round(math.log10(high)) + 1)
+    step = max(1, math.ceil(len(decades) / 7))
+    parts = charts.axes(panel, [(panel.x(i + 0.5), p) for i, p in enumerate(params)],
+                        [10.0 ** e for e in decades[::step]])
+    parts += charts.bars(panel, shown, [BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors])
     if threshold:
-        ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
-    ax.set_ylim(min(min(shown), threshold or 1) / 10, max(max(shown), threshold or 1) * 10)
-    return _svg(fig)
+        y = panel.y(threshold)
+        parts.append(f'<line x1="{panel.left}" y1="{y:.1f}" x2="{panel.left + panel.width}" y2="{y:.1f}" '
+                     'stroke="black" stroke-dasharray="5,3"/>')
+    return charts.svg(470, 200, parts)
 
 
 def gradient_text(report: dict, t: Callable[..., str]) -> Caption | None:
@@ -112,16 +114,25 @@ def training_drawing(report: dict) -> str | None:
     if not run or not run.get("student", {}).get("loss"):
         return None
     every = int(run.get("every") or 1)
-    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
+    runs = {who: run.get(who) or {} for who in ("student", "reference")}
+    parts: list[str] = []
     for i, key in enumerate(("loss", "accuracy")):
-        ax = fig.add_subplot(1, 2, i + 1)
-        for who, colour, style in (("student", YOURS, "-"), ("reference", REFERENCE, "--")):
-            values = (run.get(who) or {}).get(key) or []
-            steps = [n * every for n in range(len(values))]
-            ax.plot(steps, [math.nan if v is None else v for v in values], style, color=colour, linewidth=1.4)
-        if key == "accuracy":
-            ax.set_ylim(0, 1)
-    return _svg(fig)
+        series = {who: [math.nan if v is None else float(v) for v in r.get(key) or []] for who, r in runs.items()}
+        finite = [v for values in series.values() for v in values if math.isfinite(v)] or [0.0, 1.0]
+        y_range = (0.0, 1.0) if key == "accuracy" else _padded(min(finite), max(finite))
+        last = max(len(v) for v in series.values()) * every
+        panel = charts.Panel(50 + i * 330, 8, 270, 170, (0, max(last - every, 1)), y_range)
+        x_ticks = [(panel.x(x), charts.label(x)) for x in charts.nice_ticks(0, max(last - every, 1), 4)]
+        parts += charts.axes(panel, x_ticks, charts.nice_ticks(*y_range))
+        for who, colour, dashed in (("student", YOURS, False), ("reference", REFERENCE, True)):
+            parts += charts.line(panel, ((n * every, v) for n, v in enumerate(series[who])), colour, dashed)
+    return charts.svg(660, 210, parts)
+
+
+def _padded(low: float, high: float) -> tuple[float, float]:
+    """A loss axis's range: the values' own, with a little room (and some height when they are all equal)."""
+    pad = (high - low) * 0.05 or max(abs(high) * 0.1, 0.1)
+    return low - pad, high + pad
 
 
 def training_text(report: dict, t: Callable[..., str]) -> Caption | None:

@@ -2,8 +2,8 @@
 once outside any request and stored by the store; a page view only reads.
 
 The worker makes them right after it recorded the result (`prepare`), in its own process: what is rendered
-is bounded (cells, outputs, characters), so the notebook view costs milliseconds and the two pictures
-~0.2 s together (matplotlib), not a child interpreter's start (1.2–1.6 s, more than grading a small
+is bounded (cells, outputs, characters), so the notebook view and the two pictures cost
+milliseconds (service/web/charts.py), not a child interpreter's start (1.2–1.6 s, more than grading a small
 notebook). For a submission graded before that (nothing stored yet), the first view makes each one once:
 the notebook view in a child process
 under a time limit (notebook_view.made_apart), at most RENDERERS at once; a picture drawn from the
