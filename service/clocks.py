@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 
@@ -49,3 +50,8 @@ def _db_now_sqlite(element, compiler, **kw) -> str:
     # SQLite is one machine's file: its clock is the database's. Written as SQLAlchemy writes a bound datetime
     # (six fraction digits): SQLite compares the text, and "…01.123" would sort before "…01.123000", itself.
     return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
+
+def database_now(session: Session) -> datetime:
+    """The database's clock read in `session`'s transaction: the moment its cross-machine times are set from."""
+    return session.scalar(select(db_now()))

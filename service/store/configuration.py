@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clocks import db_now
+from service.clocks import database_now
 from service.models import SharedSetting
 
 
@@ -49,4 +49,4 @@ class SharedConfiguration:
     def clock(self) -> datetime:
         """The database's time now: what every cross-machine deadline is computed from."""
         with self.sessions() as s:
-            return s.scalar(select(db_now()))
+            return database_now(s)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clocks import db_now, now
+from service.clocks import database_now, now
 from service.models import LtiDeployment, LtiLogin, LtiPlatform
 
 LOGIN_LIFETIME = timedelta(minutes=10)   # a login the platform has not answered by then is refused
@@ -67,7 +67,7 @@ class LtiRecords:
     def start_login(self, state: str, nonce: str, platform_id: int) -> None:
         """Keep a login's state and nonce for its launch; logins older than their lifetime are forgotten."""
         with self.sessions.begin() as s:   # the launch may reach another API machine: the database's clock
-            clock = s.scalar(select(db_now()))
+            clock = database_now(s)
             s.execute(delete(LtiLogin).where(LtiLogin.started_at < clock - LOGIN_LIFETIME))
             s.add(LtiLogin(state=state, nonce=nonce, platform_id=platform_id, started_at=clock))
 
@@ -75,7 +75,7 @@ class LtiRecords:
         """The login of this state, removed as it is read (a second launch with it finds nothing); None when it
         is unknown, used or older than its lifetime."""
         with self.sessions.begin() as s:
-            clock = s.scalar(select(db_now()))
+            clock = database_now(s)
             taken = s.execute(delete(LtiLogin).where(LtiLogin.state == state)
                               .returning(LtiLogin.nonce, LtiLogin.platform_id, LtiLogin.started_at)).first()
         if taken is None or taken.started_at < clock - LOGIN_LIFETIME:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clocks import db_now
+from service.clocks import database_now, db_now
 from service.models import (
     Extension,
     LtiContext,
@@ -85,7 +85,7 @@ class LtiScoreRecords:
         for _ in range(2):
             try:
                 with self.sessions.begin() as s:
-                    at = s.scalar(select(db_now()))
+                    at = database_now(s)
                     if s.get(LtiScoreLease, (course, assignment)) is None:
                         s.add(LtiScoreLease(course=course, assignment=assignment, holder="", until=at))
                         s.flush()
@@ -119,7 +119,7 @@ class LtiScoreRecords:
         """Put these changes off: `first` after a first failure, doubling to an hour; the next try's time. (The
         doubling stops at 2**30: a platform down for days does not overflow the delay.)"""
         with self.sessions.begin() as s:
-            later = s.scalar(select(db_now())) + min(first * 2 ** min(max(attempts - 1, 0), 30), MAX_BACKOFF)
+            later = database_now(s) + min(first * 2 ** min(max(attempts - 1, 0), 30), MAX_BACKOFF)
             s.execute(update(LtiScoreChange).where(LtiScoreChange.id.in_(list(ids)))
                       .values(attempts=attempts, next_at=later, error=error[:500]))
         return later

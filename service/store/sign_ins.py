@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.auth import FAILURE_WINDOW
-from service.clocks import db_now
+from service.clocks import database_now
 from service.models import SessionGeneration, SignInFailure
 
 
@@ -40,7 +40,7 @@ class SignInRecords:
         (oldest first; at most the newest few hundred of each, enough for any limit), and the database's time
         now (every API machine writes and reads these times: one clock for them all)."""
         with self.sessions() as s:
-            clock = s.scalar(select(db_now()))
+            clock = database_now(s)
 
             def times(*where) -> list[datetime]:
                 newest = select(SignInFailure.at).where(SignInFailure.at >= clock - FAILURE_WINDOW, *where)
@@ -50,6 +50,6 @@ class SignInRecords:
     def record_failure(self, address: str) -> None:
         """One more failed attempt from `address`; attempts older than the window are forgotten."""
         with self.sessions.begin() as s:
-            clock = s.scalar(select(db_now()))
+            clock = database_now(s)
             s.execute(delete(SignInFailure).where(SignInFailure.at < clock - FAILURE_WINDOW))
             s.add(SignInFailure(address=address[:100], at=clock))

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker, undefer
 
-from service.clocks import db_now
+from service.clocks import database_now, db_now
 from service.models import (
     DONE,
     FAILED,
@@ -144,7 +144,7 @@ class SubmissionStates:
         writers. None when admitted; else the seconds until the oldest counted attempt ages out."""
         with self.sessions.begin() as s:
             s.execute(select(Student.id).where(Student.id == student).with_for_update())
-            clock = s.scalar(select(db_now()))
+            clock = database_now(s)
             s.execute(delete(UploadAttempt).where(UploadAttempt.student == student, UploadAttempt.at < clock - window))
             recent = list(s.scalars(select(UploadAttempt.at).where(UploadAttempt.student == student)
                                     .order_by(UploadAttempt.at)))

@@ -83,9 +83,7 @@ def gradient_drawing(report: dict) -> str | None:
                         [10.0 ** e for e in decades[::step]])
     parts += charts.bars(panel, shown, [BAD if e is None or (threshold and e >= threshold) else GOOD for e in errors])
     if threshold:
-        y = panel.y(threshold)
-        parts.append(f'<line x1="{panel.left}" y1="{y:.1f}" x2="{panel.left + panel.width}" y2="{y:.1f}" '
-                     'stroke="black" stroke-dasharray="5,3"/>')
+        parts += charts.line(panel, [(0, threshold), (len(params), threshold)], "black", dashed=True)
     return charts.svg(470, 200, parts)
 
 
@@ -120,9 +118,9 @@ def training_drawing(report: dict) -> str | None:
         series = {who: [math.nan if v is None else float(v) for v in r.get(key) or []] for who, r in runs.items()}
         finite = [v for values in series.values() for v in values if math.isfinite(v)] or [0.0, 1.0]
         y_range = (0.0, 1.0) if key == "accuracy" else _padded(min(finite), max(finite))
-        last = max(len(v) for v in series.values()) * every
-        panel = charts.Panel(50 + i * 330, 8, 270, 170, (0, max(last - every, 1)), y_range)
-        x_ticks = [(panel.x(x), charts.label(x)) for x in charts.nice_ticks(0, max(last - every, 1), 4)]
+        last_step = max(every * (max(len(v) for v in series.values()) - 1), 1)
+        panel = charts.Panel(50 + i * 330, 8, 270, 170, (0, last_step), y_range)
+        x_ticks = [(panel.x(x), charts.label(x)) for x in charts.nice_ticks(0, last_step, 4)]
         parts += charts.axes(panel, x_ticks, charts.nice_ticks(*y_range))
         for who, colour, dashed in (("student", YOURS, False), ("reference", REFERENCE, True)):
             parts += charts.line(panel, ((n * every, v) for n, v in enumerate(series[who])), colour, dashed)
