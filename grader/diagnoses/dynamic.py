@@ -8,6 +8,7 @@ the check can tell that mutant from the reference on those inputs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -96,25 +97,36 @@ class MutantRunner:
     """
 
     def __init__(self, assignment: Assignment, expected: Expected) -> None:
-        try:
-            curated: tuple = importlib.import_module(f"{assignment.reference}.mutants").MUTANTS
-        except ModuleNotFoundError:  # an assignment without a catalogue gets derived mutants only
-            curated = ()
-        program = derived.program(assignment.reference, tuple(sorted(assignment.aliases.items())))
-        self.catalogue = (*curated, *(program.mutants if program else ()))
-        # a derived mutant's home: the first unit that runs the definition it edits; elsewhere it
-        # is tried only if it explained a check there (the student's definition behaves like it)
-        self.home = {d: next((u.name for u in assignment.units.values() if d in program.runs(u, "own")), None)
-                     for d in program.uses} if program else {}
         self.explained_in: dict[str, set[int]] = {}
         self.tried_in: dict[tuple[str, str], set[int]] = {}   # (unit, variant) -> mutants run on its failed checks
         self.passed_in: dict[tuple[str, str], tuple[CheckSpec, ...]] = {}   # (unit, variant) -> checks passed
         self.failed_units: set[str] = set()
-        self.program = program
         self.namespace, self.expected, self.assignment = assignment.reference_namespace, expected, assignment
         self.cache: dict[tuple[int, str, str], ProbeOutcome | None] = {}
         self.costs: dict[tuple[int, str, str], int] = {}
         self.proven: list[int] = []   # mutants that explained a check in an earlier unit
+
+    @functools.cached_property
+    def program(self) -> derived.Program | None:
+        """The reference as a program of derived mutants: built (once per process) only when a
+        check failed, so a batch of correct notebooks never pays for it."""
+        return derived.program(self.assignment.reference, tuple(sorted(self.assignment.aliases.items())))
+
+    @functools.cached_property
+    def catalogue(self) -> tuple:
+        try:
+            curated: tuple = importlib.import_module(f"{self.assignment.reference}.mutants").MUTANTS
+        except ModuleNotFoundError:  # an assignment without a catalogue gets derived mutants only
+            curated = ()
+        return (*curated, *(self.program.mutants if self.program else ()))
+
+    @functools.cached_property
+    def home(self) -> dict[str, str | None]:
+        """A derived mutant's home: the first unit that runs the definition it edits; elsewhere it
+        is tried only if it explained a check there (the student's definition behaves like it)."""
+        program, units = self.program, self.assignment.units.values()
+        return {d: next((u.name for u in units if d in program.runs(u, "own")), None)
+                for d in program.uses} if program else {}
 
     def explain(self, unit: UnitSpec, variant: str, failed: list[tuple[CheckSpec, ProbeOutcome]],
                 asked: probing.Probing, passed: tuple[CheckSpec, ...] = ()) -> dict[str, tuple[str, dict, bool]]:

@@ -221,6 +221,12 @@ def gradient_check(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
             rec.put(f"coords_{key}", inputs[f"coords_{key}"])
 
 
+def _squared(array: np.ndarray) -> float:
+    """The sum of an array's squares in one pass (a dot product: no temporary array per step)."""
+    flat = np.asarray(array, dtype=float).ravel()
+    return float(flat @ flat)
+
+
 def _measure(params: dict, keys: tuple[str, ...], x: np.ndarray, t: np.ndarray) -> tuple[float, float]:
     """Loss and accuracy of the parameters on one batch, by the grader's own forward pass
     (Affine, ReLU between, softmax), so the curve does not depend on the student's `loss`."""
@@ -253,8 +259,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
     every = max(1, int(p.get("record_every", 50)))
     curve: list[tuple[float, float]] = []
     with rec.stage(*names, "loss_curve", "grad_norms", "step_norms"):
-        x, labels = inputs["x"], np.asarray(inputs["t"], dtype=np.int64)
-        x = x.reshape(len(x), *p["x_shape"]) if "x_shape" in p else x
+        x, labels = np.asarray(inputs["x"]), np.asarray(inputs["t"], dtype=np.int64)  # a plain view of the
+        x = x.reshape(len(x), *p["x_shape"]) if "x_shape" in p else x   # mapped file: a memmap wraps each batch
         t = np.eye(p["sizes"][-1] if "sizes" in p else p["classes"])[labels]
         net = _network(ns, p, inputs)
         step = _gradient_fn(ns, net)
@@ -262,10 +268,11 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
         losses, grad_norms, step_norms = [], [], []
         positions = np.asarray(inputs["batches"], dtype=float)  # in [0, 1): the same batches for any data size
         for i, idx in enumerate(np.minimum((positions * len(x)).astype(np.int64), len(x) - 1)):
+            batch = x[idx], t[idx]   # the student's step may change it: only the grader's own measure sees it before
             if curved and i % CURVE_EVERY == 0:
-                curve.append(_measure(net.params, keys, x[idx], t[idx]))
+                curve.append(_measure(net.params, keys, *batch))
             with step_deadline(float(p.get("max_step_seconds", 2.0)), len(positions)):
-                returned = step(net, x[idx], t[idx])
+                returned = step(net, *batch)
             grads = {key: array_of_numbers(entry(returned, "grads", key), f"grads['{key}']") for key in keys}
             before = {key: np.array(net.params[key], dtype=float, copy=True) for key in keys}
             for key in keys:
@@ -273,8 +280,8 @@ def train(ns: dict, inputs: dict, p: dict, rec: Recorder) -> None:
                     raise wire.ShapeMismatch(array=f"grads['{key}']", got_shape=np.shape(grads[key]),
                                              expected_shape=np.shape(net.params[key]))
                 net.params[key] -= lr * grads[key]
-            grad_norms.append(float(np.sqrt(sum(np.sum(np.square(grads[k], dtype=float)) for k in keys))))
-            step_norms.append(float(np.sqrt(sum(np.sum(np.square(net.params[k] - before[k])) for k in keys))))
+            grad_norms.append(float(np.sqrt(sum(_squared(grads[k]) for k in keys))))
+            step_norms.append(float(np.sqrt(sum(_squared(net.params[k] - before[k]) for k in keys))))
             if i % every == 0:
                 losses.append(loss_of(net, x[idx], t[idx]))
         for key in keys:
