@@ -14,9 +14,10 @@ accuracy reaches `threshold`. Fewer steps cost less, so the shortest run is want
       whether it is past the tolerance. A mutant whose distance is 0 does not change training (its mistake
       is in a form training never uses, e.g. index labels) and is caught by its own unit's checks.
   (a) every correct variant stays on the trajectory: with `--notebook-keys K`, every bundled example (and
-      each FOLDER's) whose expected `accuracy` verdict is full is graded whole, in the sandbox, at the spec's
-      run length, under K training keys (from `--first-key`, to split a long run); printed: how many keys
-      it passed on, and its accuracy range.
+      each FOLDER's) whose expected `accuracy` verdict is full is loaded once in the real sandbox and trained
+      there at the spec's run length under K training keys (from `--first-key`, to split a long run), each
+      run judged by the unit's own check; printed: how many keys it passed on, its accuracy range and its
+      worst distance from the reference's trajectory.
 Every reference and mutant run goes through the harness's own probe (`grader.inside.network.train`) in this
 trusted process, on the first L of the probe's batches. CPU-bound: run it with OPENBLAS_NUM_THREADS=1 on a quiet
 machine.
@@ -27,15 +28,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from parts import REPO
 
-from grader import data, pipeline, probing, spec
+from grader import data, probing, spec
+from grader.checks import CHECK_KINDS, CheckContext
 from grader.config import Settings
-from grader.types import ProbeRequest
+from grader.extraction import extract
+from grader.intake import read_bytes
+from grader.probing import Plan
+from grader.sandbox import execute
+from grader.types import ProbeOutcome, ProbeRequest, UnitRun
 from reference.mutants import MUTANTS
 
 UNIT, PROBE, CHECK = "accuracy", "mnist", "test_accuracy"
@@ -77,21 +83,67 @@ def correct_on_accuracy(folders: list[Path]) -> list[Path]:
     return found
 
 
+@dataclass(frozen=True)
+class ManyKeys:
+    """A plan (grader.sandbox.Plan) that asks only the accuracy unit's training probe, once per training
+    key (`probe@key`), `chunk` keys to a unit run: one sandbox session trains a notebook under every key."""
+
+    plan: Plan
+    keys: range
+    chunk: int = 20
+
+    def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
+        asked = self.plan.probing(statement_errors)
+        unit = self.plan.assignment.units[UNIT]
+        if asked.missing(unit):
+            return []
+        runs = []
+        for k in range(0, len(self.keys), self.chunk):
+            group = self.keys[k:k + self.chunk]
+            probes = tuple(replace(keyed(asked, key).request(UNIT, PROBE), name=f"{PROBE}@{key}") for key in group)
+            runs.append(UnitRun(f"{UNIT}#{k}", "own", unit.time_limit * len(group), probes))
+        return runs
+
+
+def keyed(asked: probing.Probing, key: int) -> probing.Probing:
+    return replace(asked, training_key=key, _requests={})
+
+
 def notebooks_on_trajectory(notebooks: list[Path], keys: range, assignment: spec.Assignment,
                             settings: Settings) -> None:
-    print(f"\n(a) notebooks expected full on accuracy, graded in the sandbox under training keys "
-          f"{keys.start}-{keys.stop - 1}")
+    """(a): each notebook's program loaded once in the real sandbox and trained there under every key (the
+    harness's own probe), each outcome judged by the accuracy unit's own check against the reference's run
+    under that key (computed here once per key, shared by the notebooks)."""
+    print(f"\n(a) notebooks expected full on accuracy, trained in the sandbox under training keys "
+          f"{keys.start}-{keys.stop - 1}, judged by the check")
+    unit = assignment.units[UNIT]
+    check = next(c for c in unit.checks if c.name == CHECK)
+    files = data.sandbox_files(assignment, settings)
+    ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
+    references: dict[int, ProbeOutcome] = {}
     for path in notebooks:
-        accuracies, failed = [], []
-        for key in keys:
-            report = pipeline.grade_file(path, assignment, replace(settings, training_key=key), seed=1)
-            check = next(c for c in report.units[UNIT].checks if c.name == CHECK and c.variant == "own")
-            accuracies.append(float((check.measured or {}).get("accuracy", float("nan"))))
-            if not check.passed:
-                failed.append(key)
+        program = extract(read_bytes(path.read_bytes(), settings.max_notebook_bytes).code_cells, assignment.mode)
+        plan = ManyKeys(Plan(assignment, program, 1, keys.start), keys)
+        execution = execute(program, plan, replace(assignment.limits, wall_seconds=10**6), files, settings)
+        asked = plan.plan.probing(execution.statement_errors)
+        accuracies, distances, failed = [], [], []
+        for k in range(0, len(keys), plan.chunk):
+            run = execution.runs.get(f"{UNIT}#{k}:own")
+            for key in keys[k:k + plan.chunk]:
+                request = keyed(asked, key).request(UNIT, PROBE)
+                if key not in references:
+                    references[key] = probing.reference_outcome(
+                        replace(request, inputs=data.load_inputs(request.inputs, files)), assignment)
+                got = run.probes[f"{PROBE}@{key}"] if run else ProbeOutcome(failure={"code": "lost"})
+                verdict = CHECK_KINDS[check.kind](check, unit.probes[PROBE], got, references[key], ctx)
+                accuracies.append(float(verdict.facts.get("accuracy", float("nan"))))
+                distances.append(float(verdict.facts.get("trajectory_distance", float("nan"))))
+                if not verdict.passed:
+                    failed.append(key)
         print(f"  {path.parent.parent.name}/{path.name}: {len(keys) - len(failed)}/{len(keys)} on the trajectory "
-              f"and above the threshold (held-out accuracy {min(accuracies):.3f}-{max(accuracies):.3f})"
-              + (f"; failed on keys {failed}" if failed else ""))
+              f"and above the threshold (held-out accuracy {min(accuracies):.3f}-{max(accuracies):.3f}, "
+              f"worst distance {max(distances):.3g})" + (f"; failed on keys {failed[:20]}" if failed else ""),
+              flush=True)
 
 
 def main() -> None:
