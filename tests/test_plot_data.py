@@ -51,4 +51,5 @@ def test_training_curve_of_correct_code_follows_the_reference_on_the_same_batche
     steps = backprop.units["accuracy"].probes["mnist"].inputs["batches"]["shape"][0]
     assert len(student["loss"]) == len(reference["loss"]) == steps // training["every"]
     assert student["accuracy"] == reference["accuracy"]
-    assert student["loss"][-1] < student["loss"][0] / 3
+    assert student["loss"][-1] < student["loss"][0] * 0.8   # it learns: the loss falls, the accuracy rises
+    assert student["accuracy"][-1] > student["accuracy"][0] + 0.3
