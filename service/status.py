@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from service.models import QUEUED, RECEIVED, Submission
+from service.models import QUEUED, RECEIVED, RUNNING, Submission
 from service.store import Store
 
 
@@ -13,22 +15,61 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
+class QueueView:
+    """The queue as statuses show it (a queued submission's position and estimated wait, a received one's turns
+    ahead), each fact read from the store once and only when a status needs it: a listing of hundreds of waiting
+    submissions costs a few queries, not a few per row (a client polling it would hold a core)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._holders: dict[str, list[tuple[str, str, datetime]]] = {}
+
+    @cached_property
+    def _queued(self) -> list[datetime]:
+        return self.store.queued_times()
+
+    @cached_property
+    def _pace(self) -> tuple[float | None, int]:
+        """Recent grading seconds and the live workers' slots."""
+        return self.store.typical_grading_seconds(), sum(w.concurrency for w in self.store.live_workers())
+
+    def position(self, submission: Submission) -> int:
+        """How many submissions are ahead of this queued one (0: it is next)."""
+        return bisect_left(self._queued, submission.queued_at)
+
+    def estimated_wait(self, position: int) -> float | None:
+        """Seconds until a submission at `position` is graded: recent grading time x (work ahead / live slots)."""
+        typical, slots = self._pace
+        if typical is None or slots == 0:
+            return None
+        return round(typical * (position // slots + 1), 1)
+
+    def turns_ahead(self, submission: Submission) -> int:
+        """How many of the student's submissions come before this received one: queued, running, or received
+        earlier."""
+        if submission.student not in self._holders:
+            self._holders[submission.student] = self.store.turn_holders(submission.student)
+        return sum(1 for other, status, received in self._holders[submission.student] if other != submission.id
+                   and (status in (QUEUED, RUNNING) or received <= submission.received_at))
+
+
 def submission_status(store: Store, submission: Submission, with_report: bool = True,
-                      staff: bool = False) -> dict[str, Any]:
+                      staff: bool = False, queue: QueueView | None = None) -> dict[str, Any]:
     """`{"id", "assignment", "student", "status", "phases", "queue_position", "eta_seconds", "turn"[, "report"]}`;
     `turn` is `{"ahead": n}` while it waits its turn (received, n of the student's submissions before it); staff
-    also see `graded_by` (the worker id and host of the last attempt)."""
+    also see `graded_by` (the worker id and host of the last attempt). A listing passes one `queue` for all rows."""
+    queue = QueueView(store) if queue is None else queue
     position = eta = None
     if submission.status == QUEUED and submission.queued_at is not None:
-        position = store.queue_position(submission)
-        eta = estimated_wait(store, position)
+        position = queue.position(submission)
+        eta = queue.estimated_wait(position)
     view: dict[str, Any] = {
         "id": submission.id, "assignment": submission.assignment, "student": submission.student,
         "status": submission.status,
         "phases": {"received": _iso(submission.received_at), "queued": _iso(submission.queued_at),
                    "started": _iso(submission.started_at), "finished": _iso(submission.finished_at)},
         "queue_position": position, "eta_seconds": eta,
-        "turn": {"ahead": store.turns_ahead(submission)} if submission.status == RECEIVED else None,
+        "turn": {"ahead": queue.turns_ahead(submission)} if submission.status == RECEIVED else None,
     }
     if submission.error:
         view["error"] = submission.error
@@ -45,12 +86,3 @@ def graded_by(submission: Submission) -> dict[str, str] | None:
     if submission.worker_id is None:
         return None
     return {"worker_id": submission.worker_id, "host": (submission.worker or "").rpartition(":")[0]}
-
-
-def estimated_wait(store: Store, position: int) -> float | None:
-    """Seconds until a submission at `position` is graded: recent grading time x (work ahead / live slots)."""
-    typical = store.typical_grading_seconds()
-    slots = sum(w.concurrency for w in store.live_workers())
-    if typical is None or slots == 0:
-        return None
-    return round(typical * (position // slots + 1), 1)

@@ -10,10 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service import assignments, auth, bootstrap, lifecycle
+from service import assignments, auth, bootstrap, lifecycle, status
 from service.models import Result, Submission, Worker
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RosterError, Store
@@ -286,3 +286,31 @@ def test_a_rendering_is_stored_whole_replaced_whole_and_goes_with_its_submission
     with store.sessions.begin() as s:
         s.execute(Submission.__table__.delete().where(Submission.id == submission_id))
     assert store.rendering(submission_id, "plot:training") is None
+
+
+def test_a_listing_of_waiting_submissions_reads_the_queue_a_few_times_not_per_row(store: Store) -> None:
+    """Positions, waits and turns in a listing are what each submission's own status says, from a handful of
+    queries whatever the number of rows (a client polling a class's listing must not hold the API's CPU)."""
+    live(store, "w-1")
+    for student in ("ann", "ben"):
+        for _ in range(6):
+            lifecycle.receive(store, student, "tiny", "t.ipynb", TINY_NOTEBOOK)
+        lifecycle.take_turns(store, SentIds(), student, limit=2)   # 2 queued each, 4 waiting their turn
+    rows = store.submissions(assignment="tiny")
+    one_by_one = [status.submission_status(store, s, with_report=False) for s in rows]
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        queue = status.QueueView(store)
+        listed = [status.submission_status(store, s, with_report=False, queue=queue) for s in rows]
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert listed == one_by_one
+    assert sorted(v["queue_position"] for v in listed if v["status"] == "queued")[-1] == 2   # ben's behind ann's
+    assert sorted(v["turn"]["ahead"] for v in listed if v["turn"])[:2] == [2, 2]   # each behind their own two
+    queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
+    assert len(queries) <= 6, queries   # queued times, grading times, the clock, live workers, each student's turns

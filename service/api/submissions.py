@@ -11,7 +11,7 @@ from service.access import visible_submission
 from service.auth import Caller
 from service.models import Submission
 from service.services import ServicesDep
-from service.status import submission_status
+from service.status import QueueView, submission_status
 
 router = APIRouter(prefix="/api", tags=["submissions"])
 
@@ -54,5 +54,6 @@ def listing(services: ServicesDep, who: Caller, assignment: str | None = None, s
     if not who.is_instructor:
         student = who.student
     rows = services.store.submissions(assignment=assignment, student=student)
-    return {"submissions": [submission_status(services.store, s, with_report=False, staff=who.is_instructor)
-                            for s in rows]}
+    queue = QueueView(services.store)
+    return {"submissions": [submission_status(services.store, s, with_report=False, staff=who.is_instructor,
+                                              queue=queue) for s in rows]}

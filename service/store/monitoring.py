@@ -57,11 +57,11 @@ class Monitoring:
 
     # --- the queue ---------------------------------------------------------------------------------
 
-    def queue_position(self, submission: Submission) -> int:
-        """How many submissions are ahead of this queued one (0: it is next)."""
+    def queued_times(self) -> list[datetime]:
+        """When each queued submission was queued, earliest first (a position is a place in this list)."""
         with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(Submission).where(
-                Submission.status == QUEUED, Submission.queued_at < submission.queued_at)) or 0
+            return list(s.scalars(select(Submission.queued_at).where(Submission.status == QUEUED)
+                                  .order_by(Submission.queued_at)))
 
     def typical_grading_seconds(self, recent: int = 20) -> float | None:
         with self.sessions() as s:

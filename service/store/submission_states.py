@@ -110,14 +110,13 @@ class SubmissionStates:
         with self.sessions() as s:
             return list(s.scalars(select(Submission.student).where(Submission.status == RECEIVED).distinct()))
 
-    def turns_ahead(self, submission: Submission) -> int:
-        """How many of the student's submissions come before this received one: queued, running, or received
-        earlier."""
+    def turn_holders(self, student: str) -> list[tuple[str, str, datetime]]:
+        """(id, status, received_at) of the student's submissions that hold a turn (queued, running) or wait
+        for one (received): what a waiting submission's place in the student's turns is counted from."""
         with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(Submission).where(
-                Submission.student == submission.student, Submission.id != submission.id,
-                or_(Submission.status.in_((QUEUED, RUNNING)),
-                    and_(Submission.status == RECEIVED, Submission.received_at <= submission.received_at)))) or 0
+            return [tuple(row) for row in s.execute(
+                select(Submission.id, Submission.status, Submission.received_at).where(
+                    Submission.student == student, Submission.status.in_((QUEUED, RUNNING, RECEIVED))))]
 
     def stale(self, before: datetime) -> list[str]:
         """Ids of the submissions in queued or running since before `before`."""

@@ -19,7 +19,7 @@ from service.access import installed_assignment, visible_submission
 from service.auth import Principal
 from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
 from service.services import Services, ServicesDep
-from service.status import submission_status
+from service.status import QueueView, submission_status
 from service.store import Attempt
 from service.web import links, prepared, render, report_pane, signin
 from service.web.signin import StudentViewer, UploadCsrf, Viewer
@@ -146,7 +146,7 @@ def _result_view(request: Request, services: Services, submission: Submission) -
     return dict(submission=submission, title=title, finished=submission.status in FINISHED, phases=PHASES,
                 report=report, turn_limit=services.settings.max_active_per_student, dates=dates,
                 offering_page=links.offering_page(submission.course, submission.assignment),
-                turn_ahead=services.store.turns_ahead(submission) if submission.status == RECEIVED else None,
+                turn_ahead=QueueView(services.store).turns_ahead(submission) if submission.status == RECEIVED else None,
                 **report_pane.context(services, submission.id, report, manual, lang, render.translate(request)))
 
 
