@@ -27,6 +27,25 @@ def test_arrays_of_every_shape_come_back_identical():
         np.testing.assert_array_equal(got[name], array)
 
 
+def test_arrays_come_back_writable_in_their_own_layout_and_byte_order():
+    arrays = {"fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "big_endian": np.arange(3, dtype=">i4"),
+              "empty": np.zeros((0, 3)), "half": np.arange(3, dtype=np.float16)}
+    _, got = roundtrip({}, arrays)
+    for name, array in arrays.items():
+        assert got[name].dtype == array.dtype and got[name].flags.writeable   # student code may write into inputs
+        np.testing.assert_array_equal(got[name], array)
+    assert got["fortran"].flags.f_contiguous
+
+
+def test_an_array_whose_data_does_not_fill_its_shape_is_refused():
+    frame = wire.encode({}, {"x": np.arange(4.0)})
+    head_len = int.from_bytes(frame[:4], "big")
+    head, payload = frame[8:8 + head_len], frame[8 + head_len:]
+    for cut in (payload[:-8], payload + bytes(8)):
+        with pytest.raises(wire.WireError):
+            wire.decode(head.replace(str(len(payload)).encode(), str(len(cut)).encode()), cut)
+
+
 def test_object_arrays_and_garbage_are_refused():
     with pytest.raises(ValueError):
         wire.encode({}, {"objects": np.array([object()], dtype=object)})
