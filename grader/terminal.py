@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from grader.reports import SubmissionReport, failure_lines, score_rows, to_table, visible, warnings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+# rich is imported only where a terminal is drawn on: a batch writing to a file or a pipe does not pay its import
 
 
 def show_table(reports: list[SubmissionReport], unit_names: list[str], stream: TextIO) -> None:
@@ -25,6 +25,10 @@ def show_table(reports: list[SubmissionReport], unit_names: list[str], stream: T
     if not stream.isatty():
         print(to_table(reports, unit_names), file=stream)
         return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console(file=stream, highlight=False, markup=False, emoji=False)
     headers, rows = score_rows(reports, unit_names)
     table = Table(*headers, show_edge=False, header_style="bold")
@@ -46,6 +50,9 @@ class ProgressLine:
         self.total, self.count = total, 0
         self.bar: Progress | None = None
         if self.stream.isatty():  # refreshed by step(), not by a thread: the CLI forks its workers
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
             console = Console(file=self.stream, highlight=False, markup=False, emoji=False)
             self.bar = Progress(BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}", markup=False),
                                 console=console, auto_refresh=False, transient=False)
