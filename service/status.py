@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -22,7 +22,7 @@ class QueueView:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._holders: dict[str, list[tuple[str, str, datetime]]] = {}
+        self._turns: dict[str, _Turns] = {}
 
     @cached_property
     def _queued(self) -> list[datetime]:
@@ -47,10 +47,26 @@ class QueueView:
     def turns_ahead(self, submission: Submission) -> int:
         """How many of the student's submissions come before this received one: queued, running, or received
         earlier."""
-        if submission.student not in self._holders:
-            self._holders[submission.student] = self.store.turn_holders(submission.student)
-        return sum(1 for other, status, received in self._holders[submission.student] if other != submission.id
-                   and (status in (QUEUED, RUNNING) or received <= submission.received_at))
+        if submission.student not in self._turns:
+            self._turns[submission.student] = _Turns(self.store.turn_holders(submission.student))
+        return self._turns[submission.student].ahead_of(submission.id, submission.received_at)
+
+
+class _Turns:
+    """One student's submissions that hold a turn or wait for one, sorted so that a listing of hundreds of
+    them counts each one's turns ahead by bisection, not by a pass over all the others."""
+
+    def __init__(self, holders: list[tuple[str, str, datetime]]) -> None:
+        self.holding = {i for i, status, _ in holders if status in (QUEUED, RUNNING)}
+        self.waiting = {i: received for i, status, received in holders if status == RECEIVED}
+        self.times = sorted(self.waiting.values())
+
+    def ahead_of(self, submission_id: str, received_at: datetime) -> int:
+        """The turns held by the others, and the others waiting that were received no later."""
+        waiting_no_later = bisect_right(self.times, received_at)
+        own = self.waiting.get(submission_id)
+        return (len(self.holding - {submission_id}) + waiting_no_later
+                - (own is not None and own <= received_at))
 
 
 def submission_status(store: Store, submission: Submission, with_report: bool = True,
