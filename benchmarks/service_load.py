@@ -97,7 +97,9 @@ def idle_latency(service: Service, items: list[tuple[str, bytes]]) -> tuple[list
 
 
 def burst(service: Service, items: list[tuple[str, bytes]]) -> tuple[list[float], float]:
-    """All posted at once by 10 clients: per-submission received->finished seconds, and submissions/second."""
+    """All posted at once by 10 clients: per-submission received->finished seconds, and submissions/second
+    (the records' own times, first received to last finished: how often the watcher looks changes only what
+    its looks cost; it looks once a second, each look ~15 ms of the API's CPU, which the workers share)."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=10) as pool:
         ids = list(pool.map(lambda item: service.submit(*item), items))
@@ -108,7 +110,7 @@ def burst(service: Service, items: list[tuple[str, bytes]]) -> tuple[list[float]
             if s["id"] in pending and s["status"] in ("done", "failed"):
                 finals[s["id"]] = s
                 pending.discard(s["id"])
-        time.sleep(0.2)
+        time.sleep(1.0)
     elapsed = time.perf_counter() - started
     latencies = [(datetime.fromisoformat(s["phases"]["finished"]) - datetime.fromisoformat(s["phases"]["received"]))
                  .total_seconds() for s in finals.values()]
