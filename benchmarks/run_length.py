@@ -37,6 +37,7 @@ from parts import REPO
 from grader import data, probing, spec
 from grader.checks import CHECK_KINDS, CheckContext
 from grader.config import Settings
+from grader.expected import Expected
 from grader.extraction import extract
 from grader.intake import read_bytes
 from grader.probing import Plan
@@ -100,13 +101,10 @@ class ManyKeys:
         runs = []
         for k in range(0, len(self.keys), self.chunk):
             group = self.keys[k:k + self.chunk]
-            probes = tuple(replace(keyed(asked, key).request(UNIT, PROBE), name=f"{PROBE}@{key}") for key in group)
+            probes = tuple(replace(asked.with_training_key(key).request(UNIT, PROBE), name=f"{PROBE}@{key}")
+                           for key in group)
             runs.append(UnitRun(f"{UNIT}#{k}", "own", unit.time_limit * len(group), probes))
         return runs
-
-
-def keyed(asked: probing.Probing, key: int) -> probing.Probing:
-    return replace(asked, training_key=key, _requests={})
 
 
 def notebooks_on_trajectory(notebooks: list[Path], keys: range, assignment: spec.Assignment,
@@ -120,6 +118,7 @@ def notebooks_on_trajectory(notebooks: list[Path], keys: range, assignment: spec
     check = next(c for c in unit.checks if c.name == CHECK)
     files = data.sandbox_files(assignment, settings)
     ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
+    expected = Expected(assignment, settings)   # only its data reading: each key's run is computed here, uncached
     references: dict[int, ProbeOutcome] = {}
     for path in notebooks:
         program = extract(read_bytes(path.read_bytes(), settings.max_notebook_bytes).code_cells, assignment.mode)
@@ -130,10 +129,9 @@ def notebooks_on_trajectory(notebooks: list[Path], keys: range, assignment: spec
         for k in range(0, len(keys), plan.chunk):
             run = execution.runs.get(f"{UNIT}#{k}:own")
             for key in keys[k:k + plan.chunk]:
-                request = keyed(asked, key).request(UNIT, PROBE)
                 if key not in references:
-                    references[key] = probing.reference_outcome(
-                        replace(request, inputs=data.load_inputs(request.inputs, files)), assignment)
+                    request = expected.with_data(asked.with_training_key(key).request(UNIT, PROBE))
+                    references[key] = probing.reference_outcome(request, assignment)
                 got = run.probes[f"{PROBE}@{key}"] if run else ProbeOutcome(failure={"code": "lost"})
                 verdict = CHECK_KINDS[check.kind](check, unit.probes[PROBE], got, references[key], ctx)
                 accuracies.append(float(verdict.facts.get("accuracy", float("nan"))))

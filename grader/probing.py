@@ -132,6 +132,10 @@ class Probing:
         """The same definitions asked with another seed's inputs."""
         return replace(self, seed=seed, _requests={})
 
+    def with_training_key(self, key: int) -> Probing:
+        """The same definitions asked with another training key's fixed inputs (benchmarks/run_length.py)."""
+        return replace(self, training_key=key, _requests={})
+
     def runs(self) -> list[UnitRun]:
         """Every unit the student's code defines, with its own definitions first; then, for units
         with `substitute`, once more with the reference's (see the module's docstring)."""

@@ -71,7 +71,6 @@ def require_module(name: str, how: str) -> ModuleType:
         raise
 
 
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """`make test`'s two processes (pytest-xdist) take a module at a time, so a module's shared stack starts once,

@@ -305,7 +305,7 @@ def test_a_listing_of_waiting_submissions_reads_the_queue_a_few_times_not_per_ro
 
     event.listen(store.engine, "before_cursor_execute", count)
     try:
-        queue = status.QueueView(store)
+        queue = status.QueueView(store, listing=True)
         listed = {s.id: status.submission_status(store, s, with_report=False, queue=queue) for s in rows}
     finally:
         event.remove(store.engine, "before_cursor_execute", count)
@@ -318,5 +318,6 @@ def test_a_listing_of_waiting_submissions_reads_the_queue_a_few_times_not_per_ro
                 o.student == s.student and o.id != s.id and (o.status == "queued" or o.received_at <= s.received_at)
                 for o in rows)
     assert sorted(v["status"] for v in listed.values()) == ["queued"] * 4 + ["received"] * 8
+    assert all(status.submission_status(store, s, with_report=False) == listed[s.id] for s in rows)   # one by one
     queries = [q for q in statements if q.lstrip().upper().startswith("SELECT")]
     assert len(queries) <= 6, queries   # queued times, grading times, the clock, live workers, each student's turns

@@ -54,6 +54,6 @@ def listing(services: ServicesDep, who: Caller, assignment: str | None = None, s
     if not who.is_instructor:
         student = who.student
     rows = services.store.submissions(assignment=assignment, student=student)
-    queue = QueueView(services.store)
+    queue = QueueView(services.store, listing=True)
     return {"submissions": [submission_status(services.store, s, with_report=False, staff=who.is_instructor,
                                               queue=queue) for s in rows]}

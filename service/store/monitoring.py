@@ -57,6 +57,12 @@ class Monitoring:
 
     # --- the queue ---------------------------------------------------------------------------------
 
+    def queue_position(self, submission: Submission) -> int:
+        """How many submissions are ahead of this queued one (0: it is next), counted by the database."""
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.status == QUEUED, Submission.queued_at < submission.queued_at)) or 0
+
     def queued_times(self) -> list[datetime]:
         """When each queued submission was queued, earliest first (a position is a place in this list)."""
         with self.sessions() as s:
