@@ -148,3 +148,22 @@ def test_a_malformed_setting_stops_the_command_naming_the_variable():
         result = run("grade", "--assignment", "backprop", str(EXAMPLES / "01_correct.ipynb"),
                      env={**os.environ, name: value})
         assert result.returncode == 2 and name in result.stderr and value in result.stderr, result.stderr
+
+
+def test_grading_computes_with_one_blas_thread_and_gives_the_callers_threads_back(settings, backprop, monkeypatch):
+    """Notebooks are graded side by side (`--jobs`, workers): a BLAS pool per process on top of that
+    oversubscribes the cores (ten notebooks at --jobs 2 took twice as long)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from grader import pipeline
+
+    seen = []
+    judge = pipeline.judge
+    monkeypatch.setattr(pipeline, "judge", lambda *a, **k: seen.extend(
+        p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas") or judge(*a, **k))
+    with threadpool_limits(limits=2, user_api="blas"):
+        report = pipeline.grade_file(EXAMPLES / "01_correct.ipynb", backprop, settings, seed=5, lang="en")
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert report.score == report.max_score
+    assert seen and set(seen) == {1}
+    assert set(after) == {2}
