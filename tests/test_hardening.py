@@ -106,7 +106,8 @@ def test_writes_beyond_the_scratch_space_fail_and_leave_the_host_as_it_was(fast,
     and its free disk would drop by GiBs if any place but /tmp took them."""
     code = """
     import errno, json, os, time
-    places = ["/", "/opt", "/opt/runtime", "/opt/runtime/site/numpy", "/opt/harness/inside", "/usr",
+    places = ["/", "/opt", "/opt/runtime", "/opt/runtime/site/numpy", "/opt/harness/inside",
+              "/opt/harness/inside/__pycache__", "/usr",
               "/usr/lib/python3/dist-packages", "/usr/local/lib", "/dev", "/dev/shm", "/proc", "/tmp"]
     written, chunk = {}, bytes(1 << 20)
     for place in places:
@@ -181,6 +182,29 @@ def test_nothing_inside_names_host_paths(fast, settings):
              sys.prefix, sys.base_prefix, os.path.realpath(sys.base_prefix)}
     for host in hosts - {"/", "/tmp"}:  # the sandbox's own folders, when a clone sits right under one (/tmp/x)
         assert host not in paths, host
+
+
+def test_the_harness_loads_from_bytecode_that_matches_its_source(fast, settings):
+    """The sandbox cannot write a bytecode cache: the grader mounts one beside the harness (a compile
+    less per sandbox), hash-checked, so Python takes it only while it matches the mounted source."""
+    code = """
+    import importlib.util, json, sys
+    found = {}
+    for name in ("calls", "network", "probes", "recorder", "wire"):
+        module = sys.modules["inside." + name]
+        with open(module.__file__, "rb") as fh:
+            source = fh.read()
+        with open(module.__spec__.cached, "rb") as fh:
+            head = fh.read(16)
+        found[name] = [module.__spec__.cached, head[:4] == importlib.util.MAGIC_NUMBER,
+                       int.from_bytes(head[4:8], "little"), head[8:] == importlib.util.source_hash(source)]
+    print("BYTECODE", json.dumps(found))
+    """
+    g = h.grade(in_class_body(code), fast, settings)
+    g.assert_full_except()
+    for name, (cached, magic, flags, matches) in printed(g.report, "BYTECODE").items():
+        assert cached.startswith("/opt/harness/inside/__pycache__/" + name + ".") and magic and matches, name
+        assert flags == 0b11, (name, flags)   # hash-based and checked against the source
 
 
 # --- 4. a CPU hog slows only itself ------------------------------------------------------------
