@@ -114,7 +114,7 @@ def _harness_files() -> dict[str, bytes]:
     for path in sorted(HARNESS_DIR.glob("*.py")):
         files[path.name] = source = path.read_bytes()
         if path.name != "main.py":
-            code = compile(source, f"{HARNESS_MOUNT}/{path.name}", "exec", dont_inherit=True)
+            code = compile(source, f"{HARNESS_MOUNT}/{path.name}", "exec", dont_inherit=True, optimize=0)  # as run
             files[f"__pycache__/{path.stem}.{sys.implementation.cache_tag}.pyc"] = (
                 importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")  # hash-based, checked
                 + importlib.util.source_hash(source) + marshal.dumps(code))

@@ -42,7 +42,6 @@ class Caption:
     legend: list[tuple[str, str]]   # (key, text): what each line, colour or panel means
 
 
-
 @functools.cache
 def _figure_class() -> type[Figure]:
     """matplotlib, imported the first time a histogram is drawn: only the class page draws one, and
