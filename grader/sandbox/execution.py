@@ -46,10 +46,11 @@ def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path]
         budget = replace(limits, wall_seconds=deadline - started)
         with Sandbox(budget, files, settings) as session:
             try:
-                _load(session, program, skip, limits, result)
+                clean = plan.runs({}) if pending is None else None  # drawn while the interpreter starts: what
+                _load(session, program, skip, limits, result)        # a clean load runs (asked again if not)
                 result.timings.setdefault("load", time.monotonic() - started)
                 if pending is None:
-                    pending = plan.runs(dict(result.statement_errors))
+                    pending = clean if not result.statement_errors else plan.runs(dict(result.statement_errors))
                 while pending:
                     _run(session, pending[0], result)
                     pending.pop(0)
