@@ -46,8 +46,9 @@ def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path]
         budget = replace(limits, wall_seconds=deadline - started)
         with Sandbox(budget, files, settings) as session:
             try:
-                clean = plan.runs({}) if pending is None else None  # drawn while the interpreter starts: what
-                _load(session, program, skip, limits, result)        # a clean load runs (asked again if not)
+                # what a clean load runs, drawn while the interpreter starts (a load with statement errors asks again)
+                clean = plan.runs({}) if pending is None and not result.statement_errors else None
+                _load(session, program, skip, limits, result)
                 result.timings.setdefault("load", time.monotonic() - started)
                 if pending is None:
                     pending = clean if not result.statement_errors else plan.runs(dict(result.statement_errors))
