@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException
 
 from grader import spec
-from service.auth import STAFF, Principal, caller
+from service.auth import caller
 from service.models import INSTRUCTOR_ROLE, TA_ROLE, Course, Submission
+from service.principals import STAFF, Principal
 from service.services import Services, ServicesDep
 from service.store import Store
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from service import api, assignments, bootstrap, edges, metrics, web
+from service import api, assignments, bootstrap, edges, metrics
 from service.lifecycle import Publisher
 from service.lti import course_page as lti_course_page
 from service.lti import keys as lti_keys
@@ -23,6 +23,7 @@ from service.services import Services
 from service.settings import ServiceSettings
 from service.status_watch import StatusWatch
 from service.upload_check import UploadCheck
+from service.web import page_routes
 
 
 def create_app(settings: ServiceSettings | None = None, publisher: Publisher | None = None,
@@ -61,6 +62,6 @@ def create_app(settings: ServiceSettings | None = None, publisher: Publisher | N
                   form_limits=edges.FORM_LIMITS)   # the schema only (/openapi.json): no page loads a CDN's scripts
     edges.install(app, settings)
     app.state.services = services
-    for router in (*api.routers, web.router, lti.router, lti_course_page.router, lti_registration.api):
+    for router in (*api.routers, page_routes.router, lti.router, lti_course_page.router, lti_registration.api):
         app.include_router(router)
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from service import assignments, auth, queue, shared
+from service import assignments, principals, queue, shared
 from service.db import make_engine, migrate
 from service.settings import ServiceSettings
 from service.store import Store
@@ -50,15 +50,15 @@ def ensure_instructor(store: Store, settings: ServiceSettings) -> str | None:
     """Install GRADER_INSTRUCTOR_TOKEN's hash, or generate a token at first start; returns a new token to print.
     A changed token ends every instructor session signed in with the old one."""
     if settings.instructor_token:
-        digest = auth.token_hash(settings.instructor_token)
-        if store.credential(auth.INSTRUCTOR) != digest:
-            store.set_credential(auth.INSTRUCTOR, digest)
-            store.end_sessions(auth.INSTRUCTOR)
+        digest = principals.token_hash(settings.instructor_token)
+        if store.credential(principals.INSTRUCTOR) != digest:
+            store.set_credential(principals.INSTRUCTOR, digest)
+            store.end_sessions(principals.INSTRUCTOR)
         return None
-    if store.credential(auth.INSTRUCTOR) is not None:
+    if store.credential(principals.INSTRUCTOR) is not None:
         return None
-    token = auth.new_token()
-    store.set_credential(auth.INSTRUCTOR, auth.token_hash(token))
+    token = principals.new_token()
+    store.set_credential(principals.INSTRUCTOR, principals.token_hash(token))
     return token
 
 

@@ -86,17 +86,33 @@ def test_the_harness_imports_only_itself_the_standard_library_and_numpy():
             assert outside == set(), (module, outside)
 
 
+def _reached(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module importing `start` imports, through any other (a module's packages' __init__ included)."""
+    reached, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        parents = {".".join(name.split(".")[:n]) for n in range(1, name.count(".") + 1)}
+        for target in (graph.get(name, set()) | parents) - reached:
+            reached.add(target)
+            todo.append(target)
+    return reached
+
+
 def test_the_pure_steps_reach_no_subprocess_starting_module():
     """Checks, specs, scoring, explaining and the shared types import nothing of grader/sandbox/,
     not even through another module."""
     graph = _graph()
     for start in ("grader.checks", "grader.spec", "grader.types", "grader.explaining", "grader.scoring"):
-        reached, todo = set(), [start]
-        while todo:
-            for target in graph.get(todo.pop(), set()) - reached:
-                reached.add(target)
-                todo.append(target)
-        assert not any(n.startswith("grader.sandbox") for n in reached), start
+        assert not any(n.startswith("grader.sandbox") for n in _reached(graph, start)), start
+
+
+def test_the_workers_and_the_store_reach_no_web_framework():
+    """A worker starts with the grader, the store and what pages show of a result, not FastAPI or Starlette
+    (a quarter of a second of imports at every worker start, for nothing a worker does)."""
+    graph = _graph(SERVICE)
+    for start in ("workers.tasks", "service.store"):
+        web = sorted(n for n in _reached(graph, start) if n.split(".")[0] in ("fastapi", "starlette"))
+        assert web == [], (start, web)
 
 
 def test_no_module_of_the_core_or_the_service_is_over_400_lines():

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service import assignments, auth, bootstrap, lifecycle, status
+from service import assignments, bootstrap, lifecycle, principals, status
 from service.models import Result, Submission, Worker
 from service.settings import ServiceSettings
 from service.store import LIVE_WORKER_SECONDS, RosterError, Store
@@ -260,8 +260,8 @@ def test_roster_issues_tokens_once_and_keeps_them(store: Store) -> None:
     assert [(e.id, e.token is None) for e in again] == [("ann", True), ("cho", False)]
     assert store.student("ann").name == "Ann Smith"
     cho = next(e for e in again if e.id == "cho")
-    assert auth.identify(store, cho.token) == auth.Principal("student", "cho")
-    assert auth.identify(store, cho.token + "x") is None
+    assert principals.identify(store, cho.token) == principals.Principal("student", "cho")
+    assert principals.identify(store, cho.token + "x") is None
     with pytest.raises(RosterError):
         store.import_roster("name,email\nX,x@example.org\n")
 

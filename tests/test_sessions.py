@@ -22,7 +22,8 @@ import httpx
 import pytest
 import redis
 
-from service import api, web
+from service import api
+from service.web import page_routes
 from tests.service_parts import TINY_NOTEBOOK, Stack, make_assignments_dir, service_env, wait_until
 
 PER_ADDRESS, TOTAL = 10, 25          # the guessing throttle's limits in this module
@@ -139,7 +140,8 @@ def _routes() -> list[tuple[str, str]]:
                 yield from walk(route.original_router)
             else:
                 yield from ((m, route.path) for m in sorted(route.methods - {"HEAD"}))
-    return sorted({r for router in (*api.routers, web.router) for r in walk(router)}, key=lambda r: r[1] == "/signout")
+    routes = {r for router in (*api.routers, page_routes.router) for r in walk(router)}
+    return sorted(routes, key=lambda r: r[1] == "/signout")
 
 
 def _malformed(valid_cookie: str) -> dict[str, list[bytes]]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service import auth
+from service import principals
 from service.services import ServicesDep
 
 router = APIRouter(tags=["operations"])
@@ -43,8 +43,8 @@ def metrics(request: Request, services: ServicesDep) -> Response:
         raise HTTPException(404)
     if expected is not None:
         scheme, _, sent = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(auth.token_hash(sent.strip()),
-                                                                 auth.token_hash(expected)):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(principals.token_hash(sent.strip()),
+                                                                 principals.token_hash(expected)):
             raise HTTPException(401, "/metrics needs Authorization: Bearer <GRADER_METRICS_TOKEN>",
                                 headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(services.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.auth import STAFF, STUDENT, Principal
 from service.lti.launch import DEEP_LINKING_REQUEST, Launch, Refused
 from service.models import INSTRUCTOR_ROLE, TA_ROLE
+from service.principals import STAFF, STUDENT, Principal
 from service.store import Context, Store
 from service.web import links
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth
+from service import principals
 from service.clocks import now
 from service.models import (
     DEFAULT_COURSE,
@@ -105,8 +105,8 @@ class CourseRecords:
     def add_staff(self, course: str, staff_id: str, name: str, role: str, actor: str) -> NewStaff:
         """A new staff account with a fresh token; a staff id already in the course keeps its account
         (CourseError: rotating a token is its own change)."""
-        token = auth.new_token()
-        member = StaffMember(course=course, id=staff_id, name=name, role=role, token_hash=auth.token_hash(token))
+        token = principals.new_token()
+        member = StaffMember(course=course, id=staff_id, name=name, role=role, token_hash=principals.token_hash(token))
         try:
             with self.sessions.begin() as s:
                 s.add(member)
@@ -119,13 +119,13 @@ class CourseRecords:
     def rotate_staff_token(self, course: str, staff_id: str, actor: str) -> str | None:
         """A fresh token for a staff account (the old one stops working, and so do the page sessions it signed
         in); None if there is no such account."""
-        token = auth.new_token()
+        token = principals.new_token()
         with self.sessions.begin() as s:
             member = s.get(StaffMember, (course, staff_id))
             if member is None:
                 return None
-            member.token_hash = auth.token_hash(token)
-            end_sessions(s, auth.Principal(auth.STAFF, course=course, staff=staff_id).key)   # its pages' too
+            member.token_hash = principals.token_hash(token)
+            end_sessions(s, principals.Principal(principals.STAFF, course=course, staff=staff_id).key)  # pages too
             audit(s, course, actor, "token_rotation", staff_id)
         return token
 

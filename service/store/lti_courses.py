@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth
+from service import principals
 from service.clocks import now
 from service.models import (
     Course,
@@ -110,7 +110,7 @@ class LtiCourseRecords:
             member = s.get(StaffMember, (course, staff_id))
             if member is None:
                 member = StaffMember(course=course, id=staff_id, name=name or staff_id, role=role,
-                                     token_hash=auth.token_hash(auth.new_token()))
+                                     token_hash=principals.token_hash(principals.new_token()))
                 s.add(member)
                 audit(s, course, f"lti:{issuer}"[:120], "staff", staff_id, None, {"name": member.name, "role": role})
             elif member.role != role or (name and member.name != name):
@@ -130,7 +130,7 @@ class LtiCourseRecords:
                 student = s.get(Student, student_id)
                 if student is None:
                     student = Student(id=student_id, name=name, email=email,
-                                      token_hash=auth.token_hash(auth.new_token()))
+                                      token_hash=principals.token_hash(principals.new_token()))
                     s.add(student)
                     s.flush()
                 s.add(LtiUser(issuer=issuer, subject=subject, student=student_id))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import auth
+from service import principals
 from service.models import DEFAULT_COURSE, Credential, Enrollment, Student
 from service.store.course_records import audit, ensure_default_course
 
@@ -49,8 +49,8 @@ class PeopleRecords:
                 student = s.get(Student, sid)
                 token = None
                 if student is None:
-                    token = auth.new_token()
-                    student = Student(id=sid, token_hash=auth.token_hash(token))
+                    token = principals.new_token()
+                    student = Student(id=sid, token_hash=principals.token_hash(token))
                     s.add(student)
                 student.name, student.email = (row.get("name") or "").strip(), (row.get("email") or "").strip()
                 if s.get(Enrollment, (course, sid)) is None:

@@ -3,14 +3,15 @@ attempts the guessing throttle counts (in the database, so the limits hold howev
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.auth import FAILURE_WINDOW
 from service.clocks import database_now
 from service.models import SessionGeneration, SignInFailure
+
+FAILURE_WINDOW = timedelta(minutes=1)   # failed sign-in attempts older than this no longer count
 
 
 def end_sessions(s: Session, principal: str) -> int:

@@ -15,8 +15,8 @@ from starlette.datastructures import UploadFile
 
 from service import edges, grades, lifecycle, status
 from service.access import installed_assignment, visible_submission
-from service.auth import Principal
 from service.models import FAILED, IN_PROGRESS, Assignment, Submission
+from service.principals import Principal
 from service.services import Services, ServicesDep
 from service.store import RosterError
 from service.web import class_view, notebook_view, plots, prepared, render, report_pane, report_view, signin, written

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from service import auth, edges
+from service import auth, edges, principals
 from service.web import i18n, render, signin
 from service.web.signin import Csrf
 
@@ -26,7 +26,7 @@ def home(request: Request) -> Response:
     return render.redirect(_start(who))
 
 
-def _start(who: auth.Principal) -> str:
+def _start(who: principals.Principal) -> str:
     """Where a signed-in user's pages begin."""
     return "/instructor" if who.is_instructor else "/assignments" if who.is_student else "/staff"
 

@@ -24,8 +24,8 @@ from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
-from service import auth, edges
-from service.auth import Principal
+from service import edges, principals
+from service.principals import Principal
 
 COOKIE = "grader_session"
 LIFETIME = 12 * 3600
@@ -81,10 +81,10 @@ def _read(request: Request) -> BrowserSession | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("csrf"), str):
         return None
     role, student = payload.get("role"), payload.get("student")
-    if role == auth.STAFF:
+    if role == principals.STAFF:
         staff, names = _staff_accounts(request, payload.get("staff"))
         return BrowserSession(payload["csrf"], staff[0], staff, names[0]) if staff else None
-    principal = Principal(role, student) if role in (auth.STUDENT, auth.INSTRUCTOR) else None
+    principal = Principal(role, student) if role in (principals.STUDENT, principals.INSTRUCTOR) else None
     if principal is not None and payload.get("gen") != _generation(request, principal):
         return None
     return BrowserSession(payload["csrf"], principal)
@@ -103,7 +103,7 @@ def _staff_accounts(request: Request, listed: object) -> tuple[tuple[Principal, 
         member = store.staff_member(entry[0], entry[1])
         if member is None:
             continue
-        account = Principal(auth.STAFF, course=member.course, staff=member.id, staff_role=member.role)
+        account = Principal(principals.STAFF, course=member.course, staff=member.id, staff_role=member.role)
         if entry[2] == _generation(request, account):
             accounts.append(account)
             names.append(member.name)
@@ -147,7 +147,7 @@ def sign_in(request: Request, response: Response, principal: Principal) -> None:
     joins the session's other staff accounts (its course first; an account of the same course is replaced)."""
     staff: tuple[Principal, ...] = ()
     name = ""
-    if principal.role == auth.STAFF:
+    if principal.role == principals.STAFF:
         staff = (principal, *(m for m in current(request).staff if m.course != principal.course))
         member = request.app.state.services.store.staff_member(principal.course, principal.staff)
         name = member.name if member is not None else ""

@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service import edges, grades, lateness, offerings, uploads
 from service.access import installed_assignment, visible_submission
-from service.auth import Principal
 from service.models import DEFAULT_COURSE, DONE, FINISHED, QUEUED, RECEIVED, RUNNING, Submission
+from service.principals import Principal
 from service.services import Services, ServicesDep
 from service.status import QueueView, submission_status
 from service.store import Attempt
