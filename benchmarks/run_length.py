@@ -42,7 +42,7 @@ from grader.extraction import extract
 from grader.intake import read_bytes
 from grader.probing import Plan
 from grader.sandbox import execute
-from grader.types import ProbeOutcome, ProbeRequest, UnitRun
+from grader.types import ProbeOutcome, ProbeRequest, RunResult, UnitRun
 from reference.mutants import MUTANTS
 
 UNIT, PROBE, CHECK = "accuracy", "mnist", "test_accuracy"
@@ -92,6 +92,9 @@ class ManyKeys:
     plan: Plan
     keys: range
     chunk: int = 20
+
+    def follow_ups(self, statement_errors: dict[int, dict], runs: dict[str, RunResult]) -> list[UnitRun]:
+        return []   # every run is asked for at once
 
     def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
         asked = self.plan.probing(statement_errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from grader.intake import IntakeError, Notebook, read_bytes
 from grader.probing import Plan, Probing
 from grader.reports import CheckReport, SubmissionReport, UnitReport
 from grader.sandbox import execute
-from grader.types import Assignment, CheckSpec, Execution, ProbeOutcome, UnitSpec
+from grader.types import Assignment, CheckSpec, Execution, ProbeOutcome, RunResult, UnitSpec
 
 
 def new_seed() -> int:
@@ -57,7 +58,9 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     language = chosen or notebook.language
     program = extract(notebook.code_cells, assignment.mode)
     timings = {"intake": time.monotonic() - started}
-    plan = Plan(assignment, program, seed, trajectory.training_key(settings))
+    expected = Expected(assignment, settings)
+    plan = Plan(assignment, program, seed, trajectory.training_key(settings),
+                substitute_if=own_run_failed(assignment, settings, expected))
     try:
         execution = execute(program, plan, assignment.limits, data.sandbox_files(assignment, settings), settings)
     except RuntimeError as exc:
@@ -68,7 +71,6 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
     timings.update({f"unit:{k}": v.seconds for k, v in execution.runs.items()})
     checked = time.monotonic()
     asked = plan.probing(execution.statement_errors)
-    expected = Expected(assignment, settings)
     units, diagnosis_seconds = judge(assignment, settings, notebook, program, asked, execution, language, expected,
                                      diagnose=diagnose)
     training = curves.training(assignment, execution, expected, asked)   # the reference's run the checks used
@@ -82,6 +84,31 @@ def grade_bytes(blob: bytes, submission: str, assignment: Assignment, settings: 
         notes_by_language={other: explaining.notes(program, execution, other) for other in languages.LANGUAGES},
         output=explaining.output(execution, language),
         sandbox="none (unsafe)" if settings.unsafe_no_sandbox else "bubblewrap", timings=timings, training=training)
+
+
+def own_run_failed(assignment: Assignment, settings: Settings,
+                   expected: Expected) -> Callable[[UnitSpec, Probing, RunResult | None], bool]:
+    """Plan.substitute_if for a grade: a unit runs again with the reference's dependencies only where its own
+    run failed a check (or never came back), the one case where that variant can change its score or feedback
+    (grader.scoring: a check passed with the student's own definitions counts as passed in both)."""
+    ctx = _context(assignment, settings)
+
+    def failed(unit: UnitSpec, asked: Probing, run: RunResult | None) -> bool:
+        return run is None or not all(check_verdict(unit, c, run.probes[c.probe], asked, expected, ctx).passed
+                                      for c in unit.checks)
+    return failed
+
+
+def check_verdict(unit: UnitSpec, check: CheckSpec, outcome: ProbeOutcome, asked: Probing, expected: Expected,
+                  ctx: CheckContext) -> Verdict:
+    """One check's verdict on one probe's outcome, against the reference's outcome where its kind needs one."""
+    probe = unit.probes[check.probe]
+    reference = expected.outcome(asked, unit.name, probe.name) if check.kind in NEEDS_REFERENCE else None
+    return CHECK_KINDS[check.kind](check, probe, outcome, reference, ctx)
+
+
+def _context(assignment: Assignment, settings: Settings) -> CheckContext:
+    return CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
 
 
 def judge(assignment: Assignment, settings: Settings, notebook: Notebook, program: Program, asked: Probing,
@@ -101,7 +128,7 @@ class _Judge:
     def __init__(self, assignment: Assignment, settings: Settings, notebook: Notebook, program: Program,
                  asked: Probing, execution: Execution, expected: Expected | None, diagnose: bool) -> None:
         self.assignment, self.asked, self.execution = assignment, asked, execution
-        self.ctx = CheckContext(heldout=lambda: data.test_split(settings), reference=assignment.reference_namespace)
+        self.ctx = _context(assignment, settings)
         self.expected = Expected(assignment, settings) if expected is None else expected
         self.explainer = Explainer(notebook, program, asked, execution)
         self.diagnoser = (Diagnoser(assignment, program, asked.defs.names, asked.defs.imported, self.expected)
@@ -115,12 +142,16 @@ class _Judge:
         verdicts = {}
         for variant in variants:
             for check in unit.checks:
+                own = verdicts.get((check.name, "own"))
                 if lost:
                     verdict = Verdict(False, "not_defined", self.explainer.not_defined(lost))
+                elif own is not None and own.passed:   # counts in both variants (grader.scoring)
+                    verdict = own
                 elif runs[variant] is None:
                     verdict = Verdict(False, "lost", {"reason": "not_run"})
                 else:
-                    verdict = self._judge(unit, check, runs[variant].probes[check.probe])
+                    verdict = check_verdict(unit, check, runs[variant].probes[check.probe], self.asked, self.expected,
+                                            self.ctx)
                 verdicts[(check.name, variant)] = verdict
         scored = scoring.score_unit(unit, verdicts)
         own_fault = {c.name: verdicts[(c.name, "reference_deps")] for c in unit.checks
@@ -142,11 +173,6 @@ class _Judge:
                            diagnosis.render(lang) if diagnosis else None,
                            measured=explaining.measured(c.verdict.facts), where=self.explainer.where(unit, c),
                            messages=messages)
-
-    def _judge(self, unit: UnitSpec, check: CheckSpec, outcome: ProbeOutcome) -> Verdict:
-        probe = unit.probes[check.probe]
-        expected = self.expected.outcome(self.asked, unit.name, probe.name) if check.kind in NEEDS_REFERENCE else None
-        return CHECK_KINDS[check.kind](check, probe, outcome, expected, self.ctx)
 
 
 def error_report(submission: str, assignment: Assignment, seed: int, lang: str, message: str) -> SubmissionReport:

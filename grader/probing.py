@@ -6,7 +6,10 @@ not run at all. Every other unit runs with the student's own definitions,
 and units with `substitute` run once more with the reference's versions of
 those dependencies swapped in; those runs come last, after every
 own-definition run, so reference code never shares a process with a
-unit it could help to fake.
+unit it could help to fake. A grade asks for that second run only where the
+unit's own run failed a check (`Plan.substitute_if`): a check passed with the
+student's own definitions counts in both variants (grader.scoring), so after
+an own run that passed every check the second run could change nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import functools
 import importlib
 import inspect
 import marshal
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,7 +27,7 @@ import numpy as np
 from grader.extraction import Program, Skipped, Statement
 from grader.inputs import generate
 from grader.inside import probes, wire
-from grader.types import Assignment, ProbeOutcome, ProbeRequest, UnitRun, UnitSpec
+from grader.types import Assignment, ProbeOutcome, ProbeRequest, RunResult, UnitRun, UnitSpec
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,16 @@ class Plan:
     """What one submission asks the sandbox, as far as it is known before the sandbox starts: the
     assignment, the submission's seed and the installation's training key (trajectory.training_key).
     What the student's code defines is known once its program has loaded: `probing`, computed once
-    per set of failed statements, serves both the sandbox's runs and the judging after them."""
+    per set of failed statements, serves both the sandbox's runs and the judging after them.
+    With `substitute_if` (the unit, its questions, its own run or None), a unit with `substitute` runs
+    with the reference's dependencies only once its own run has, and only where that says so; without
+    it, every such unit does, with the own runs."""
 
     assignment: Assignment
     program: Program
     seed: int
     training_key: int
+    substitute_if: Callable[[UnitSpec, Probing, RunResult | None], bool] | None = field(default=None, compare=False)
     _probings: dict[frozenset[int], Probing] = field(default_factory=dict, compare=False, repr=False)
 
     def probing(self, statement_errors: dict[int, dict]) -> Probing:
@@ -104,7 +112,16 @@ class Plan:
 
     def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
         """The unit runs to make once the program loaded with these statement errors (grader.sandbox.Plan)."""
-        return self.probing(statement_errors).runs()
+        asked = self.probing(statement_errors)
+        return asked.runs() if self.substitute_if is None else asked.own_runs()
+
+    def follow_ups(self, statement_errors: dict[int, dict], runs: dict[str, RunResult]) -> list[UnitRun]:
+        """The runs with the reference's dependencies that the own runs made so far call for."""
+        if self.substitute_if is None:
+            return []
+        asked = self.probing(statement_errors)
+        return asked.substituted_runs([u.name for u in self.assignment.units.values() if u.substitute and
+                                       self.substitute_if(u, asked, runs.get(f"{u.name}:own"))])
 
 
 @dataclass(frozen=True)
@@ -139,16 +156,22 @@ class Probing:
     def runs(self) -> list[UnitRun]:
         """Every unit the student's code defines, with its own definitions first; then, for units
         with `substitute`, once more with the reference's (see the module's docstring)."""
-        own, substituted = [], []
-        for unit in self.assignment.units.values():
-            if self.missing(unit):
-                continue
-            requests = tuple(self.request(unit.name, name) for name in unit.probes)
-            own.append(UnitRun(unit.name, "own", unit.time_limit, requests))
-            if unit.substitute:
-                substituted.append(UnitRun(unit.name, "reference_deps", unit.time_limit, requests,
-                                           reference_code(self.assignment, unit.substitute)))
-        return own + substituted
+        return self.own_runs() + self.substituted_runs([u.name for u in self.assignment.units.values()])
+
+    def own_runs(self) -> list[UnitRun]:
+        """Every unit the student's code defines, with its own definitions."""
+        return [UnitRun(unit.name, "own", unit.time_limit, self._requests_of(unit))
+                for unit in self.assignment.units.values() if not self.missing(unit)]
+
+    def substituted_runs(self, names: list[str]) -> list[UnitRun]:
+        """The named units that have `substitute` and are defined, with the reference's dependencies."""
+        units = [self.assignment.units[name] for name in names]
+        return [UnitRun(unit.name, "reference_deps", unit.time_limit, self._requests_of(unit),
+                        reference_code(self.assignment, unit.substitute))
+                for unit in units if unit.substitute and not self.missing(unit)]
+
+    def _requests_of(self, unit: UnitSpec) -> tuple[ProbeRequest, ...]:
+        return tuple(self.request(unit.name, name) for name in unit.probes)
 
 
 def request(unit: UnitSpec, name: str, defs: Definitions, assignment: Assignment, seed: int,

@@ -79,6 +79,9 @@ class ManySeeds:
     seeds: list[int]
     chunk: int
 
+    def follow_ups(self, statement_errors: dict[int, dict], runs: dict[str, RunResult]) -> list[UnitRun]:
+        return []   # every run is asked for at once
+
     def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]:
         asked = self.plan.probing(statement_errors)
         by_seed = {seed: asked.with_seed(seed) for seed in self.seeds}

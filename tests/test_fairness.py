@@ -78,3 +78,17 @@ def test_a_forgotten_import_is_not_borrowed_from_the_substituted_reference(setti
     assert all("NameError: name 'OrderedDict' is not defined" in c.message for c in gradient.checks)
     loss = report.units["SoftmaxWithLoss"]
     assert loss.score == loss.max_score  # the substitutes themselves still work
+
+
+def test_a_unit_runs_again_with_the_references_dependencies_only_after_its_own_run_failed_a_check(settings, backprop):
+    """A cross_entropy_error twice too large costs SoftmaxWithLoss its own share only: the unit runs again with
+    the reference's and earns the rest there. `gradient` passed every check with the student's own layers, so
+    it is not run a second time (nothing there could change its score)."""
+    report = grade(changed("return float(-np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n)",
+                           "return 2 * float(-np.sum(np.log(y[np.arange(n), t] + 1e-7)) / n)"), settings, backprop)
+    loss, gradient = report.units["SoftmaxWithLoss"], report.units["gradient"]
+    assert 0 < loss.score < loss.max_score
+    assert all(c.passed for c in loss.checks if c.variant == "reference_deps")
+    assert "unit:SoftmaxWithLoss:reference_deps" in report.timings
+    assert gradient.score == gradient.max_score and {c.variant for c in gradient.checks} == {"own", "reference_deps"}
+    assert "unit:gradient:reference_deps" not in report.timings and "unit:gradient:own" in report.timings

@@ -26,21 +26,28 @@ MARGIN = 5.0  # seconds the grader waits beyond a limit the harness enforces its
 
 class Plan(Protocol):
     """What to run once the program has loaded (grader.probing.Plan: every unit whose definitions
-    loaded, from the submission's seed; grader.seeds: the same for many seeds at once)."""
+    loaded, from the submission's seed; grader.seeds: the same for many seeds at once), and what
+    to run after those, given their results (asked once)."""
 
     def runs(self, statement_errors: dict[int, dict]) -> list[UnitRun]: ...
 
+    def follow_ups(self, statement_errors: dict[int, dict], runs: dict[str, RunResult]) -> list[UnitRun]: ...
+
 
 def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path], settings: Settings) -> Execution:
-    """Load the program, then run what `plan` asks for given which statements failed to load."""
+    """Load the program, then run what `plan` asks for given which statements failed to load, then
+    what it asks for after those."""
     result = Execution()
     deadline = time.monotonic() + limits.wall_seconds
     pending: list[UnitRun] | None = None
+    followed = False   # the follow-ups were asked for (and are in `pending` until they ran)
     skip: set[int] = set()
     while True:
         started = time.monotonic()
         if started >= deadline:
             unrun = pending if pending is not None else plan.runs(dict(result.statement_errors))
+            if not followed:
+                unrun = [*unrun, *plan.follow_ups(dict(result.statement_errors), result.runs)]
             _fail_all(result, unrun, {"code": "submission_timeout", "seconds": limits.wall_seconds})
             return result
         budget = replace(limits, wall_seconds=deadline - started)
@@ -52,7 +59,10 @@ def execute(program: Program, plan: Plan, limits: Limits, files: dict[str, Path]
                 result.timings.setdefault("load", time.monotonic() - started)
                 if pending is None:
                     pending = clean if not result.statement_errors else plan.runs(dict(result.statement_errors))
-                while pending:
+                while pending or not followed:
+                    if not pending:
+                        followed, pending = True, plan.follow_ups(dict(result.statement_errors), result.runs)
+                        continue
                     _run(session, pending[0], result)
                     pending.pop(0)
                 _stop(session)
