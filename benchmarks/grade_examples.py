@@ -66,8 +66,9 @@ def per_assignment(assignment: spec.Assignment, notebooks: list[Path], folder: P
         row = [t.get("intake", 0), t.get("sandbox_start_and_load", 0), *per_unit, t.get("checks", 0),
                t.get("diagnosis", 0), t["total"]]
         print("  ".join([path.name[:28].ljust(28), *(f"{x:.3f}" for x in row)]))
-    runs = sum(2 if u.substitute else 1 for u in assignment.units.values())
-    print(f"  one sandbox per submission, a fork per unit run ({runs} runs)")
+    own, again = len(assignment.units), sum(1 for u in assignment.units.values() if u.substitute)
+    print(f"  one sandbox per submission, a fork per unit run ({own} runs; up to {again} more with the reference's"
+          " dependencies, for units whose own run failed a check)")
 
     one = command(assignment.name, str(notebooks[0]))
     print(f"whole `grader grade` command, 1 notebook: {one:.2f} s (aim < 1.5 s)")
