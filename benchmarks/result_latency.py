@@ -55,7 +55,7 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM)
                 page = browser.new_context(base_url=service.url, viewport={"width": 1280, "height": 900}).new_page()
                 page.goto("/signin")
-                page.locator("#token").fill(service.student)
+                page.locator("#token").fill(service.students[0])
                 page.locator("main form button[type=submit]").click()
                 page.wait_for_url(lambda url: "/signin" not in url)
                 visible_after(page, files[0])                      # the worker's first grading warms it

@@ -1,10 +1,12 @@
 """The service under load: upload-to-result latency and burst throughput, beside `grader grade --jobs 2`.
 
-Usage: python benchmarks/service_load.py [--n 100] [--idle 10]
+Usage: python benchmarks/service_load.py [--n 100] [--idle 10] [--students 1]
 
 Starts its own service in a temporary data dir (a private redis-server, SQLite, `grader serve --workers 0`,
 then `grader worker --concurrency 1` and `2`) and posts N distinct notebooks: the bundled examples,
-each copy with its own comment cell, so no two uploads are the same bytes. Prints:
+each copy with its own comment cell, so no two uploads are the same bytes, from `--students` students in turn
+(one by default: then at most two of the burst are queued or running at once, the service's per-student turns,
+and a worker waits for the next to be handed on after each; a class's burst comes from many). Prints:
   - one notebook at a time on an idle service: upload-to-result p50/p95 (client clock, 10 ms polling);
   - a burst of N posted at once, per worker concurrency: upload-to-result p50/p95 and throughput;
   - the CLI's throughput for the same N notebooks (`grader grade --jobs 2`).
@@ -46,15 +48,16 @@ def notebooks(n: int, sources: list[Path] = EXAMPLES) -> list[tuple[str, bytes]]
 
 
 class Service:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, students: int = 1) -> None:
         self.processes = Processes()
         self.url, self.env = serve(self.processes, directory, {
             "GRADER_INSTRUCTOR_TOKEN": TOKEN, "GRADER_SUBMISSIONS_PER_MINUTE": "100000",
             "GRADER_DATABASE_URL": sqlite_url(directory)})
         self.http = httpx.Client(base_url=self.url, timeout=60)
-        roster = self.http.post("/api/roster", content="id,name,email\nbench,Bench,b@x.org\n",
+        rows = "".join(f"bench{k},Bench {k},b{k}@x.org\n" for k in range(students))
+        roster = self.http.post("/api/roster", content="id,name,email\n" + rows,
                                 headers=self._auth(TOKEN) | {"Content-Type": "text/csv"}).json()
-        self.student = roster["students"][0]["token"]
+        self.students = [s["token"] for s in roster["students"]]
         self.worker: subprocess.Popen | None = None
 
     def _auth(self, token: str) -> dict[str, str]:
@@ -68,14 +71,14 @@ class Service:
         wait_for(lambda: self.http.get("/healthz").status_code == 200 and
                  f"grader_worker_slots {concurrency}" in self.http.get("/metrics").text, 60, "the workers")
 
-    def submit(self, name: str, blob: bytes) -> str:
-        answer = self.http.post("/api/assignments/backprop/submissions", headers=self._auth(self.student),
+    def submit(self, name: str, blob: bytes, student: int = 0) -> str:
+        answer = self.http.post("/api/assignments/backprop/submissions", headers=self._auth(self.students[student]),
                                 files={"file": (name, blob, "application/x-ipynb+json")})
         answer.raise_for_status()
         return answer.json()["id"]
 
     def status(self, submission_id: str) -> dict:
-        return self.http.get(f"/api/submissions/{submission_id}", headers=self._auth(self.student)).json()
+        return self.http.get(f"/api/submissions/{submission_id}", headers=self._auth(TOKEN)).json()
 
     def close(self) -> None:
         self.http.close()
@@ -102,7 +105,7 @@ def burst(service: Service, items: list[tuple[str, bytes]]) -> tuple[list[float]
     its looks cost; it looks once a second, each look ~15 ms of the API's CPU, which the workers share)."""
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=10) as pool:
-        ids = list(pool.map(lambda item: service.submit(*item), items))
+        ids = list(pool.map(lambda i: service.submit(*items[i], i % len(service.students)), range(len(items))))
     pending, finals = set(ids), {}
     while pending:
         listed = service.http.get("/api/submissions?assignment=backprop", headers=service._auth(TOKEN)).json()
@@ -133,11 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100, help="notebooks in the burst (default 100)")
     parser.add_argument("--idle", type=int, default=10, help="notebooks graded one at a time (default 10)")
+    parser.add_argument("--students", type=int, default=1, help="students the burst comes from, in turn (default 1)")
     args = parser.parse_args()
     items = notebooks(args.n + args.idle)
     with tempfile.TemporaryDirectory(prefix="service-load-") as tmp:
         directory = Path(tmp)
-        service = Service(directory)
+        service = Service(directory, args.students)
         try:
             service.use_workers(1, directory / "worker1.log")
             idle, overhead = idle_latency(service, items[args.n:])
@@ -148,9 +152,9 @@ def main() -> None:
             for concurrency in (1, 2):
                 service.use_workers(concurrency, directory / f"worker{concurrency}.log")
                 latencies, rates[concurrency] = burst(service, items[:args.n])
-                print(f"burst of {args.n}, worker --concurrency {concurrency}: upload-to-result "
-                      f"p50 {statistics.median(latencies):.1f} s, p95 {percentile(latencies, 0.95):.1f} s, "
-                      f"{rates[concurrency]:.2f} notebooks/s")
+                print(f"burst of {args.n} from {args.students} student(s), worker --concurrency {concurrency}: "
+                      f"upload-to-result p50 {statistics.median(latencies):.1f} s, "
+                      f"p95 {percentile(latencies, 0.95):.1f} s, {rates[concurrency]:.2f} notebooks/s")
         finally:
             service.close()
         cli = cli_throughput(items[:args.n], directory / "cli")
