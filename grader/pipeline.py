@@ -142,12 +142,10 @@ class _Judge:
         verdicts = {}
         for variant in variants:
             for check in unit.checks:
-                own = verdicts.get((check.name, "own"))
                 if lost:
                     verdict = Verdict(False, "not_defined", self.explainer.not_defined(lost))
-                elif own is not None and own.passed:   # counts in both variants (grader.scoring)
-                    verdict = own
-                elif runs[variant] is None:
+                elif runs[variant] is None:   # a reference_deps run is made only after its own run failed a check;
+                    # where the own check passed, scoring counts that verdict for both variants
                     verdict = Verdict(False, "lost", {"reason": "not_run"})
                 else:
                     verdict = check_verdict(unit, check, runs[variant].probes[check.probe], self.asked, self.expected,
