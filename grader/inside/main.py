@@ -32,7 +32,7 @@ from inside import probes, recorder, wire  # noqa: E402
 # Bound before any student code runs, so monkeypatching the modules later cannot reach them.
 _fork, _pipe, _read, _close, _dup2, _exit = os.fork, os.pipe, os.read, os.close, os.dup2, os._exit
 _waitpid, _kill, _select, _now, _setpgid = os.waitpid, os.kill, select.select, time.monotonic, os.setpgid
-_closerange, _open, _sleep = os.closerange, os.open, time.sleep
+_closerange, _open, _sleep, _listdir, _getpid = os.closerange, os.open, time.sleep, os.listdir, os.getpid
 _write_frame, _encode, _take_frame = wire.write_frame, wire.encode, wire.take_frame
 _describe = recorder.describe_exception
 _RUN, _STMT_START, _STMT_DONE, _LOADED = wire.RUN, wire.STMT_START, wire.STMT_DONE, wire.LOADED
@@ -46,6 +46,7 @@ OUTPUT_CAP = 16 * 1024
 FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, name).compiler_flag
                                                 for name in __future__.all_feature_names), 0)
 _OWN_PID_NAMESPACE = [False]  # set from the load command: True only inside bwrap's PID namespace
+STRAY_SECONDS = 2.0  # how long kill_strays waits for the processes it killed to be gone
 
 
 def apply_limits(limits: dict[str, int]) -> None:
@@ -60,12 +61,36 @@ def apply_limits(limits: dict[str, int]) -> None:
 def kill_strays() -> None:
     """End every process in the sandbox but this one and its init: nothing student code started
     (a daemon from a class body, a fork bomb that left its process group with setsid) may outlive
-    the statement or unit that started it, hold the pids limit or read this process's stdin."""
+    the statement or unit that started it, hold the pids limit or read this process's stdin. A killed
+    process may still run until it is scheduled (a reader blocked on stdin then takes what arrived there
+    first, such as the next command), so this returns once every one of them is dead (or after
+    STRAY_SECONDS)."""
     if _OWN_PID_NAMESPACE[0]:  # kill(-1) outside a PID namespace would reach the grader's own user
         try:
             _kill(-1, signal.SIGKILL)
         except OSError:
             pass
+        deadline = _now() + STRAY_SECONDS
+        while _strays_alive() and _now() < deadline:
+            _sleep(0.001)
+
+
+def _strays_alive() -> bool:
+    """Whether a process other than this one and the namespace's init still runs (a zombie is dead)."""
+    me = _getpid()
+    for name in _listdir("/proc"):
+        if name.isdigit() and int(name) not in (1, me):
+            try:
+                fd = _open(f"/proc/{name}/stat", os.O_RDONLY)
+            except OSError:
+                continue   # gone meanwhile
+            try:
+                state = _read(fd, 4096).rpartition(b")")[2].split()[:1]
+            finally:
+                _close(fd)
+            if state and state[0] not in (b"Z", b"X"):
+                return True
+    return False
 
 
 def flush_output() -> None:
