@@ -34,10 +34,17 @@ def descendants(pid: int) -> dict[int, str]:
     found, todo = {}, [pid]
     while todo:
         for child in children.get(todo.pop(), []):
-            found[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace") \
-                if Path(f"/proc/{child}").exists() else ""
+            found[child] = _command_line(child)
             todo.append(child)
     return found
+
+
+def _command_line(pid: int) -> str:
+    """The process's command line, or "" once it has gone (it may end between listing and reading)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def alive(pid: int) -> bool:
