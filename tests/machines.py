@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from grader.sandbox import session
 from service.processes import Processes, free_port, start_redis
 from tests.service_parts import TINY_SPEC
 
@@ -175,8 +176,10 @@ class Machine:
 
     def env(self, **urls: str) -> dict[str, str]:
         """What this machine's operator sets: the URLs given (at its link's server address), and nothing shared.
-        Its sandbox folder and UIDs stand for the /var/lib/nn-grader and UID range every real machine has alone."""
+        Its sandbox folder and UIDs stand for the /var/lib/nn-grader and UID range every real machine has alone;
+        its BLAS and SIMD choice is the fleet's image's (here, this machine's), as its CPU is."""
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
+                **{k: os.environ[k] for k in session.ARITHMETIC if k in os.environ},
                 "GRADER_SANDBOX_DIR": str(self.root / "sandbox"), "GRADER_SANDBOX_UID_BASE": str(self.uid_base),
                 **{name: at(url, self.link.server_ip) for name, url in urls.items()}}
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import catalogue, pipeline, spec
@@ -318,6 +320,30 @@ def test_no_diagnose_grades_alike_without_hints(tmp_path):
     assert any(hints[0]) and not any(hints[1])
     scores = [{u: x["score"] for u, x in r["units"].items()} for r in runs]
     assert scores[0] == scores[1]
+
+
+def test_a_cancelled_sum_is_a_zero_and_a_tiny_value_is_not():
+    residue = np.array([-1.7e-18, 0.0, 5.2e-18, 0.3])     # a bias gradient's rows summed in another order
+    exact = np.array([0.0, 0.0, 0.0, 0.3])
+    tiny = np.array([1e-10, 0.0, 0.0, 0.3])               # a mistake's small value, inside a check's atol
+    assert np.array_equal(*dynamic.structural_zeros(residue, exact))
+    assert not np.array_equal(*dynamic.structural_zeros(tiny, exact))
+
+
+@pytest.mark.skipif("avx2" not in Path("/proc/cpuinfo").read_text(), reason="OPENBLAS_CORETYPE=Haswell needs AVX2")
+def test_a_diagnosis_does_not_depend_on_the_blas_kernels_the_operator_chose():
+    """On an AVX-512 machine, Haswell's kernels add in another order than the default ones: the
+    mutant (trusted side) and the student's code (sandbox) must agree whichever the operator set."""
+    notebook = REPO / "assignments" / "backprop" / "examples" / "05_affine_db_wrong_axis.ipynb"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    runs = [json.loads(subprocess.run([str(Path(sys.executable).with_name("grader")), "grade", "--assignment",
+                                       "backprop", "--format", "json", "--seed", "11", str(notebook)], env=kernels,
+                                      capture_output=True, text=True, check=True, timeout=600).stdout)[0]
+            for kernels in (env, {**env, "OPENBLAS_CORETYPE": "Haswell"})]
+    hints = [{(u, c["name"]): (c["score"], (c.get("diagnosis") or {}).get("id")) for u, x in r["units"].items()
+              for c in x["checks"]} for r in runs]
+    assert hints[0] == hints[1]
+    assert hints[0][("gradient_check", "b2_large")][1] == "affine_db_wrong_axis"
 
 
 TRAINING = {  # gradient() as the training loop sees it -> what the accuracy unit's diagnosis says

@@ -119,9 +119,10 @@ for module in ("reference", "grader", "grader.pipeline", "tests"):
     assert "root:" not in g.json and "NUMPY" not in g.json
 
 
-def test_environment_of_the_grader_is_not_visible(fast, settings, monkeypatch):
+def test_environment_of_the_grader_is_not_visible_but_its_blas_choice(fast, settings, monkeypatch):
     secret = secrets.token_hex(16)
     monkeypatch.setenv("GRADER_TEST_SECRET", secret)
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "524288")   # the student's code computes as the reference does here
     probe = """
 import os
 if "GRADER_TEST_SECRET" in os.environ:
@@ -146,3 +147,4 @@ except OSError:
 """
     g = _grade_exfil(probe, fast, settings)
     assert secret not in g.json and "GRADER_TEST_SECRET" not in g.json
+    assert "OPENBLAS_L2_SIZE" in g.json

@@ -83,6 +83,17 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         yield Drill(stack, store, processes, machines[:2], machines[2], urls, server_root)
 
 
+def differences(got: object, want: object, where: str = "") -> list[str]:
+    """Where two reports differ, leaf by leaf (`units.gradient.checks[3].message: ... != ...`), so that a failure
+    says which check or message came out otherwise, not only that the reports differ."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return [d for k in sorted(set(got) | set(want), key=str)
+                for d in differences(got.get(k), want.get(k), f"{where}.{k}" if where else str(k))]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [d for k, (g, w) in enumerate(zip(got, want, strict=True)) for d in differences(g, w, f"{where}[{k}]")]
+    return [] if got == want else [f"{where}: {got!r} != {want!r}"]
+
+
 def cli_report(drill: Drill, assignment: str, notebook: bytes, seed: int, name: str) -> dict:
     """The API machine's `grader grade --seed` of the same bytes (its own cache: its training key)."""
     path = drill.server_root / "cli" / name
@@ -178,7 +189,8 @@ def test_worker_machines_grade_as_the_api_machine_and_lose_nothing_to_a_kill_or_
         report, cli = final[i]["report"], expected[i]
         for key in ("submission", "timings"):
             report.pop(key), cli.pop(key)
-        assert report == cli, f"{name} ({assignment}) graded on {rows[i][2]} differs from the API machine's"
+        assert report == cli, (f"{name} ({assignment}) graded on {rows[i][2]} differs from the API machine's: "
+                               f"{differences(report, cli)}")
     regraded = max(store.submission(i).finished_at for i in lost) - killed_on_db_clock
     print(f"\ndrill: 30 submissions in {elapsed:.1f} s; by machine {dict(hosts)}; machine a killed with "
           f"{len(lost)} running, handed back to the queue after {takeover:.1f} s, "

@@ -4,7 +4,7 @@ This is the only module that starts student code. The process sees the
 staged Python runtime with numpy (runtime.py), the harness and the
 data it is given (read-only, copied in, so no mount names a host path), a
 size-capped scratch /tmp and nothing else writable, no network, no other
-processes, no environment from the grader, and a syscall filter
+processes, no environment from the grader (but its BLAS and SIMD choice), and a syscall filter
 (seccomp.py). As root, the grader starts each sandbox under a host
 UID of its own (identities.py) inside its own cgroup (cgroups.py). Limits are applied by the harness before any student
 code runs, and the wall clock is enforced from here.
@@ -38,6 +38,16 @@ HARNESS_DIR = Path(__file__).resolve().parent.parent / "inside"
 HARNESS_MOUNT = "/opt/harness/inside"   # the harness's folder inside the sandbox
 SANDBOX_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "LANG": "C.UTF-8", "HOME": "/tmp", "PYTHONIOENCODING": "utf-8"}
+# The one part of the grader's environment the sandbox gets: which BLAS kernels and numpy SIMD loops run.
+# The trusted side computes reference and mutant values with its own choice; where the student's code
+# computed with another (an AVX-512 kernel beside a Haswell one), the same arithmetic differs in the last
+# bits, and a diagnosis that tells a structural zero from rounding would depend on the operator's setting.
+ARITHMETIC = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")
+
+
+def sandbox_env(**extra: str) -> dict[str, str]:
+    """The sandbox's whole environment: fixed values, the grader's arithmetic settings, `extra`."""
+    return {**SANDBOX_ENV, **{k: os.environ[k] for k in ARITHMETIC if k in os.environ}, **extra}
 # Package folders a student could add to sys.path by hand: covered by read-only empty mounts.
 HIDDEN = ("/usr/lib/python3/dist-packages", "/usr/local/lib")
 _SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
@@ -154,8 +164,8 @@ def bwrap_argv(limits: Limits, fds: dict[str, int], staged: Path, python: str) -
     # /dev is a tmpfs without a size cap (half the host's RAM): read-only, so scratch stays /tmp only
     argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", "--size", str(limits.scratch_mb << 20),
              "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/", "--seccomp", str(fds["seccomp"])]
-    env = {**SANDBOX_ENV, "GRADER_SANDBOX_PATH": f"{os.path.dirname(HARNESS_MOUNT)}:{runtime.MOUNT}/site",
-           "LD_LIBRARY_PATH": f"{runtime.MOUNT}/python/lib"}
+    env = sandbox_env(GRADER_SANDBOX_PATH=f"{os.path.dirname(HARNESS_MOUNT)}:{runtime.MOUNT}/site",
+                      LD_LIBRARY_PATH=f"{runtime.MOUNT}/python/lib")
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return [*argv, "--", python, "-I", "-S", "-B", f"{HARNESS_MOUNT}/main.py"]
@@ -164,7 +174,7 @@ def bwrap_argv(limits: Limits, fds: dict[str, int], staged: Path, python: str) -
 def unsafe_argv() -> tuple[list[str], dict[str, str]]:
     """The same harness without isolation, for machines without bwrap when the operator allows it."""
     site = str(Path(np.__file__).resolve().parent.parent)
-    env = {**SANDBOX_ENV, "GRADER_SANDBOX_PATH": f"{HARNESS_DIR.parent}:{site}"}
+    env = sandbox_env(GRADER_SANDBOX_PATH=f"{HARNESS_DIR.parent}:{site}")
     return [sys.executable, "-I", "-S", "-B", str(HARNESS_DIR / "main.py")], env
 
 
