@@ -17,8 +17,8 @@ PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?([-#0 +]*\d*(?:\.\d+)?[a-zA-Z%])")  # 
 # One plain-ASCII sample per fact a text uses: a new fact fails the render test until it has one.
 SAMPLE_FACTS = {
     "call": "Affine(W (5, 3), b (3,)).forward(x (4, 5))", "type": "ValueError", "message": "bad value",
-    "where": "", "array": "grads['b1']", "output": "dx", "got_type": "list", "got_shape": [4, 3],
-    "expected_shape": [4, 5],
+    "where": "", "array": "grads['b1']", "output": "dx", "got_type": "list", "keys": "['w1', 'b1']",
+    "got_shape": [4, 3], "expected_shape": [4, 5],
     "ahead": 2, "wrong": 3, "total": 20, "max_abs_error": 0.125, "index": [1, 2], "values": "", "rtol": 1e-5,
     "atol": 1e-8, "got": 1.5, "expected": 2.5, "param": "W1", "rel_error": 0.5, "threshold": 1e-6,
     "accuracy": 0.5, "seconds": 10.0, "exit_code": -9, "reason": "", "names": "`Relu`", "why": "",

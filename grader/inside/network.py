@@ -61,7 +61,10 @@ def entry(values: Any, owner: str, key: str) -> Any:
     try:
         return values[key]
     except Exception:  # KeyError, TypeError (a tuple, None) or a hostile __getitem__
-        raise wire.MissingKey(array=f"{owner}['{key}']", got_type=wire.type_name(values)) from None
+        array = f"{owner}['{key}']"
+        if isinstance(values, dict):
+            raise wire.MissingKey(array=array, keys=wire.key_list(values)) from None
+        raise wire.NotADict(array=array, got_type=wire.type_name(values)) from None
 
 
 def array_of_numbers(value: Any, name: str) -> np.ndarray:

@@ -279,9 +279,17 @@ class NotANumber(Stop):
 
 
 class MissingKey(Stop):
-    """A dict the harness reads by key (`net.params`, what gradient() returns) lacks one, or is no dict."""
+    """A dict the harness reads by key (`net.params`, what gradient() returns) lacks one: its keys
+    say what the student named them instead (`'w1'`)."""
 
-    code, declared = "missing_key", {"array": NAME, "got_type": NAME}
+    code, declared = "missing_key", {"array": NAME, "keys": NAME}
+    wording = "there is no {array}: the dict's keys are {keys}; 'W1', 'b1', 'W2' and 'b2' are expected"
+
+
+class NotADict(Stop):
+    """What the harness reads by key (`net.params`, what gradient() returns) is no dict at all."""
+
+    code, declared = "not_a_dict", {"array": NAME, "got_type": NAME}
     wording = "there is no {array}: a dict holding 'W1', 'b1', 'W2' and 'b2' is expected, not this {got_type}"
 
 
@@ -300,14 +308,26 @@ class ArgumentShape(Stop):
 
 
 STOPS: dict[str, type[Stop]] = {stop.code: stop for stop in (NotBackpropagation, TrainingTooSlow, GradientTooSlow,
-                                                             ShapeMismatch, NotANumber, MissingKey, NotAnArray,
-                                                             ArgumentShape)}
+                                                             ShapeMismatch, NotANumber, MissingKey, NotADict,
+                                                             NotAnArray, ArgumentShape)}
 
 
 def type_name(value: object) -> str:
     """A value's type as a stop's NAME fact can carry it (a student's class may be named anything)."""
     name = type(value).__name__
     return name if isinstance(name, str) and len(name) <= 40 and name.isprintable() else "object"
+
+
+def key_list(values: dict) -> str:
+    """A dict's keys as a stop's NAME fact can carry them (`['w1', 'b1']`, cut short with `…]`)."""
+    try:
+        keys = list(values)
+        listed = repr([k if isinstance(k, str | int) else type_name(k) for k in keys[:8]])
+    except Exception:  # a hostile __iter__, or a str subclass with a hostile __repr__
+        return "[…]"
+    listed = listed if len(keys) <= 8 else listed[:-1] + ", …]"
+    listed = "".join(c if c.isprintable() else "?" for c in listed)
+    return listed if len(listed) <= 40 else listed[:38] + "…]"
 
 
 def shape_of(value: object) -> tuple[int, ...]:
