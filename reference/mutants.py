@@ -28,6 +28,8 @@ class Mutant:
     units: tuple[str, ...]          # the units whose failed checks it may explain
     replaces: dict[str, object]     # reference name -> faulty definition
     variants: tuple[str, ...] = BOTH
+    home: str | None = None         # the unit grading the definition it edits, where that is not in `units`
+
 
 
 # --- chapter 4 functions -------------------------------------------------------------------------
@@ -179,11 +181,11 @@ def _everywhere(mid: str, name: str, faulty: object, **network: object) -> list[
     """A mistake in one definition, seen in its own unit and (own variant) in the units built on it."""
     own = [Mutant(mid, (name,), {name: faulty})]
     if name == "cross_entropy_error":
-        own.append(Mutant(mid, _LOSS, {"SoftmaxWithLoss": _loss_layer(cee=faulty)}, ("own",)))
+        own.append(Mutant(mid, _LOSS, {"SoftmaxWithLoss": _loss_layer(cee=faulty)}, ("own",), name))
         network = {"loss": _loss_layer(cee=faulty)}
     if name == "SoftmaxWithLoss":
         network = {"loss": faulty}
-    return own + [Mutant(mid, NETWORK, {"TwoLayerNet": network_with(**network)}, ("own",))]
+    return own + [Mutant(mid, NETWORK, {"TwoLayerNet": network_with(**network)}, ("own",), name)]
 
 
 MUTANTS: tuple[Mutant, ...] = (

@@ -322,6 +322,19 @@ def test_no_diagnose_grades_alike_without_hints(tmp_path):
     assert scores[0] == scores[1]
 
 
+def test_a_gradient_that_skips_a_correct_layer_does_not_blame_that_layer(settings, quick):
+    """Skipping Relu's backward in gradient() computes what a Relu without its mask would; the
+    student's Relu passed all its checks, so the hint must not send them to fix it."""
+    cells = edit(("        for layer in reversed(list(self.layers.values())):\n"
+                  "            dout = layer.backward(dout)\n",
+                  '        dout = self.layers["Affine2"].backward(dout)\n'
+                  '        dout = self.layers["Affine1"].backward(dout)\n'))
+    report = pipeline.grade_bytes(notebook_bytes(*cells), "nb.ipynb", quick, settings, seed=3)
+    assert report.units["Relu"].score == report.units["Relu"].max_score
+    assert report.units["gradient"].score < report.units["gradient"].max_score
+    assert "relu_mask_not_applied" not in diagnosis_ids(report)
+
+
 def test_a_cancelled_sum_is_a_zero_and_a_tiny_value_is_not():
     residue = np.array([-1.7e-18, 0.0, 5.2e-18, 0.3])     # a bias gradient's rows summed in another order
     exact = np.array([0.0, 0.0, 0.0, 0.3])
