@@ -31,7 +31,6 @@ class Mutant:
     home: str | None = None         # the unit grading the definition it edits, where that is not in `units`
 
 
-
 # --- chapter 4 functions -------------------------------------------------------------------------
 
 def _cee(delta: float = 1e-7, mean: bool = True, labels: str = "both") -> Callable:

@@ -179,7 +179,7 @@ class Machine:
         Its sandbox folder and UIDs stand for the /var/lib/nn-grader and UID range every real machine has alone;
         its BLAS and SIMD choice is the fleet's image's (here, this machine's), as its CPU is."""
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
-                **{k: os.environ[k] for k in session.ARITHMETIC if k in os.environ},
+                **session.arithmetic_env(),
                 "GRADER_SANDBOX_DIR": str(self.root / "sandbox"), "GRADER_SANDBOX_UID_BASE": str(self.uid_base),
                 **{name: at(url, self.link.server_ip) for name, url in urls.items()}}
 

@@ -82,13 +82,14 @@ def test_the_harness_own_errors_are_said_in_the_students_language(settings, back
     assert script_problems("zh", message) == [] and "ShapeMismatch" not in message
 
 
-@pytest.mark.parametrize("returned, said", [
-    ('grads["w1"] = self.layers["Affine1"].dW', "`['w1', 'b1', 'W2', 'b2']`"),   # a dict, keys named otherwise
-    ('grads = tuple(grads)', "not a tuple")])                                    # no dict at all
-def test_gradient_without_a_key_says_which_keys_it_has_or_what_it_returned(returned, said, settings, backprop):
-    cells = [c.replace('grads["W1"] = self.layers["Affine1"].dW', returned) if "tuple" not in returned else
-             c.replace('grads["b2"] = self.layers["Affine2"].db\n',
-                       f'grads["b2"] = self.layers["Affine2"].db\n        {returned}\n') for c in solution_cells()]
+W1_LINE, B2_LINE = 'grads["W1"] = self.layers["Affine1"].dW', 'grads["b2"] = self.layers["Affine2"].db\n'
+
+
+@pytest.mark.parametrize("old, new, said", [
+    (W1_LINE, W1_LINE.replace('"W1"', '"w1"'), "`['w1', 'b1', 'W2', 'b2']`"),   # a dict, keys named otherwise
+    (B2_LINE, f"{B2_LINE}        grads = tuple(grads)\n", "not a tuple")])      # no dict at all
+def test_gradient_without_a_key_says_which_keys_it_has_or_what_it_returned(old, new, said, settings, backprop):
+    cells = [c.replace(old, new) for c in solution_cells()]
     report = pipeline.grade_bytes(notebook_bytes(*cells), "nb.ipynb", backprop, settings, seed=5, lang="en")
     failed = [c.message for c in report.units["gradient"].checks if not c.passed]
     assert failed and all("there is no `grads['" in m and said in m for m in failed), failed

@@ -33,6 +33,7 @@ from tests.conftest import SHARED_EXAMPLES, require
 from tests.machines import PROGRAMS, Machine, Network, Postgres, broker
 from tests.notebooks import notebook_bytes
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, Stack, make_assignments_dir, service_env, submit, wait_until
+from tests.verdicts import differences
 
 pytestmark = [pytest.mark.multihost, pytest.mark.alone]   # machines' shares and takeover times
 
@@ -81,17 +82,6 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         cleanup.callback(store.engine.dispose)
         urls = {"GRADER_DATABASE_URL": postgres.url(addresses[0]), "GRADER_BROKER_URL": broker_url}
         yield Drill(stack, store, processes, machines[:2], machines[2], urls, server_root)
-
-
-def differences(got: object, want: object, where: str = "") -> list[str]:
-    """Where two reports differ, leaf by leaf (`units.gradient.checks[3].message: ... != ...`), so that a failure
-    says which check or message came out otherwise, not only that the reports differ."""
-    if isinstance(got, dict) and isinstance(want, dict):
-        return [d for k in sorted(set(got) | set(want), key=str)
-                for d in differences(got.get(k), want.get(k), f"{where}.{k}" if where else str(k))]
-    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
-        return [d for k, (g, w) in enumerate(zip(got, want, strict=True)) for d in differences(g, w, f"{where}[{k}]")]
-    return [] if got == want else [f"{where}: {got!r} != {want!r}"]
 
 
 def cli_report(drill: Drill, assignment: str, notebook: bytes, seed: int, name: str) -> dict:

@@ -25,6 +25,7 @@ from grader import spec
 from grader.config import ASSIGNMENTS_DIR
 from service.models import Result, Submission
 from tests.service_parts import INSTRUCTOR, TINY_NOTEBOOK, TINY_SPEC, Stack, submit, wait_until
+from tests.verdicts import differences
 
 EXAMPLES = sorted((ASSIGNMENTS_DIR / "backprop" / "examples").glob("*.ipynb"))
 # the comparison's sample: each of the four report languages, full marks with IPython magics, a failed import,
@@ -73,7 +74,7 @@ def test_reports_through_the_api_are_the_clis_for_the_same_notebook_and_seed(sha
         assert report["submission"] == path.name
         for key in ("submission", "timings"):
             report.pop(key), cli.pop(key)
-        assert report == cli, path.name
+        assert report == cli, f"{path.name}: {differences(report, cli)}"
     first = next(iter(ids))
     with stack.client(INSTRUCTOR) as client:
         assert client.post(f"/api/submissions/{first}/regrade").status_code == 202

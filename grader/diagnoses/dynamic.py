@@ -229,13 +229,12 @@ class MutantRunner:
             return mutant.applies(unit, variant) and (home in {None, unit.name}
                                                       or index in self.explained_in.get(home, ()))
         return unit.name in mutant.units and variant in mutant.variants \
-            and not self._missed_before(index, unit, variant, asked) and not self._home_passed(mutant)
+            and not self._missed_before(index, unit, variant, asked) and not self._home_passed(mutant.home)
 
-    def _home_passed(self, mutant: object) -> bool:
+    def _home_passed(self, home: str | None) -> bool:
         """A mistake in a definition another unit grades (a Relu without its mask, seen through the
         network's gradient) is not the student's where that unit failed no check: their Relu is right,
         and a gradient() that skips it only looks like one that does not apply its mask."""
-        home = getattr(mutant, "home", None)
         return home is not None and home in self.assignment.units and home not in self.failed_units
 
     def _missed_before(self, index: int, unit: UnitSpec, variant: str, asked: probing.Probing) -> bool:

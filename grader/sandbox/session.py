@@ -43,14 +43,19 @@ SANDBOX_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THR
 # computed with another (an AVX-512 kernel beside a Haswell one), the same arithmetic differs in the last
 # bits, and a diagnosis that tells a structural zero from rounding would depend on the operator's setting.
 ARITHMETIC = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")
+# Package folders a student could add to sys.path by hand: covered by read-only empty mounts.
+HIDDEN = ("/usr/lib/python3/dist-packages", "/usr/local/lib")
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+
+
+def arithmetic_env() -> dict[str, str]:
+    """The grader's own ARITHMETIC settings, those it has."""
+    return {k: os.environ[k] for k in ARITHMETIC if k in os.environ}
 
 
 def sandbox_env(**extra: str) -> dict[str, str]:
     """The sandbox's whole environment: fixed values, the grader's arithmetic settings, `extra`."""
-    return {**SANDBOX_ENV, **{k: os.environ[k] for k in ARITHMETIC if k in os.environ}, **extra}
-# Package folders a student could add to sys.path by hand: covered by read-only empty mounts.
-HIDDEN = ("/usr/lib/python3/dist-packages", "/usr/local/lib")
-_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    return {**SANDBOX_ENV, **arithmetic_env(), **extra}
 
 
 class SandboxUnavailable(RuntimeError):
